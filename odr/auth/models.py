@@ -1,0 +1,129 @@
+"""Accounts: users, API tokens and one-time links."""
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from odr.extensions import db
+from odr.types import UTCDateTime, str_enum, utcnow
+
+
+class UserRole(enum.StrEnum):
+    CONSUMER = "consumer"
+    ENTERPRISE = "enterprise"
+    MEDIATOR = "mediator"
+    ADMIN = "admin"
+
+    @property
+    def label(self):
+        return {
+            UserRole.CONSUMER: _l("Consumer"),
+            UserRole.ENTERPRISE: _l("Enterprise"),
+            UserRole.MEDIATOR: _l("Mediator"),
+            UserRole.ADMIN: _l("Regulator"),
+        }[self]
+
+
+class StaffRole(enum.StrEnum):
+    OWNER = "owner"
+    AGENT = "agent"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="staff_has_enterprise"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    role: Mapped[UserRole] = mapped_column(str_enum(UserRole, "user_role"))
+    locale: Mapped[str] = mapped_column(sa.String(8), default="zh_CN")
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"))
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprise.id"), index=True)
+    staff_role: Mapped[StaffRole | None] = mapped_column(str_enum(StaffRole, "staff_role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enterprise = relationship("Enterprise", foreign_keys=[enterprise_id], back_populates="staff")
+    memberships = relationship("BodyMembership", back_populates="user")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def body_ids(self) -> set[int]:
+        return {m.body_id for m in self.memberships if m.active}
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role} {self.email}>"
+
+
+class TokenKind(enum.StrEnum):
+    SESSION = "session"
+    INTEGRATION = "integration"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TokenKind] = mapped_column(str_enum(TokenKind, "token_kind"))
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+
+class LinkPurpose(enum.StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class OneTimeLink(db.Model):
+    """An invitation or password-reset link: stored hashed, expires, works once."""
+
+    __tablename__ = "one_time_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose, "link_purpose"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")

@@ -1,0 +1,173 @@
+"""Account use cases, shared by the web and the API."""
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+
+from odr.auth.models import (
+    ApiToken,
+    LinkPurpose,
+    OneTimeLink,
+    StaffRole,
+    TokenKind,
+    User,
+    UserRole,
+    hash_token,
+    new_secret,
+)
+from odr.disputes.models import Region
+from odr.disputes.states import Invalid
+from odr.extensions import db
+from odr.types import utcnow
+
+MIN_PASSWORD = 8
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_account(email, password, name, *, phone=None, region_code=None) -> dict:
+    from email_validator import EmailNotValidError, validate_email
+
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    try:
+        clean["email"] = validate_email(
+            str(email or ""), check_deliverability=False
+        ).normalized.lower()
+    except EmailNotValidError:
+        errors["email"] = str(_l("Enter a valid e-mail address."))
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        errors["password"] = str(_l("Use at least %(n)s characters.", n=MIN_PASSWORD))
+    elif len(password) > 200:
+        errors["password"] = str(_l("At most %(n)s characters.", n=200))
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 100:
+        errors["name"] = str(_l("Enter your name (at most 100 characters)."))
+    clean["name"] = name
+    if phone is not None:
+        phone = str(phone).strip()
+        if len(phone) > 32:
+            errors["phone"] = str(_l("At most %(n)s characters.", n=32))
+        clean["phone"] = phone or None
+    if region_code:
+        if db.session.get(Region, str(region_code)) is None:
+            errors["region_code"] = str(_l("Unknown region."))
+        clean["region_code"] = str(region_code)
+    if "email" in clean and db.session.scalar(
+        db.select(func.count(User.id)).where(User.email == clean["email"])
+    ):
+        errors["email"] = str(_l("An account with this e-mail address already exists."))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    return clean
+
+
+def register_consumer(
+    *, email, password, name, phone=None, region_code=None, address=None, locale="zh_CN"
+) -> User:
+    clean = validate_account(email, password, name, phone=phone, region_code=region_code)
+    user = User(
+        role=UserRole.CONSUMER,
+        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
+        address=(address or "").strip()[:300] or None,
+        **clean,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_user(
+    *,
+    role: UserRole,
+    email,
+    password,
+    name,
+    enterprise=None,
+    staff_role: StaffRole | None = None,
+    locale="zh_CN",
+    phone=None,
+    region_code=None,
+) -> User:
+    clean = validate_account(email, password, name, phone=phone, region_code=region_code)
+    user = User(role=role, locale=locale, enterprise=enterprise, staff_role=staff_role, **clean)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def issue_token(
+    user: User,
+    *,
+    kind: TokenKind = TokenKind.SESSION,
+    name: str | None = None,
+    ttl_hours: int | None = 24,
+) -> tuple[str, ApiToken]:
+    raw = "odr_" + new_secret()
+    token = ApiToken(
+        user_id=user.id,
+        kind=kind,
+        name=name,
+        token_hash=hash_token(raw),
+        expires_at=utcnow() + timedelta(hours=ttl_hours) if ttl_hours else None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return raw, token
+
+
+def user_for_token(raw: str) -> User | None:
+    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    user = token.user
+    if not user.active:
+        return None
+    if user.role == UserRole.ENTERPRISE and user.enterprise is not None:
+        from odr.disputes.models import EnterpriseStatus
+
+        if user.enterprise.status in (EnterpriseStatus.SUSPENDED, EnterpriseStatus.EXITED):
+            return None
+    return user
+
+
+def new_link(user: User, purpose: LinkPurpose, hours: int) -> str:
+    raw = new_secret()
+    db.session.add(
+        OneTimeLink(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(raw),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    db.session.flush()
+    return raw
+
+
+def use_link(raw: str, purpose: LinkPurpose) -> User | None:
+    """The link's user, once: the link is spent by this call."""
+    link = db.session.scalar(
+        db.select(OneTimeLink).where(
+            OneTimeLink.token_hash == hash_token(raw or ""), OneTimeLink.purpose == purpose
+        )
+    )
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    link.used_at = utcnow()
+    return link.user

@@ -1,0 +1,155 @@
+"""Sign in, sign out, consumer registration, password reset."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from odr.auth import operations as auth_ops
+from odr.auth.forms import LoginForm, RegisterForm, ResetRequestForm, SetPasswordForm
+from odr.auth.models import LinkPurpose, User, UserRole
+from odr.disputes.models import Region, RegionLevel
+from odr.disputes.notifications import queue_plain_email
+from odr.disputes.states import Invalid
+from odr.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+HOME_BY_ROLE = {
+    UserRole.CONSUMER: "consumer.cases",
+    UserRole.ENTERPRISE: "merchant.inbox",
+    UserRole.MEDIATOR: "mediation.queue",
+    UserRole.ADMIN: "admin.dashboard",
+}
+
+
+def home_for(user: User) -> str:
+    return url_for(HOME_BY_ROLE[user.role])
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = auth_ops.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("public.home"))
+
+
+def region_choices() -> list[tuple[str, str]]:
+    regions = db.session.scalars(
+        db.select(Region)
+        .where(Region.level.in_([RegionLevel.COUNTY, RegionLevel.CITY]))
+        .order_by(Region.code)
+    ).all()
+    return [("", _("— choose —"))] + [(r.code, f"{r.display_name()} ({r.code})") for r in regions]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    form.region_code.choices = region_choices()
+    if form.validate_on_submit():
+        try:
+            user = auth_ops.register_consumer(
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                phone=form.phone.data,
+                region_code=form.region_code.data or None,
+                address=form.address.data,
+                locale=_current_lang(),
+            )
+        except Invalid as exc:
+            for field, message in exc.fields.items():
+                if field in form:
+                    form[field].errors.append(message)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome! Your account is ready."), "success")
+            return redirect(url_for("consumer.cases"))
+    return render_template("auth/register.html", form=form)
+
+
+def _current_lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale())
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(
+            db.select(User).where(User.email == auth_ops.normalise_email(form.email.data))
+        )
+        if user is not None and user.active:
+            raw = auth_ops.new_link(user, LinkPurpose.RESET, hours=2)
+            link = url_for("auth.reset", token=raw, _external=True)
+            queue_plain_email(
+                user.email,
+                _("Reset your password"),
+                _("Open this link within 2 hours to set a new password: %(link)s", link=link),
+                key=f"reset:{raw[:16]}",
+            )
+            db.session.commit()
+        flash(_("If the address has an account, a link is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    return _set_password_from_link(token, LinkPurpose.RESET)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    return _set_password_from_link(token, LinkPurpose.INVITE)
+
+
+def _set_password_from_link(token: str, purpose: LinkPurpose):
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        user = auth_ops.use_link(token, purpose)
+        if user is None:
+            flash(_("This link has expired or was already used."), "danger")
+            return redirect(url_for("auth.login"))
+        user.set_password(form.password.data)
+        user.active = True
+        db.session.commit()
+        flash(_("Your password is set. Please sign in."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form)
+
+
+@bp.route("/me")
+@login_required
+def me():
+    return redirect(home_for(current_user))

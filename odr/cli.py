@@ -1,0 +1,195 @@
+"""Operations commands: flask odr sweep | worker | seed-demo | create-user | calendar ..."""
+
+import csv
+import json
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from odr.extensions import db
+
+odr_cli = AppGroup("odr", help="ODR portal operations.")
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("use an ISO timestamp, e.g. 2026-10-20T09:00:00+08:00") from None
+    if moment.tzinfo is None:
+        from odr.disputes.deadlines import SHANGHAI
+
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(UTC)
+
+
+@odr_cli.command("sweep")
+@click.option("--as-of", "as_of", help="Run as if the clock read this ISO timestamp.")
+def sweep_command(as_of: str | None):
+    """Run every due deadline once and print what was done."""
+    from odr.disputes.sweep import sweep
+
+    report = sweep(_parse_as_of(as_of))
+    for line in report.lines():
+        click.echo(line)
+
+
+@odr_cli.command("worker")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="Run one round and stop.")
+def worker_command(interval: float, once: bool):
+    """Loop: the sweep, then the outbox (mail and webhooks)."""
+    from odr.disputes.delivery import deliver_due
+    from odr.disputes.sweep import sweep
+
+    while True:
+        report = sweep()
+        if report.actions:
+            for line in report.lines():
+                click.echo(line)
+        sent = deliver_due()
+        if sent:
+            click.echo(f"outbox: {sent}")
+        db.session.remove()
+        if once:
+            return
+        time.sleep(interval)
+
+
+@odr_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
+def seed_demo_command(if_empty: bool):
+    """Build the Henan demo and print one line per login: <role> <email> <password>."""
+    from odr.auth.models import User
+    from odr.seed import seed_demo
+
+    if if_empty and db.session.scalar(db.select(db.func.count(User.id))):
+        from odr.seed import DEMO_LOGINS
+
+        click.echo("demo data already present; logins:")
+        for role, email, password in DEMO_LOGINS:
+            click.echo(f"{role} {email} {password}")
+        return
+    for role, email, password in seed_demo():
+        click.echo(f"{role} {email} {password}")
+
+
+@odr_cli.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "mediator"]), required=True)
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Prompted for when left out.")
+@click.option("--name", required=True)
+@click.option("--body", "body_id", type=int, default=None, help="Mediation body id (mediators).")
+@click.option("--head", is_flag=True, help="Make the mediator head of the body.")
+def create_user_command(role, email, password, name, body_id, head):
+    """Create an admin or a mediator account."""
+    from odr.auth import operations as auth_ops
+    from odr.auth.models import UserRole
+    from odr.disputes.models import BodyMembership, MediationBody
+    from odr.disputes.states import Invalid
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if role == "mediator":
+        if body_id is None:
+            raise click.UsageError("a mediator needs --body BODY_ID")
+        if db.session.get(MediationBody, body_id) is None:
+            raise click.UsageError(f"no mediation body {body_id}")
+    try:
+        user = auth_ops.create_user(role=UserRole(role), email=email, password=password, name=name)
+    except Invalid as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(1)
+    if body_id is not None:
+        db.session.add(BodyMembership(user_id=user.id, body_id=body_id, is_head=head))
+    db.session.commit()
+    click.echo(f"created {role} {user.email} (id {user.id})")
+
+
+calendar_cli = AppGroup("calendar", help="The working-day calendar.")
+odr_cli.add_command(calendar_cli)
+
+
+@calendar_cli.command("deadline")
+@click.option("--from", "start", required=True, help="YYYY-MM-DD, the day of the act.")
+@click.option("--working-days", "n", required=True, type=click.IntRange(0, 10000))
+def calendar_deadline(start: str, n: int):
+    """Print the date of the N-th working day after --from (that day not counted)."""
+    from odr.disputes.deadlines import add_working_days
+
+    try:
+        day = date.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--from") from None
+    click.echo(add_working_days(day, n).isoformat())
+
+
+def parse_calendar_file(path: Path) -> list[tuple[date, bool, str | None]]:
+    """A JSON file {"holidays": [...], "workdays": [...]} (or a list of {date, workday,
+    note}), or a CSV with columns date,type[,note] where type is holiday|off or workday|on."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows: list[tuple[date, bool, str | None]] = []
+    if path.suffix.lower() == ".json":
+        data = json.loads(text)
+        if isinstance(data, dict):
+            for key, workday in (("holidays", False), ("days_off", False), ("workdays", True)):
+                for item in data.get(key, []):
+                    if isinstance(item, dict):
+                        rows.append((date.fromisoformat(item["date"]), workday, item.get("note")))
+                    else:
+                        rows.append((date.fromisoformat(item), workday, None))
+        else:
+            for item in data:
+                rows.append(
+                    (date.fromisoformat(item["date"]), bool(item["workday"]), item.get("note"))
+                )
+    else:
+        for row in csv.reader(text.splitlines()):
+            if not row or row[0].strip().lower() in ("date", "") or row[0].startswith("#"):
+                continue
+            kind = row[1].strip().lower() if len(row) > 1 else "holiday"
+            if kind not in ("holiday", "off", "workday", "on"):
+                raise ValueError(f"unknown day type {kind!r} for {row[0]}")
+            rows.append(
+                (
+                    date.fromisoformat(row[0].strip()),
+                    kind in ("workday", "on"),
+                    row[2].strip() if len(row) > 2 else None,
+                )
+            )
+    return rows
+
+
+def load_calendar_rows(rows) -> int:
+    from odr.disputes.deadlines import invalidate_overrides
+    from odr.disputes.models import CalendarOverride
+
+    for day, workday, note in rows:
+        override = db.session.get(CalendarOverride, day)
+        if override is None:
+            db.session.add(CalendarOverride(day=day, is_workday=workday, note=note))
+        else:
+            override.is_workday, override.note = workday, note
+    invalidate_overrides()
+    return len(rows)
+
+
+@calendar_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def calendar_load(file: Path):
+    """Load a year's official schedule (days off and make-up working days)."""
+    try:
+        rows = parse_calendar_file(file)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from None
+    count = load_calendar_rows(rows)
+    db.session.commit()
+    off = sum(1 for _, w, _ in rows if not w)
+    click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")

@@ -1,0 +1,90 @@
+"""Configuration classes, read from the environment (12-factor)."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+_INSTANCE = Path(os.environ.get("ODR_INSTANCE_DIR", BASE_DIR / "instance"))
+
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("ODR_SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "ODR_DATABASE_URL", f"sqlite:///{_INSTANCE / 'odr.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    INSTANCE_DIR = str(_INSTANCE)
+    UPLOAD_DIR = os.environ.get("ODR_UPLOAD_DIR", str(_INSTANCE / "uploads"))
+    RECORD_DIR = os.environ.get("ODR_RECORD_DIR", str(_INSTANCE / "records"))
+    MAIL_DIR = os.environ.get("ODR_MAIL_DIR", str(_INSTANCE / "mail"))
+    # Where outgoing mail goes: "file" writes .eml files to MAIL_DIR, "smtp" sends.
+    MAIL_BACKEND = os.environ.get("ODR_MAIL_BACKEND", "file")
+    SMTP_HOST = os.environ.get("ODR_SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("ODR_SMTP_PORT", "25"))
+    MAIL_FROM = os.environ.get("ODR_MAIL_FROM", "noreply@odr.example.cn")
+    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # one request: a 10 MB file plus the form
+    MAX_FILE_BYTES = 10 * 1024 * 1024
+    MAX_CASE_BYTES = 50 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ["zh_CN", "en"]
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("ODR_SECURE_COOKIES", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL", "memory://")
+    RATELIMIT_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("ODR_LOGIN_RATE_LIMIT", "10 per minute")
+    API_TOKEN_TTL_HOURS = 24
+    HSTS = False
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("ODR_TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.SECRET_KEY == DEV_SECRET or len(cls.SECRET_KEY) < 16:
+            raise RuntimeError(
+                "ODR_SECRET_KEY must be set to a long random value in production "
+                '(python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}

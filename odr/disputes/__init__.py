@@ -1,0 +1,1 @@
+"""The dispute domain: models, states, operations, deadlines, routing, records. No routes."""

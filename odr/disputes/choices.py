@@ -1,0 +1,124 @@
+"""Closed lists a complaint is made of: issue categories, requests, remedies."""
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class _Labelled(enum.StrEnum):
+    @property
+    def label(self):
+        return self._labels()[self]
+
+    @classmethod
+    def choices(cls):
+        return [(m.value, m.label) for m in cls]
+
+
+class Issue(_Labelled):
+    QUALITY = "quality"
+    AFTER_SALES = "after_sales"
+    CONTRACT = "contract"
+    FOOD_SAFETY = "food_safety"
+    FALSE_ADVERTISING = "false_advertising"
+    PRICE = "price"
+    COUNTERFEIT = "counterfeit"
+    PERSONAL_DATA = "personal_data"
+    PREPAID_CARD = "prepaid_card"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            Issue.QUALITY: _l("Quality"),
+            Issue.AFTER_SALES: _l("After-sales service"),
+            Issue.CONTRACT: _l("Contract"),
+            Issue.FOOD_SAFETY: _l("Food safety"),
+            Issue.FALSE_ADVERTISING: _l("False advertising"),
+            Issue.PRICE: _l("Price"),
+            Issue.COUNTERFEIT: _l("Counterfeit"),
+            Issue.PERSONAL_DATA: _l("Personal data"),
+            Issue.PREPAID_CARD: _l("Prepaid card"),
+            Issue.OTHER: _l("Other"),
+        }
+
+
+class Request(_Labelled):
+    REPAIR = "repair"
+    REDO = "redo"
+    REPLACE = "replace"
+    RETURN = "return"
+    MAKE_UP = "make_up"
+    REFUND = "refund"
+    COMPENSATION = "compensation"
+
+    @staticmethod
+    def _labels():
+        return {
+            Request.REPAIR: _l("Repair"),
+            Request.REDO: _l("Redo"),
+            Request.REPLACE: _l("Replace"),
+            Request.RETURN: _l("Return"),
+            Request.MAKE_UP: _l("Make up quantity"),
+            Request.REFUND: _l("Refund"),
+            Request.COMPENSATION: _l("Compensation"),
+        }
+
+
+class Remedy(_Labelled):
+    REFUND = "refund"
+    REPLACE = "replace"
+    REPAIR = "repair"
+    COMPENSATE = "compensate"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            Remedy.REFUND: _l("Refund"),
+            Remedy.REPLACE: _l("Replace"),
+            Remedy.REPAIR: _l("Repair"),
+            Remedy.COMPENSATE: _l("Compensate"),
+            Remedy.OTHER: _l("Other"),
+        }
+
+
+class SubjectKind(_Labelled):
+    GOODS = "goods"
+    SERVICE = "service"
+
+    @staticmethod
+    def _labels():
+        return {SubjectKind.GOODS: _l("Goods"), SubjectKind.SERVICE: _l("Service")}
+
+
+class PerformanceStatus(_Labelled):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    BREACHED = "breached"
+
+    @staticmethod
+    def _labels():
+        return {
+            PerformanceStatus.PENDING: _l("Awaiting performance"),
+            PerformanceStatus.CONFIRMED: _l("Performed"),
+            PerformanceStatus.BREACHED: _l("Breach reported"),
+        }
+
+
+class RecordKind(_Labelled):
+    SETTLEMENT = "settlement"
+    MEDIATION_AGREEMENT = "mediation_agreement"
+    REFUSAL = "refusal"
+    TERMINATION = "termination"
+    CASE_FILE = "case_file"
+
+    @staticmethod
+    def _labels():
+        return {
+            RecordKind.SETTLEMENT: _l("Settlement record"),
+            RecordKind.MEDIATION_AGREEMENT: _l("Mediation agreement"),
+            RecordKind.REFUSAL: _l("Refusal decision"),
+            RecordKind.TERMINATION: _l("Termination decision"),
+            RecordKind.CASE_FILE: _l("Case file"),
+        }

@@ -1,0 +1,33 @@
+"""All models of the domain, importable from one place."""
+
+from odr.auth.models import ApiToken, OneTimeLink, User, UserRole  # noqa: F401
+from odr.disputes.models.calendar import CalendarOverride  # noqa: F401
+from odr.disputes.models.complaint import (  # noqa: F401
+    Agreement,
+    CaseEvent,
+    Complaint,
+    Draft,
+    Evidence,
+    MediationSession,
+    Message,
+    Offer,
+    Record,
+    Signature,
+)
+from odr.disputes.models.notify import (  # noqa: F401
+    DeliveryAttempt,
+    Notification,
+    Outbox,
+    WebhookEndpoint,
+)
+from odr.disputes.models.organisation import (  # noqa: F401
+    BodyKind,
+    BodyMembership,
+    Enterprise,
+    EnterpriseEvent,
+    EnterpriseStatus,
+    MediationBody,
+    Region,
+    RegionLevel,
+)
+from odr.disputes.models.public import ConsumerWarning, RequestKind, ServiceRequest  # noqa: F401

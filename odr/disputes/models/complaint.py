@@ -1,0 +1,285 @@
+"""The case and everything that hangs off it."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from odr.disputes.choices import (
+    Issue,
+    PerformanceStatus,
+    RecordKind,
+    Remedy,
+    SubjectKind,
+)
+from odr.disputes.states import RefusalReason, State, TerminationReason
+from odr.extensions import db
+from odr.types import Money, UTCDateTime, str_enum, utcnow
+
+RULE_VERSION = "2026.1"
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("claimed_amount >= 0", name="claimed_not_negative"),
+        sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
+        sa.CheckConstraint(
+            "enterprise_id IS NOT NULL OR respondent_name IS NOT NULL", name="has_respondent"
+        ),
+        sa.Index("ix_complaint_state_deadline", "state", "deadline_at"),
+        sa.Index("ix_complaint_enterprise_state", "enterprise_id", "state", "deadline_at", "id"),
+        sa.Index("ix_complaint_body_state", "body_id", "state", "deadline_at", "id"),
+        sa.Index("ix_complaint_consumer", "consumer_id", "id"),
+        sa.Index("ix_complaint_reminder", "state", "reminder_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    consumer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    complainant_name: Mapped[str] = mapped_column(sa.String(100))
+    complainant_phone: Mapped[str] = mapped_column(sa.String(32))
+    complainant_address: Mapped[str] = mapped_column(sa.String(300))
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh_CN")
+
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprise.id"))
+    # A respondent that is not listed on the portal.
+    respondent_name: Mapped[str | None] = mapped_column(sa.String(200))
+    respondent_credit_code: Mapped[str | None] = mapped_column(sa.String(18))
+    respondent_region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"))
+    green_channel: Mapped[bool] = mapped_column(default=True)
+
+    subject_kind: Mapped[SubjectKind] = mapped_column(str_enum(SubjectKind, "subject_kind"))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    purchase_date: Mapped[date] = mapped_column(sa.Date)
+    purchase_place: Mapped[str | None] = mapped_column(sa.String(300))
+    purchase_url: Mapped[str | None] = mapped_column(sa.String(500))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    issue: Mapped[Issue] = mapped_column(str_enum(Issue, "issue"))
+    requests: Mapped[list] = mapped_column(sa.JSON, default=list)
+    claimed_amount: Mapped[Decimal] = mapped_column(Money)
+    facts: Mapped[str] = mapped_column(sa.Text)
+
+    state: Mapped[State] = mapped_column(str_enum(State, "state"))
+    body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
+    mediator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the 2-working-day reminder for the running clock is due; cleared once sent.
+    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Working days left on the mediation clock while suspended.
+    clock_days_left: Mapped[int | None] = mapped_column()
+    overdue_flagged: Mapped[bool] = mapped_column(default=False)
+    raised_to_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
+    rule_version: Mapped[str] = mapped_column(sa.String(16), default=RULE_VERSION)
+
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refusal_reason: Mapped[RefusalReason | None] = mapped_column(
+        str_enum(RefusalReason, "refusal_reason")
+    )
+    termination_reason: Mapped[TerminationReason | None] = mapped_column(
+        str_enum(TerminationReason, "termination_reason")
+    )
+    outcome_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    settled_amount: Mapped[Decimal | None] = mapped_column(Money)
+    performance_due: Mapped[date | None] = mapped_column(sa.Date)
+    performance_status: Mapped[PerformanceStatus | None] = mapped_column(
+        str_enum(PerformanceStatus, "performance_status")
+    )
+    rating: Mapped[int | None] = mapped_column()
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    # Head of the hash chain of this case's events (tamper evidence).
+    chain_head: Mapped[str | None] = mapped_column(sa.String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    consumer = relationship("User", foreign_keys=[consumer_id])
+    mediator = relationship("User", foreign_keys=[mediator_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    enterprise = relationship("Enterprise")
+    body = relationship("MediationBody", foreign_keys=[body_id])
+    raised_to_body = relationship("MediationBody", foreign_keys=[raised_to_body_id])
+    respondent_region = relationship("Region")
+    events = relationship(
+        "CaseEvent", back_populates="complaint", order_by="CaseEvent.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def respondent_display(self) -> str:
+        return self.enterprise.name if self.enterprise_id else (self.respondent_name or "")
+
+
+class CaseEvent(db.Model):
+    """One line of the timeline: every state change and every notable act."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.Index("ix_case_event_complaint", "complaint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    actor_role: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_state: Mapped[str | None] = mapped_column(sa.String(32))
+    to_state: Mapped[str] = mapped_column(sa.String(32))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    complaint = relationship("Complaint", back_populates="events")
+    actor = relationship("User")
+
+
+class Message(db.Model):
+    __tablename__ = "message"
+    __table_args__ = (sa.Index("ix_message_complaint", "complaint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    author_role: Mapped[str] = mapped_column(sa.String(16))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # A mediator's private note: never shown to the parties.
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author = relationship("User")
+
+
+class Offer(db.Model):
+    __tablename__ = "offer"
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.Index("ix_offer_complaint", "complaint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"))
+    made_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    remedy: Mapped[Remedy] = mapped_column(str_enum(Remedy, "remedy"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    terms: Mapped[str] = mapped_column(sa.Text)
+    performance_due: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    counter_proposal: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    made_by = relationship("User")
+
+
+class Evidence(db.Model):
+    """An uploaded file: stored outside static/ under a random name."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    draft_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("draft.id", ondelete="SET NULL"), index=True
+    )
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by = relationship("User")
+
+
+class Draft(db.Model):
+    """A complaint the consumer has started but not filed; deleted after 30 days."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consumer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    step: Mapped[str] = mapped_column(sa.String(32), default="respondent")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    evidence = relationship("Evidence", foreign_keys="Evidence.draft_id")
+
+
+class Agreement(db.Model):
+    """A mediation agreement proposed by the mediator, signed by both parties."""
+
+    __tablename__ = "agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    terms: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    performance_due: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16), default="proposed")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    signatures = relationship("Signature", back_populates="agreement", order_by="Signature.id")
+
+
+class Signature(db.Model):
+    __tablename__ = "signature"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "party", name="one_per_party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    party: Mapped[str] = mapped_column(sa.String(16))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+
+    agreement = relationship("Agreement", back_populates="signatures")
+    user = relationship("User")
+
+
+class MediationSession(db.Model):
+    """A scheduled mediation session, online or on site."""
+
+    __tablename__ = "mediation_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(sa.String(16))  # online | on_site
+    place: Mapped[str | None] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Record(db.Model):
+    """An issued PDF record: its bytes and SHA-256 never change after issue."""
+
+    __tablename__ = "record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind, "record_kind"))
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    path: Mapped[str] = mapped_column(sa.String(200))
+    size: Mapped[int] = mapped_column()
+    language: Mapped[str] = mapped_column(sa.String(8))
+
+    complaint = relationship("Complaint")

@@ -1,0 +1,1008 @@
+"""One function per use case. Each checks the actor's part in the case and the move
+against the transition table, changes the case, writes exactly one event and queues the
+notifications. Operations flush, never commit: the caller commits once.
+"""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+
+from odr.auth.models import User, UserRole
+from odr.disputes import deadlines, routing
+from odr.disputes.choices import Issue, PerformanceStatus, RecordKind, Remedy, Request, SubjectKind
+from odr.disputes.events import record_event
+from odr.disputes.models import (
+    Agreement,
+    BodyMembership,
+    Complaint,
+    Enterprise,
+    MediationBody,
+    Message,
+    Offer,
+    Region,
+    Signature,
+)
+from odr.disputes.notifications import notify
+from odr.disputes.permissions import role_in_case
+from odr.disputes.states import (
+    TARGETS,
+    DomainError,
+    Forbidden,
+    Invalid,
+    InvalidTransition,
+    Move,
+    NotFound,
+    RefusalReason,
+    Role,
+    State,
+    TerminationReason,
+    check_move,
+)
+from odr.extensions import db
+from odr.types import money, utcnow
+
+MAX_TEXT = 10_000
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def _role(actor: User | None, complaint: Complaint) -> Role:
+    """The actor's part in the case; a case they may not see does not exist for them."""
+    if actor is None:
+        return Role.SYSTEM
+    role = role_in_case(actor, complaint)
+    if role is None:
+        raise NotFound(_l("No such case."))
+    return role
+
+
+def _move(
+    complaint: Complaint,
+    move: Move,
+    actor: User | None,
+    now: datetime,
+    *,
+    to_state: State | None = None,
+    details: dict | None = None,
+):
+    """Check the move, apply the new state and write its one event."""
+    role = _role(actor, complaint)
+    check_move(move, complaint.state, role)
+    from_state = complaint.state
+    target = to_state or TARGETS.get(move) or from_state
+    complaint.state = target
+    return record_event(
+        complaint,
+        actor=actor,
+        actor_role=str(role),
+        action=str(move),
+        from_state=str(from_state) if from_state else None,
+        to_state=str(target),
+        details=details,
+        at=now,
+    )
+
+
+def _set_clock(complaint: Complaint, deadline_at: datetime | None) -> None:
+    complaint.deadline_at = deadline_at
+    complaint.reminder_at = deadlines.reminder_moment(deadline_at) if deadline_at else None
+
+
+def _text(value, field: str, *, required=True, limit=MAX_TEXT) -> str | None:
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is None:
+        raise Invalid(_l("Invalid input."), {field: str(_l("Must be text."))})
+    if required and not value:
+        raise Invalid(_l("Invalid input."), {field: str(_l("This field is required."))})
+    if len(value) > limit:
+        raise Invalid(
+            _l("Invalid input."),
+            {field: str(_l("At most %(n)s characters.", n=limit))},
+        )
+    return value or None
+
+
+def _amount(value, field: str) -> Decimal:
+    try:
+        amount = money(value)
+    except (InvalidOperation, ValueError, TypeError):
+        raise Invalid(_l("Invalid input."), {field: str(_l("Not a valid amount."))}) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1000000000000"):
+        raise Invalid(_l("Invalid input."), {field: str(_l("Not a valid amount."))})
+    return amount
+
+
+def _date(value, field: str, *, required=True) -> date | None:
+    if value in (None, ""):
+        if required:
+            raise Invalid(_l("Invalid input."), {field: str(_l("This field is required."))})
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid(_l("Invalid input."), {field: str(_l("Not a valid date."))}) from None
+
+
+def _enum(enum_cls, value, field: str):
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise Invalid(_l("Invalid input."), {field: str(_l("Not a valid choice."))}) from None
+
+
+def _open_offer(complaint: Complaint, offer_id: int) -> Offer:
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or offer.complaint_id != complaint.id:
+        raise NotFound(_l("No such offer."))
+    return offer
+
+
+def _current_agreement(complaint: Complaint) -> Agreement | None:
+    return db.session.scalar(
+        db.select(Agreement)
+        .where(Agreement.complaint_id == complaint.id, Agreement.status == "proposed")
+        .order_by(Agreement.id.desc())
+        .limit(1)
+    )
+
+
+def _issue(complaint: Complaint, kind: RecordKind, now: datetime):
+    from odr.disputes.records import issue_record
+
+    record = issue_record(complaint, kind, now=now)
+    notify(complaint, "record_issued", params={"kind": str(kind), "code": record.code})
+    return record
+
+
+def next_reference(complaint: Complaint, now: datetime) -> str:
+    return f"ODR-{deadlines.local_date(now).year}-{complaint.id:07d}"
+
+
+# -- filing ------------------------------------------------------------------------------
+
+
+def validate_complaint(data: dict, today: date) -> dict:
+    """Check a complaint's fields; answer the clean values or raise Invalid with every
+    field's message at once."""
+    errors: dict[str, str] = {}
+    clean: dict = {}
+
+    def attempt(field, fn):
+        try:
+            clean[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+
+    attempt(
+        "complainant_name",
+        lambda: _text(data.get("complainant_name"), "complainant_name", limit=100),
+    )
+    attempt(
+        "complainant_phone",
+        lambda: _text(data.get("complainant_phone"), "complainant_phone", limit=32),
+    )
+    attempt(
+        "complainant_address",
+        lambda: _text(data.get("complainant_address"), "complainant_address", limit=300),
+    )
+    attempt(
+        "subject_kind",
+        lambda: _enum(SubjectKind, data.get("subject_kind") or "goods", "subject_kind"),
+    )
+    attempt("subject", lambda: _text(data.get("subject"), "subject", limit=200))
+    attempt("purchase_date", lambda: _date(data.get("purchase_date"), "purchase_date"))
+    attempt(
+        "purchase_place",
+        lambda: _text(data.get("purchase_place"), "purchase_place", required=False, limit=300),
+    )
+    attempt(
+        "purchase_url",
+        lambda: _text(data.get("purchase_url"), "purchase_url", required=False, limit=500),
+    )
+    attempt("amount", lambda: _amount(data.get("amount"), "amount"))
+    attempt("issue", lambda: _enum(Issue, data.get("issue"), "issue"))
+    attempt("claimed_amount", lambda: _amount(data.get("claimed_amount"), "claimed_amount"))
+    attempt("facts", lambda: _text(data.get("facts"), "facts"))
+
+    requests = data.get("requests")
+    if not isinstance(requests, list | tuple) or not requests:
+        errors["requests"] = str(_l("Choose at least one request."))
+    else:
+        try:
+            clean["requests"] = sorted({str(_enum(Request, r, "requests")) for r in requests})
+        except Invalid as exc:
+            errors.update(exc.fields)
+        except TypeError:
+            errors["requests"] = str(_l("Not a valid choice."))
+
+    if "purchase_date" in clean and clean["purchase_date"] and clean["purchase_date"] > today:
+        errors["purchase_date"] = str(_l("The purchase date cannot be in the future."))
+    url = clean.get("purchase_url")
+    if url and not url.lower().startswith(("http://", "https://")):
+        errors["purchase_url"] = str(_l("Enter a web address starting with http:// or https://."))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    return clean
+
+
+def resolve_respondent(data: dict) -> tuple[Enterprise | None, dict]:
+    """The listed enterprise, or the particulars of one that is not listed."""
+    errors: dict[str, str] = {}
+    enterprise_id = data.get("enterprise_id")
+    if enterprise_id not in (None, ""):
+        try:
+            enterprise = db.session.get(Enterprise, int(enterprise_id))
+        except (TypeError, ValueError):
+            enterprise = None
+        if enterprise is None:
+            raise Invalid(
+                _l("Please correct the marked fields."),
+                {"enterprise_id": str(_l("No such enterprise."))},
+            )
+        return enterprise, {}
+    name = (data.get("respondent_name") or "").strip()
+    region_code = (data.get("respondent_region_code") or data.get("region_code") or "").strip()
+    if not name:
+        errors["enterprise_id"] = str(_l("Choose the enterprise, or name it if it is not listed."))
+    if not region_code or db.session.get(Region, region_code) is None:
+        errors["respondent_region_code"] = str(_l("Choose the region where the business is."))
+    code = (data.get("respondent_credit_code") or "").strip().upper() or None
+    if code:
+        from odr.disputes.credit_code import credit_code_error
+
+        if credit_code_error(code):
+            errors["respondent_credit_code"] = str(credit_code_message(credit_code_error(code)))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    return None, {
+        "respondent_name": name[:200],
+        "respondent_region_code": region_code,
+        "respondent_credit_code": code,
+    }
+
+
+def credit_code_message(error: str | None):
+    return {
+        "length": _l("A unified social credit code has 18 characters."),
+        "characters": _l(
+            "A unified social credit code uses digits and capital letters except I, O, Z, S, V."
+        ),
+        "check": _l("The check character (the last one) does not match: please check the code."),
+    }.get(error or "", _l("Not a valid unified social credit code."))
+
+
+def routing_preview(
+    enterprise: Enterprise | None,
+    green_channel: bool,
+    purchase_date: date | None,
+    region_code: str | None,
+    now: datetime | None = None,
+) -> dict:
+    """Where a complaint would go if filed now (shown to the consumer before submitting)."""
+    now = _now(now)
+    today = deadlines.local_date(now)
+    if enterprise is not None and routing.goes_to_enterprise(
+        enterprise, green_channel, purchase_date or today, today
+    ):
+        return {
+            "to": "enterprise",
+            "enterprise": enterprise,
+            "deadline_at": deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS),
+        }
+    body = routing.competent_body(enterprise, region_code)
+    return {
+        "to": "body",
+        "body": body,
+        "deadline_at": deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS),
+    }
+
+
+def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -> Complaint:
+    """File a complaint. Routes it to the enterprise (green channel) or the competent body."""
+    now = _now(now)
+    if consumer is None or consumer.role != UserRole.CONSUMER:
+        raise Forbidden(_l("Only consumers file complaints."))
+    today = deadlines.local_date(now)
+    data = dict(data)
+    data.setdefault("complainant_name", consumer.name)
+    data.setdefault("complainant_phone", consumer.phone)
+    data.setdefault("complainant_address", consumer.address)
+    errors: dict = {}
+    try:
+        clean = validate_complaint(data, today)
+    except Invalid as exc:
+        errors.update(exc.fields)
+        clean = {}
+    try:
+        enterprise, respondent = resolve_respondent(data)
+    except Invalid as exc:
+        errors.update(exc.fields)
+        enterprise, respondent = None, {}
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+
+    green = data.get("green_channel", True)
+    green = green if isinstance(green, bool) else str(green).lower() in {"1", "true", "on", "y"}
+    complaint = Complaint(
+        reference=f"pending-{uuid.uuid4().hex}",
+        consumer_id=consumer.id,
+        language=consumer.locale or "zh_CN",
+        enterprise_id=enterprise.id if enterprise else None,
+        green_channel=green,
+        filed_at=now,
+        **clean,
+        **respondent,
+    )
+    complaint.consumer = consumer
+    complaint.enterprise = enterprise
+    if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
+        state = State.NEGOTIATING
+        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS))
+    else:
+        state = State.PENDING_ACCEPTANCE
+        body = routing.competent_body(
+            enterprise, respondent.get("respondent_region_code") or consumer.region_code
+        )
+        complaint.body_id = body.id if body else None
+        complaint.body = body
+        complaint.arrived_at = now
+        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    complaint.state = state
+    db.session.add(complaint)
+    db.session.flush()
+    complaint.reference = next_reference(complaint, now)
+    event = record_event(
+        complaint,
+        actor=consumer,
+        actor_role=str(Role.CONSUMER),
+        action=str(Move.FILE),
+        from_state=None,
+        to_state=str(state),
+        details={
+            "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
+            "body_id": complaint.body_id,
+        },
+        at=now,
+    )
+    db.session.flush()
+    notify(
+        complaint,
+        "filed",
+        actor=consumer,
+        event_id=event.id,
+        audiences={"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"},
+    )
+    return complaint
+
+
+def attach_draft_evidence(complaint: Complaint, draft_id: int) -> None:
+    from odr.disputes.models import Draft, Evidence
+
+    for item in db.session.scalars(db.select(Evidence).where(Evidence.draft_id == draft_id)):
+        item.complaint_id = complaint.id
+        item.draft_id = None
+    draft = db.session.get(Draft, draft_id)
+    if draft is not None:
+        db.session.delete(draft)
+
+
+# -- messages ----------------------------------------------------------------------------
+
+
+def post_message(
+    actor: User,
+    complaint: Complaint,
+    body: str,
+    *,
+    internal: bool = False,
+    now: datetime | None = None,
+) -> Message:
+    now = _now(now)
+    role = _role(actor, complaint)
+    if role not in {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR}:
+        raise Forbidden(_l("You may not write on this case."))
+    if internal and role != Role.MEDIATOR:
+        raise Forbidden(_l("Only mediators write private notes."))
+    if not complaint.state.is_open and complaint.state not in {State.SETTLED, State.MEDIATED}:
+        raise InvalidTransition(_l("The case is closed."))
+    text = _text(body, "body")
+    message = Message(
+        complaint_id=complaint.id,
+        author_id=actor.id,
+        author_role=str(role),
+        body=text,
+        internal=internal,
+        created_at=now,
+    )
+    db.session.add(message)
+    if role == Role.ENTERPRISE and complaint.first_answer_at is None:
+        complaint.first_answer_at = now
+    db.session.flush()
+    if not internal:
+        notify(
+            complaint,
+            "message",
+            actor=actor,
+            params={"message_id": message.id},
+            event_id=message.id,
+        )
+    return message
+
+
+# -- direct settlement -------------------------------------------------------------------
+
+
+def make_offer(
+    actor: User,
+    complaint: Complaint,
+    *,
+    remedy,
+    amount,
+    terms,
+    performance_due=None,
+    now: datetime | None = None,
+) -> Offer:
+    now = _now(now)
+    errors: dict = {}
+    values: dict = {}
+    for field, fn in (
+        ("remedy", lambda: _enum(Remedy, remedy, "remedy")),
+        ("amount", lambda: _amount(amount, "amount")),
+        ("terms", lambda: _text(terms, "terms")),
+        ("performance_due", lambda: _date(performance_due, "performance_due", required=False)),
+    ):
+        try:
+            values[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    role = _role(actor, complaint)
+    check_move(Move.MAKE_OFFER, complaint.state, role)
+    if values.get("performance_due") and values["performance_due"] < deadlines.local_date(now):
+        errors["performance_due"] = str(_l("The date cannot be in the past."))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    for old in db.session.scalars(
+        db.select(Offer).where(Offer.complaint_id == complaint.id, Offer.status == "open")
+    ):
+        old.status = "superseded"
+    offer = Offer(complaint_id=complaint.id, made_by_id=actor.id, created_at=now, **values)
+    db.session.add(offer)
+    if complaint.first_answer_at is None:
+        complaint.first_answer_at = now
+    db.session.flush()
+    event = _move(
+        complaint,
+        Move.MAKE_OFFER,
+        actor,
+        now,
+        details={
+            "offer_id": offer.id,
+            "remedy": str(offer.remedy),
+            "amount": f"{offer.amount:.2f}",
+        },
+    )
+    notify(
+        complaint,
+        "offer_made",
+        actor=actor,
+        params={"offer_id": offer.id, "amount": f"{offer.amount:.2f}"},
+        event_id=event.id,
+    )
+    return offer
+
+
+def accept_offer(
+    actor: User, complaint: Complaint, offer_id: int, *, now: datetime | None = None
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.ACCEPT_OFFER, complaint.state, role)
+    offer = _open_offer(complaint, offer_id)
+    if offer.status != "open":
+        raise InvalidTransition(_l("This offer is no longer open."))
+    offer.status = "accepted"
+    offer.answered_at = now
+    complaint.settled_amount = offer.amount
+    complaint.performance_due = offer.performance_due
+    complaint.performance_status = PerformanceStatus.PENDING
+    complaint.closed_at = now
+    _set_clock(complaint, None)
+    event = _move(complaint, Move.ACCEPT_OFFER, actor, now, details={"offer_id": offer.id})
+    db.session.flush()
+    notify(
+        complaint, "offer_accepted", actor=actor, params={"offer_id": offer.id}, event_id=event.id
+    )
+    notify(complaint, "settled", actor=actor, event_id=event.id)
+    _issue(complaint, RecordKind.SETTLEMENT, now)
+    return complaint
+
+
+def reject_offer(
+    actor: User,
+    complaint: Complaint,
+    offer_id: int,
+    *,
+    counter_proposal=None,
+    now: datetime | None = None,
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.REJECT_OFFER, complaint.state, role)
+    offer = _open_offer(complaint, offer_id)
+    if offer.status != "open":
+        raise InvalidTransition(_l("This offer is no longer open."))
+    counter = _text(counter_proposal, "counter_proposal", required=False)
+    offer.status = "rejected"
+    offer.answered_at = now
+    offer.counter_proposal = counter
+    event = _move(
+        complaint,
+        Move.REJECT_OFFER,
+        actor,
+        now,
+        details={"offer_id": offer.id, "counter_proposal": counter},
+    )
+    notify(
+        complaint,
+        "offer_rejected",
+        actor=actor,
+        params={"offer_id": offer.id, "counter_proposal": counter},
+        event_id=event.id,
+    )
+    return complaint
+
+
+def _to_mediation(
+    complaint: Complaint, move: Move, actor: User | None, now: datetime, details: dict
+) -> Complaint:
+    """Leave direct settlement for the competent body (decline, escalate or deadline)."""
+    role = _role(actor, complaint)
+    check_move(move, complaint.state, role)
+    body = routing.competent_body(
+        complaint.enterprise, complaint.respondent_region_code or complaint.consumer.region_code
+    )
+    complaint.body_id = body.id if body else None
+    complaint.body = body
+    complaint.escalated_at = now
+    complaint.arrived_at = now
+    complaint.overdue_flagged = False
+    complaint.raised_to_body_id = None
+    for offer in db.session.scalars(
+        db.select(Offer).where(Offer.complaint_id == complaint.id, Offer.status == "open")
+    ):
+        offer.status = "lapsed"
+    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    event = _move(complaint, move, actor, now, details={**details, "body_id": complaint.body_id})
+    notify(
+        complaint,
+        "escalated",
+        actor=actor,
+        params={"body": body.name if body else ""},
+        event_id=event.id,
+    )
+    return complaint
+
+
+def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    _role(actor, complaint)
+    if complaint.first_answer_at is None:
+        complaint.first_answer_at = now
+    return _to_mediation(complaint, Move.DECLINE, actor, now, {"reason": reason})
+
+
+def escalate(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    return _to_mediation(complaint, Move.ESCALATE, actor, now, {"reason": reason})
+
+
+def escalate_overdue(complaint: Complaint, *, now=None) -> Complaint:
+    now = _now(now)
+    return _to_mediation(
+        complaint, Move.ESCALATE_OVERDUE, None, now, {"deadline_at": complaint.deadline_at}
+    )
+
+
+def withdraw(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    role = _role(actor, complaint)
+    check_move(Move.WITHDRAW, complaint.state, role)
+    was_mediating = complaint.state in {State.MEDIATING, State.SUSPENDED}
+    complaint.closed_at = now
+    complaint.termination_reason = TerminationReason.T1
+    _set_clock(complaint, None)
+    complaint.clock_days_left = None
+    event = _move(
+        complaint, Move.WITHDRAW, actor, now, details={"reason": reason, "termination_reason": "T1"}
+    )
+    notify(complaint, "withdrawn", actor=actor, event_id=event.id)
+    if was_mediating:
+        _issue(complaint, RecordKind.TERMINATION, now)
+    return complaint
+
+
+# -- acceptance --------------------------------------------------------------------------
+
+
+def accept_case(actor: User, complaint: Complaint, *, now=None) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.ACCEPT, complaint.state, role)
+    if (
+        complaint.raised_to_body_id
+        and complaint.raised_to_body_id in actor.body_ids
+        and complaint.body_id not in actor.body_ids
+    ):
+        # The parent office takes the overdue case itself.
+        complaint.body_id = complaint.raised_to_body_id
+    complaint.raised_to_body_id = None
+    complaint.accepted_at = now
+    if complaint.mediator_id is None:
+        complaint.mediator_id = actor.id
+    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.MEDIATION_DAYS))
+    event = _move(complaint, Move.ACCEPT, actor, now, details={"body_id": complaint.body_id})
+    notify(complaint, "accepted", actor=actor, event_id=event.id)
+    return complaint
+
+
+def refuse_case(
+    actor: User, complaint: Complaint, *, reason, explanation=None, now=None
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.REFUSE, complaint.state, role)
+    reason = _enum(RefusalReason, reason, "reason")
+    explanation = _text(explanation, "explanation", required=False)
+    complaint.refusal_reason = reason
+    complaint.outcome_note = explanation
+    complaint.closed_at = now
+    if complaint.mediator_id is None:
+        complaint.mediator_id = actor.id
+    _set_clock(complaint, None)
+    event = _move(
+        complaint,
+        Move.REFUSE,
+        actor,
+        now,
+        details={"reason": str(reason), "explanation": explanation},
+    )
+    notify(complaint, "refused", actor=actor, params={"reason": str(reason)}, event_id=event.id)
+    _issue(complaint, RecordKind.REFUSAL, now)
+    return complaint
+
+
+def transfer_case(
+    actor: User, complaint: Complaint, *, body_id, reason=None, now=None
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.TRANSFER, complaint.state, role)
+    try:
+        body = db.session.get(MediationBody, int(body_id))
+    except (TypeError, ValueError):
+        body = None
+    if body is None or not body.active:
+        raise Invalid(
+            _l("Please correct the marked fields."), {"body_id": str(_l("No such mediation body."))}
+        )
+    if body.id == complaint.body_id:
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {"body_id": str(_l("The case is already at this body."))},
+        )
+    reason = _text(reason, "reason", required=False)
+    from_body = complaint.body_id
+    complaint.body_id = body.id
+    complaint.body = body
+    complaint.mediator_id = None
+    complaint.arrived_at = now
+    complaint.overdue_flagged = False
+    complaint.raised_to_body_id = None
+    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    event = _move(
+        complaint,
+        Move.TRANSFER,
+        actor,
+        now,
+        details={"from_body_id": from_body, "body_id": body.id, "reason": reason},
+    )
+    notify(complaint, "transferred", actor=actor, params={"body": body.name}, event_id=event.id)
+    return complaint
+
+
+def flag_overdue(complaint: Complaint, *, now=None) -> Complaint:
+    """An acceptance decision is late: flag it and raise it to the parent body, once."""
+    now = _now(now)
+    check_move(Move.FLAG_OVERDUE, complaint.state, Role.SYSTEM)
+    if complaint.overdue_flagged:
+        raise InvalidTransition(_l("Already flagged."))
+    complaint.overdue_flagged = True
+    parent_id = complaint.body.parent_id if complaint.body is not None else None
+    complaint.raised_to_body_id = parent_id
+    event = _move(complaint, Move.FLAG_OVERDUE, None, now, details={"raised_to_body_id": parent_id})
+    notify(complaint, "overdue", event_id=event.id)
+    return complaint
+
+
+def assign_mediator(actor: User, complaint: Complaint, *, mediator_id, now=None) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.ASSIGN, complaint.state, role)
+    from odr.disputes.permissions import is_body_head
+
+    if not is_body_head(actor, complaint.body_id):
+        raise Forbidden(_l("Only the head of the body assigns cases."))
+    membership = db.session.scalar(
+        db.select(BodyMembership).where(
+            BodyMembership.body_id == complaint.body_id,
+            BodyMembership.user_id == mediator_id,
+            BodyMembership.active.is_(True),
+        )
+    )
+    if membership is None:
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {"mediator_id": str(_l("Not a mediator of this body."))},
+        )
+    previous = complaint.mediator_id
+    complaint.mediator_id = membership.user_id
+    complaint.mediator = membership.user
+    event = _move(
+        complaint,
+        Move.ASSIGN,
+        actor,
+        now,
+        details={"mediator_id": membership.user_id, "previous_mediator_id": previous},
+    )
+    notify(complaint, "assigned", actor=actor, event_id=event.id)
+    return complaint
+
+
+# -- mediation ---------------------------------------------------------------------------
+
+
+def suspend(actor: User, complaint: Complaint, *, reason, now=None) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.SUSPEND, complaint.state, role)
+    reason = _text(reason, "reason", limit=1000)
+    today = deadlines.local_date(now)
+    left = deadlines.working_days_between(today, deadlines.local_date(complaint.deadline_at))
+    complaint.clock_days_left = max(left, 0)
+    _set_clock(complaint, None)
+    event = _move(
+        complaint,
+        Move.SUSPEND,
+        actor,
+        now,
+        details={"reason": reason, "working_days_left": complaint.clock_days_left},
+    )
+    notify(complaint, "suspended", actor=actor, event_id=event.id)
+    return complaint
+
+
+def resume(actor: User, complaint: Complaint, *, now=None) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.RESUME, complaint.state, role)
+    left = complaint.clock_days_left if complaint.clock_days_left is not None else 0
+    # The day of resumption is not counted, like the day of acceptance.
+    deadline = (
+        deadlines.working_day_deadline(now, left)
+        if left > 0
+        else deadlines.end_of_day(deadlines.local_date(now))
+    )
+    _set_clock(complaint, deadline)
+    complaint.clock_days_left = None
+    event = _move(complaint, Move.RESUME, actor, now, details={"working_days_left": left})
+    notify(complaint, "resumed", actor=actor, event_id=event.id)
+    return complaint
+
+
+def propose_agreement(
+    actor: User, complaint: Complaint, *, terms, amount, performance_due=None, now=None
+) -> Agreement:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.PROPOSE_AGREEMENT, complaint.state, role)
+    errors, values = {}, {}
+    for field, fn in (
+        ("terms", lambda: _text(terms, "terms")),
+        ("amount", lambda: _amount(amount, "amount")),
+        ("performance_due", lambda: _date(performance_due, "performance_due", required=False)),
+    ):
+        try:
+            values[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    for old in db.session.scalars(
+        db.select(Agreement).where(
+            Agreement.complaint_id == complaint.id, Agreement.status == "proposed"
+        )
+    ):
+        old.status = "superseded"
+    agreement = Agreement(
+        complaint_id=complaint.id, proposed_by_id=actor.id, created_at=now, **values
+    )
+    db.session.add(agreement)
+    db.session.flush()
+    event = _move(
+        complaint,
+        Move.PROPOSE_AGREEMENT,
+        actor,
+        now,
+        details={"agreement_id": agreement.id, "amount": f"{agreement.amount:.2f}"},
+    )
+    notify(complaint, "agreement_proposed", actor=actor, event_id=event.id)
+    return agreement
+
+
+def sign_agreement(
+    actor: User,
+    complaint: Complaint,
+    *,
+    password: str | None = None,
+    ip_address: str | None = None,
+    require_password: bool = False,
+    now=None,
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.SIGN_AGREEMENT, complaint.state, role)
+    agreement = _current_agreement(complaint)
+    if agreement is None:
+        raise InvalidTransition(_l("There is no agreement to sign."))
+    if require_password and not actor.check_password(password or ""):
+        raise Invalid(
+            _l("The password is not correct."),
+            {"password": str(_l("The password is not correct."))},
+        )
+    party = str(role)
+    if any(s.party == party for s in agreement.signatures):
+        raise InvalidTransition(_l("You have already signed this agreement."))
+    signature = Signature(
+        agreement_id=agreement.id,
+        user_id=actor.id,
+        party=party,
+        signed_at=now,
+        ip_address=ip_address,
+    )
+    db.session.add(signature)
+    agreement.signatures.append(signature)
+    both = {s.party for s in agreement.signatures} >= {"consumer", "enterprise"}
+    if complaint.enterprise_id is None:
+        both = {s.party for s in agreement.signatures} >= {"consumer"}
+    target = State.MEDIATED if both else State.MEDIATING
+    if both:
+        agreement.status = "signed"
+        complaint.settled_amount = agreement.amount
+        complaint.performance_due = agreement.performance_due
+        complaint.performance_status = PerformanceStatus.PENDING
+        complaint.closed_at = now
+        _set_clock(complaint, None)
+    event = _move(
+        complaint,
+        Move.SIGN_AGREEMENT,
+        actor,
+        now,
+        to_state=target,
+        details={"agreement_id": agreement.id, "party": party, "ip_address": ip_address},
+    )
+    db.session.flush()
+    if both:
+        notify(complaint, "mediated", actor=actor, event_id=event.id)
+        _issue(complaint, RecordKind.MEDIATION_AGREEMENT, now)
+    else:
+        notify(
+            complaint, "agreement_signed", actor=actor, params={"party": party}, event_id=event.id
+        )
+    return complaint
+
+
+def terminate(
+    actor: User | None, complaint: Complaint, *, reason, explanation=None, now=None
+) -> Complaint:
+    now = _now(now)
+    reason = _enum(TerminationReason, reason, "reason")
+    explanation = _text(explanation, "explanation", required=False)
+    move = Move.TERMINATE if actor is not None else Move.EXPIRE
+    role = _role(actor, complaint)
+    check_move(move, complaint.state, role)
+    complaint.termination_reason = reason
+    complaint.outcome_note = explanation
+    complaint.closed_at = now
+    complaint.clock_days_left = None
+    _set_clock(complaint, None)
+    event = _move(
+        complaint, move, actor, now, details={"reason": str(reason), "explanation": explanation}
+    )
+    notify(complaint, "terminated", actor=actor, params={"reason": str(reason)}, event_id=event.id)
+    _issue(complaint, RecordKind.TERMINATION, now)
+    return complaint
+
+
+def expire_mediation(complaint: Complaint, *, now=None) -> Complaint:
+    return terminate(None, complaint, reason=TerminationReason.T5, now=now)
+
+
+# -- after the outcome -------------------------------------------------------------------
+
+
+def report_performance(
+    actor: User, complaint: Complaint, *, status, note=None, now=None
+) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.REPORT_PERFORMANCE, complaint.state, role)
+    status = _enum(PerformanceStatus, status, "status")
+    if status == PerformanceStatus.PENDING:
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {"status": str(_l("Choose performed or breach."))},
+        )
+    note = _text(note, "note", required=False)
+    complaint.performance_status = status
+    event = _move(
+        complaint,
+        Move.REPORT_PERFORMANCE,
+        actor,
+        now,
+        details={"status": str(status), "note": note},
+    )
+    notify(complaint, "performance", actor=actor, params={"status": str(status)}, event_id=event.id)
+    return complaint
+
+
+def rate(actor: User, complaint: Complaint, *, rating, comment=None, now=None) -> Complaint:
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.RATE, complaint.state, role)
+    try:
+        value = int(rating)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= 5:
+        raise Invalid(
+            _l("Please correct the marked fields."), {"rating": str(_l("Choose 1 to 5 stars."))}
+        )
+    if complaint.rating is not None:
+        raise InvalidTransition(_l("You have already rated this case."))
+    complaint.rating = value
+    complaint.rating_comment = _text(comment, "comment", required=False, limit=2000)
+    _move(complaint, Move.RATE, actor, now, details={"rating": value})
+    return complaint
+
+
+def send_reminder(complaint: Complaint, *, now=None) -> Complaint:
+    now = _now(now)
+    check_move(Move.REMIND, complaint.state, Role.SYSTEM)
+    if complaint.reminder_at is None:
+        raise InvalidTransition(_l("No reminder due."))
+    complaint.reminder_at = None
+    event = _move(complaint, Move.REMIND, None, now, details={"deadline_at": complaint.deadline_at})
+    notify(
+        complaint,
+        "reminder",
+        event_id=event.id,
+        params={"deadline": deadlines.local_date(complaint.deadline_at).isoformat()},
+    )
+    return complaint
+
+
+__all__ = [name for name in globals() if not name.startswith("_")] + ["DomainError"]

@@ -1,0 +1,139 @@
+"""The deadline sweep: runs every due clock once, as if the clock read `as_of`.
+
+Idempotent and safe on many machines at once: each due case is locked with
+SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), re-checked, moved, and committed on its
+own, so a crash loses nothing and two sweeps never move a case twice. It only touches
+rows whose clock is due (indexed on state and deadline), so its cost grows with the due
+cases, not with all cases.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from odr.disputes import operations as ops
+from odr.disputes.models import Complaint
+from odr.disputes.states import OPEN_STATES, DomainError, State
+from odr.extensions import db
+from odr.types import utcnow
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    as_of: datetime
+    actions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, reference: str, action: str, detail: str = "") -> None:
+        self.actions.append((reference, action, detail))
+
+    def count(self, action: str) -> int:
+        return sum(1 for _, a, _ in self.actions if a == action)
+
+    def lines(self) -> list[str]:
+        out = [f"sweep as of {self.as_of.isoformat()}"]
+        out += [f"{ref} {action} {detail}".rstrip() for ref, action, detail in self.actions]
+        summary = ", ".join(
+            f"{action}={self.count(action)}"
+            for action in ("escalated", "flagged_overdue", "terminated_t5", "reminded")
+        )
+        out.append(f"done: {summary}")
+        return out
+
+
+def _due_ids(criteria, limit: int, after_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            db.select(Complaint.id)
+            .where(*criteria, Complaint.id > after_id)
+            .order_by(Complaint.id)
+            .limit(limit)
+        )
+    )
+
+
+def _lock(complaint_id: int, criteria) -> Complaint | None:
+    query = db.select(Complaint).where(Complaint.id == complaint_id, *criteria)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Complaint)
+    return db.session.scalar(query)
+
+
+def _run(
+    report: SweepReport,
+    name: str,
+    criteria_fn: Callable[[], list],
+    action: Callable[[Complaint], object],
+    detail: Callable[[Complaint], str],
+) -> None:
+    after = 0
+    while True:
+        ids = _due_ids(criteria_fn(), BATCH, after)
+        if not ids:
+            return
+        for complaint_id in ids:
+            after = complaint_id
+            try:
+                complaint = _lock(complaint_id, criteria_fn())
+                if complaint is None:  # moved meanwhile, or another sweep holds it
+                    db.session.rollback()
+                    continue
+                action(complaint)
+                text = detail(complaint)
+                reference = complaint.reference
+                db.session.commit()
+                report.add(reference, name, text)
+            except (DomainError, StaleDataError) as exc:
+                db.session.rollback()
+                log.info("sweep skipped case %s: %s", complaint_id, exc)
+            except Exception:
+                db.session.rollback()
+                log.exception("sweep failed on case %s", complaint_id)
+
+
+def sweep(as_of: datetime | None = None) -> SweepReport:
+    as_of = as_of or utcnow()
+    report = SweepReport(as_of=as_of)
+
+    _run(
+        report,
+        "escalated",
+        lambda: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
+        lambda c: ops.escalate_overdue(c, now=as_of),
+        lambda c: f"-> pending_acceptance at body {c.body_id}",
+    )
+    _run(
+        report,
+        "flagged_overdue",
+        lambda: [
+            Complaint.state == State.PENDING_ACCEPTANCE,
+            Complaint.deadline_at < as_of,
+            Complaint.overdue_flagged.is_(False),
+        ],
+        lambda c: ops.flag_overdue(c, now=as_of),
+        lambda c: f"raised to body {c.raised_to_body_id}",
+    )
+    _run(
+        report,
+        "terminated_t5",
+        lambda: [Complaint.state == State.MEDIATING, Complaint.deadline_at < as_of],
+        lambda c: ops.expire_mediation(c, now=as_of),
+        lambda c: "-> terminated (T5)",
+    )
+    _run(
+        report,
+        "reminded",
+        lambda: [
+            Complaint.state.in_(list(OPEN_STATES)),
+            Complaint.reminder_at <= as_of,
+            Complaint.deadline_at >= as_of,
+        ],
+        lambda c: ops.send_reminder(c, now=as_of),
+        lambda c: f"deadline {c.deadline_at.isoformat()}",
+    )
+    return report

@@ -1,0 +1,112 @@
+"""Request hooks, security headers and template helpers shared by every page."""
+
+from datetime import datetime
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+from flask_talisman import Talisman
+
+from odr.disputes import deadlines
+from odr.types import utcnow
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+talisman = Talisman()
+
+
+def register(app: Flask) -> None:
+    talisman.init_app(
+        app,
+        force_https=False,
+        strict_transport_security=app.config.get("HSTS", False),
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+    @app.before_request
+    def remember_language():
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"]:
+            session["lang"] = lang
+
+    @app.route("/lang/<code>")
+    def set_language(code: str):
+        if code in app.config["LANGUAGES"]:
+            session["lang"] = code
+            if current_user.is_authenticated and current_user.locale != code:
+                from odr.extensions import db
+
+                current_user.locale = code
+                db.session.commit()
+        target = request.referrer or url_for("public.home")
+        if not target.startswith(request.host_url):
+            target = url_for("public.home")
+        return redirect(target)
+
+    @app.context_processor
+    def inject():
+        return {
+            "get_locale": get_locale,
+            "now": utcnow,
+            "unread_count": _unread_count,
+        }
+
+    app.jinja_env.filters["localdt"] = localdt
+    app.jinja_env.filters["localdate"] = localdate
+    app.jinja_env.filters["money"] = money_filter
+    app.jinja_env.globals["working_days_left"] = working_days_left
+    app.jinja_env.globals["html_lang"] = html_lang
+
+
+def html_lang() -> str:
+    return "en" if str(get_locale()) == "en" else "zh-CN"
+
+
+def _unread_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_count" not in g:
+        from odr.disputes.models import Notification
+        from odr.extensions import db
+
+        g.unread_count = db.session.scalar(
+            db.select(db.func.count(Notification.id)).where(
+                Notification.user_id == current_user.id, Notification.read_at.is_(None)
+            )
+        )
+    return g.unread_count
+
+
+def localdt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def localdate(value, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = deadlines.local_date(value)
+    return format_date(value, fmt)
+
+
+def money_filter(value) -> str:
+    return f"¥{value:,.2f}" if value is not None else ""
+
+
+def working_days_left(deadline_at: datetime | None) -> int | None:
+    if deadline_at is None:
+        return None
+    return deadlines.working_days_left(deadline_at, utcnow())

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages pip cannot bring, when missing.
+#   run:  libharfbuzz-subset0 (fast font subsetting) and a CJK font (fonts-noto-cjk) for PDFs
+#   test: the above, plus poppler-utils (pdffonts/pdftotext) and chromium (browser tests)
+set -euo pipefail
+want="${1:-run}"
+missing=()
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing+=(libharfbuzz-subset0)
+fc-list 2>/dev/null | grep -qiE "Noto (Sans|Serif) CJK|WenQuanYi" || missing+=(fonts-noto-cjk)
+if [ "$want" = "test" ]; then
+  command -v pdffonts >/dev/null || missing+=(poppler-utils)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "Installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "Missing system packages: ${missing[*]}" >&2
+  echo "Install them first, e.g.: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,3 @@
+from odr import create_app
+
+app = create_app()
