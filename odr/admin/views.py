@@ -1,6 +1,6 @@
-"""Regulator console."""
+"""Regulator console: the blueprint; the pages live in the modules imported below."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import UserRole
@@ -8,7 +8,4 @@ from odr.auth.models import UserRole
 bp = Blueprint("admin", __name__)
 gate_blueprint(bp, UserRole.ADMIN)
 
-
-@bp.route("/")
-def dashboard():
-    return render_template("errors/error.html", status=200, message="dashboard")
+from odr.admin import dashboard, enterprises  # noqa: E402, F401  (routes on bp)

@@ -46,11 +46,4 @@ def notifications_read():
     return redirect(request.referrer or url_for("public.notifications"))
 
 
-@bp.route("/enterprises")
-def scoreboard():
-    return render_template("errors/error.html", status=200, message="scoreboard")
-
-
-@bp.route("/verify")
-def verify_form():
-    return render_template("errors/error.html", status=200, message="verify")
+from odr.public import scoreboard, verify  # noqa: E402, F401  (routes on bp)

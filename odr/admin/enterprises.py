@@ -1,0 +1,1 @@
+"""Enterprise applications and decisions (approve, suspend, reinstate, exit)."""
