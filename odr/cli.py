@@ -193,3 +193,12 @@ def calendar_load(file: Path):
     db.session.commit()
     off = sum(1 for _, w, _ in rows if not w)
     click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")
+
+
+def _register_maintenance() -> None:
+    from odr.maintenance.cli import register
+
+    register(odr_cli)
+
+
+_register_maintenance()

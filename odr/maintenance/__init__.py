@@ -1,0 +1,1 @@
+"""Maintenance: audit of the tamper-evident records, backup and restore."""
