@@ -49,11 +49,8 @@ def select_locale():
     if getattr(g, "api_user", None) is not None:
         return g.api_user.locale
     if request:
-        return (
-            request.accept_languages.best_match(["zh_CN", "zh", "en"], "zh_CN")
-            .replace("zh", "zh_CN")
-            .replace("zh_CN_CN", "zh_CN")
-        )
+        match = request.accept_languages.best_match(["zh-CN", "zh", "en"], "zh-CN")
+        return "en" if match == "en" else "zh_CN"
     return "zh_CN"
 
 
