@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from odr.auth.models import User
 from odr.disputes.models import CaseEvent, Complaint
@@ -12,7 +12,8 @@ from odr.extensions import db
 def _canonical(event: CaseEvent) -> bytes:
     payload = {
         "complaint_id": event.complaint_id,
-        "at": event.at.isoformat(timespec="microseconds"),
+        # In UTC: the row comes back from the database in UTC whatever zone it was given in.
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
         "actor_role": event.actor_role,
         "action": event.action,
