@@ -4,7 +4,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -40,7 +40,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
 
 def select_locale():
-    if request and request.args.get("lang") in ("zh_CN", "en"):
+    if not has_request_context():  # CLI, sweep, worker: the default language
+        return "zh_CN"
+    if request.args.get("lang") in ("zh_CN", "en"):
         return request.args["lang"]
     if session.get("lang") in ("zh_CN", "en"):
         return session["lang"]
