@@ -349,6 +349,7 @@ def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
         _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS))
+        complaint.answer_due_at = complaint.deadline_at
     else:
         state = State.PENDING_ACCEPTANCE
         body = routing.competent_body(

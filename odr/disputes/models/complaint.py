@@ -34,6 +34,10 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_body_state", "body_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_consumer", "consumer_id", "id"),
         sa.Index("ix_complaint_reminder", "state", "reminder_at"),
+        # Analytics (odr/disputes/stats.py): filings by week and category, closing dates.
+        sa.Index("ix_complaint_filed", "filed_at", "enterprise_id", "issue"),
+        sa.Index("ix_complaint_issue", "issue", "filed_at"),
+        sa.Index("ix_complaint_closed", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +85,9 @@ class Complaint(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The 10-working-day answer deadline of a green-channel case, set at filing and kept
+    # after escalation: the enterprise's on-time rate is measured against it.
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refusal_reason: Mapped[RefusalReason | None] = mapped_column(
         str_enum(RefusalReason, "refusal_reason")
     )
