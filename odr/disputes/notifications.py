@@ -22,7 +22,8 @@ from odr.disputes.models import (
 from odr.extensions import db
 from odr.types import utcnow
 
-# kind -> (text, audiences); audiences among consumer, enterprise, mediator
+# kind -> (text, audiences); audiences among consumer, enterprise, mediator, parent_body
+# (the office an overdue case is raised to)
 KINDS = {
     "filed": (_l("New complaint %(reference)s"), {"enterprise", "mediator"}),
     "message": (_l("New message on case %(reference)s"), {"consumer", "enterprise", "mediator"}),
@@ -39,10 +40,14 @@ KINDS = {
         _l("Case %(reference)s was transferred to another body"),
         {"consumer", "enterprise", "mediator"},
     ),
-    "overdue": (_l("Acceptance of case %(reference)s is overdue"), {"mediator"}),
+    "overdue": (_l("Acceptance of case %(reference)s is overdue"), {"mediator", "parent_body"}),
     "assigned": (_l("Case %(reference)s was assigned to you"), {"mediator"}),
     "suspended": (_l("Mediation of case %(reference)s is suspended"), {"consumer", "enterprise"}),
     "resumed": (_l("Mediation of case %(reference)s resumed"), {"consumer", "enterprise"}),
+    "session_scheduled": (
+        _l("A mediation session was scheduled on case %(reference)s"),
+        {"consumer", "enterprise", "mediator"},
+    ),
     "agreement_proposed": (
         _l("An agreement was proposed on case %(reference)s: please read and sign"),
         {"consumer", "enterprise"},
@@ -124,6 +129,20 @@ def recipients(complaint: Complaint, audiences: set[str]) -> list[User]:
                     )
                 )
             )
+    if "parent_body" in audiences and complaint.raised_to_body_id is not None:
+        # An overdue acceptance is raised to the parent office: its mediators are told.
+        users.extend(
+            db.session.scalars(
+                db.select(User)
+                .join(BodyMembership, BodyMembership.user_id == User.id)
+                .where(
+                    BodyMembership.body_id == complaint.raised_to_body_id,
+                    BodyMembership.active.is_(True),
+                    User.active.is_(True),
+                    User.role == UserRole.MEDIATOR,
+                )
+            )
+        )
     seen, unique = set(), []
     for user in users:
         if user is not None and user.id not in seen:
