@@ -598,7 +598,7 @@ def _to_mediation(
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
     now = _now(now)
     reason = _text(reason, "reason", required=False)
-    _role(actor, complaint)
+    check_move(Move.DECLINE, complaint.state, _role(actor, complaint))
     if complaint.first_answer_at is None:
         complaint.first_answer_at = now
     return _to_mediation(complaint, Move.DECLINE, actor, now, {"reason": reason})
@@ -706,21 +706,22 @@ def transfer_case(
             {"body_id": str(_l("The case is already at this body."))},
         )
     reason = _text(reason, "reason", required=False)
-    from_body = complaint.body_id
-    complaint.body_id = body.id
-    complaint.body = body
-    complaint.mediator_id = None
-    complaint.arrived_at = now
-    complaint.overdue_flagged = False
-    complaint.raised_to_body_id = None
-    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    # The event first: the actor's part in the case is judged at the body the case leaves.
     event = _move(
         complaint,
         Move.TRANSFER,
         actor,
         now,
-        details={"from_body_id": from_body, "body_id": body.id, "reason": reason},
+        details={"from_body_id": complaint.body_id, "body_id": body.id, "reason": reason},
     )
+    complaint.body_id = body.id
+    complaint.body = body
+    complaint.mediator_id = None
+    complaint.mediator = None
+    complaint.arrived_at = now
+    complaint.overdue_flagged = False
+    complaint.raised_to_body_id = None
+    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
     notify(complaint, "transferred", actor=actor, params={"body": body.name}, event_id=event.id)
     return complaint
 

@@ -140,7 +140,8 @@ TRANSITIONS: dict[Move, tuple[frozenset[State], frozenset[Role]]] = {
     Move.TERMINATE: (frozenset({S.MEDIATING, S.SUSPENDED}), frozenset({Role.MEDIATOR})),
     Move.EXPIRE: (frozenset({S.MEDIATING}), frozenset({Role.SYSTEM})),
     Move.REPORT_PERFORMANCE: (AGREED_STATES, frozenset({Role.CONSUMER, Role.ENTERPRISE})),
-    Move.REMIND: (OPEN, frozenset({Role.SYSTEM})),
+    # Only a running clock has a reminder: a suspended case's clock is paused.
+    Move.REMIND: (OPEN - {S.SUSPENDED}, frozenset({Role.SYSTEM})),
     Move.RATE: (CLOSED_STATES, frozenset({Role.CONSUMER})),
 }
 

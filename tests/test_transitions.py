@@ -1,0 +1,402 @@
+"""The whole transition table, driven through the operations.
+
+For every (state, move, role) combination: a case is put in that state through the real
+operations, the move's operation is called by an actor of that role, and
+
+- an allowed combination succeeds and writes exactly one CaseEvent (chain intact);
+- any other combination raises a DomainError subclass (NotFound for an actor with no
+  relation to the case, Forbidden for a role that may never make the move, InvalidTransition
+  for a move the state does not allow), leaves nothing changed in the session before the
+  raise, and after a rollback the case reads back exactly as before.
+
+Moves whose operation takes no actor (the sweep's moves) and TERMINATE/EXPIRE, which share
+one operation that picks the move from the actor, cannot be called with every role: for
+those combinations the operation's own gate (role in case + check_move) is exercised.
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from odr.auth.models import User
+from odr.disputes import operations as ops
+from odr.disputes.events import verify_chain
+from odr.disputes.models import (
+    Agreement,
+    CaseEvent,
+    Complaint,
+    Notification,
+    Offer,
+    Outbox,
+    Record,
+)
+from odr.disputes.permissions import role_in_case
+from odr.disputes.states import (
+    TARGETS,
+    TRANSITIONS,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    Move,
+    NotFound,
+    Role,
+    State,
+    check_move,
+)
+from odr.extensions import db
+from tests import factories
+from tests.factories import shanghai
+
+T0 = shanghai(2026, 9, 7, 10)  # a Monday; the case is filed then
+MOVE_AT = shanghai(2026, 9, 8, 15)  # the move under test
+
+
+def at(hours: int):
+    return T0 + timedelta(minutes=hours * 10)
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch):
+    """Cheap password hashes and a stub PDF: these tests are about the table, not about
+    scrypt or WeasyPrint (tests of their own prove those)."""
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr(
+        User,
+        "set_password",
+        lambda self, pw: setattr(
+            self, "password_hash", generate_password_hash(pw, method="pbkdf2:sha256:1")
+        ),
+    )
+    monkeypatch.setattr(
+        "odr.disputes.records.render_pdf", lambda template, context: b"%PDF-1.4 stub"
+    )
+
+
+# -- cases in every state --------------------------------------------------------------------
+
+
+def _latest_offer(c: Complaint) -> Offer | None:
+    return db.session.scalar(
+        db.select(Offer).where(Offer.complaint_id == c.id).order_by(Offer.id.desc()).limit(1)
+    )
+
+
+def _negotiating(w):
+    c = factories.file_case(w.consumer, w.enterprise, now=T0, commit=False)
+    ops.make_offer(w.agent, c, remedy="refund", amount="100.00", terms="Refund 100", now=at(1))
+    return c
+
+
+def _pending(w):
+    c = _negotiating(w)
+    ops.escalate(w.consumer, c, reason="No agreement", now=at(2))
+    return c
+
+
+def _mediating(w):
+    c = _pending(w)
+    ops.accept_case(w.head, c, now=at(3))
+    ops.propose_agreement(w.head, c, terms="Refund 200", amount="200.00", now=at(4))
+    return c
+
+
+def _suspended(w):
+    c = _mediating(w)
+    ops.suspend(w.head, c, reason="Product sent for testing", now=at(5))
+    return c
+
+
+def _settled(w):
+    c = _negotiating(w)
+    ops.accept_offer(w.consumer, c, _latest_offer(c).id, now=at(2))
+    return c
+
+
+def _mediated(w):
+    c = _mediating(w)
+    ops.sign_agreement(w.consumer, c, now=at(5))
+    ops.sign_agreement(w.agent, c, now=at(6))
+    return c
+
+
+def _refused(w):
+    c = _pending(w)
+    ops.refuse_case(w.head, c, reason="R3", explanation="No consumer dispute", now=at(3))
+    return c
+
+
+def _terminated(w):
+    c = _mediating(w)
+    ops.terminate(w.head, c, reason="T4", explanation="No agreement possible", now=at(5))
+    return c
+
+
+def _withdrawn(w):
+    c = _negotiating(w)
+    ops.withdraw(w.consumer, c, reason="Solved", now=at(2))
+    return c
+
+
+BUILDERS = {
+    State.NEGOTIATING: _negotiating,
+    State.PENDING_ACCEPTANCE: _pending,
+    State.MEDIATING: _mediating,
+    State.SUSPENDED: _suspended,
+    State.SETTLED: _settled,
+    State.MEDIATED: _mediated,
+    State.REFUSED: _refused,
+    State.TERMINATED: _terminated,
+    State.WITHDRAWN: _withdrawn,
+}
+
+
+def case_in(w, state: State) -> Complaint:
+    c = BUILDERS[state](w)
+    db.session.commit()
+    assert c.state == state
+    return c
+
+
+# -- the operation behind every move -----------------------------------------------------------
+
+
+def _offer_id(c):
+    offer = _latest_offer(c)
+    return offer.id if offer is not None else 0
+
+
+# Operations that take the actor (None means the system).
+HUMAN = {
+    Move.MAKE_OFFER: lambda a, c, w: ops.make_offer(
+        a, c, remedy="refund", amount="150.00", terms="Refund 150", now=MOVE_AT
+    ),
+    Move.ACCEPT_OFFER: lambda a, c, w: ops.accept_offer(a, c, _offer_id(c), now=MOVE_AT),
+    Move.REJECT_OFFER: lambda a, c, w: ops.reject_offer(
+        a, c, _offer_id(c), counter_proposal="Refund 300", now=MOVE_AT
+    ),
+    Move.DECLINE: lambda a, c, w: ops.decline(a, c, reason="Not ours", now=MOVE_AT),
+    Move.ESCALATE: lambda a, c, w: ops.escalate(a, c, reason="Please mediate", now=MOVE_AT),
+    Move.WITHDRAW: lambda a, c, w: ops.withdraw(a, c, reason="Changed my mind", now=MOVE_AT),
+    Move.ACCEPT: lambda a, c, w: ops.accept_case(a, c, now=MOVE_AT),
+    Move.REFUSE: lambda a, c, w: ops.refuse_case(a, c, reason="R1", now=MOVE_AT),
+    Move.TRANSFER: lambda a, c, w: ops.transfer_case(
+        a, c, body_id=w.erqi.id, reason="Wrong district", now=MOVE_AT
+    ),
+    Move.ASSIGN: lambda a, c, w: ops.assign_mediator(a, c, mediator_id=w.mediator.id, now=MOVE_AT),
+    Move.SUSPEND: lambda a, c, w: ops.suspend(a, c, reason="Testing", now=MOVE_AT),
+    Move.RESUME: lambda a, c, w: ops.resume(a, c, now=MOVE_AT),
+    Move.PROPOSE_AGREEMENT: lambda a, c, w: ops.propose_agreement(
+        a, c, terms="Refund 250", amount="250.00", now=MOVE_AT
+    ),
+    Move.SIGN_AGREEMENT: lambda a, c, w: ops.sign_agreement(a, c, now=MOVE_AT),
+    Move.REPORT_PERFORMANCE: lambda a, c, w: ops.report_performance(
+        a, c, status="confirmed", note="Paid", now=MOVE_AT
+    ),
+    Move.RATE: lambda a, c, w: ops.rate(a, c, rating=4, comment="Fine", now=MOVE_AT),
+}
+# The sweep's operations: they act as the system and take no actor.
+SYSTEM = {
+    Move.ESCALATE_OVERDUE: lambda c: ops.escalate_overdue(c, now=MOVE_AT),
+    Move.FLAG_OVERDUE: lambda c: ops.flag_overdue(c, now=MOVE_AT),
+    Move.EXPIRE: lambda c: ops.expire_mediation(c, now=MOVE_AT),
+    Move.REMIND: lambda c: ops.send_reminder(c, now=MOVE_AT),
+}
+# terminate() is TERMINATE with an actor and EXPIRE without one.
+HUMAN[Move.TERMINATE] = lambda a, c, w: ops.terminate(
+    a, c, reason="T3", explanation="Absent", now=MOVE_AT
+)
+
+assert set(HUMAN) | set(SYSTEM) == set(TRANSITIONS), "every move has its operation"
+
+
+def _gate(actor, c, move):
+    """The gate every operation applies: the actor's part in the case, then the table."""
+    role = Role.SYSTEM if actor is None else role_in_case(actor, c)
+    if role is None:
+        raise NotFound("No such case.")
+    check_move(move, c.state, role)
+
+
+def drive(move: Move, actor, c: Complaint, w):
+    if actor is None and move in SYSTEM:
+        return SYSTEM[move](c)
+    if move in HUMAN and not (actor is None and move == Move.TERMINATE):
+        return HUMAN[move](actor, c, w)
+    # A role the operation cannot even be called with: the gate it would pass through.
+    return _gate(actor, c, move)
+
+
+def actor_for(role: Role, w):
+    return {
+        Role.CONSUMER: w.consumer,
+        Role.ENTERPRISE: w.agent,
+        Role.MEDIATOR: w.head,
+        Role.ADMIN: w.admin,
+        Role.SYSTEM: None,
+    }[role]
+
+
+# -- snapshots ---------------------------------------------------------------------------------
+
+
+def _count(model, complaint_id=None):
+    query = db.select(db.func.count()).select_from(model)
+    if complaint_id is not None:
+        query = query.where(model.complaint_id == complaint_id)
+    return db.session.scalar(query)
+
+
+def snapshot(complaint_id: int) -> dict:
+    c = db.session.get(Complaint, complaint_id, populate_existing=True)
+    return {
+        "state": c.state,
+        "version": c.version,
+        "chain_head": c.chain_head,
+        "deadline_at": c.deadline_at,
+        "reminder_at": c.reminder_at,
+        "body_id": c.body_id,
+        "mediator_id": c.mediator_id,
+        "first_answer_at": c.first_answer_at,
+        "events": _count(CaseEvent, complaint_id),
+        "offers": [
+            (o.id, o.status)
+            for o in db.session.scalars(db.select(Offer).where(Offer.complaint_id == c.id))
+        ],
+        "agreements": _count(Agreement, complaint_id),
+        "records": _count(Record, complaint_id),
+        "notifications": _count(Notification),
+        "outbox": _count(Outbox),
+    }
+
+
+def _session_untouched() -> bool:
+    return not db.session.new and not any(db.session.is_modified(o) for o in db.session.dirty)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+COMBINATIONS = [
+    pytest.param(state, move, role, id=f"{state}-{move}-{role}")
+    for state in State
+    for move in TRANSITIONS
+    for role in Role
+]
+
+
+def expected_error(role_in: Role | None, move: Move, state: State):
+    states, roles = TRANSITIONS[move]
+    if role_in is None:
+        return NotFound
+    if role_in not in roles:
+        return Forbidden
+    if state not in states:
+        return InvalidTransition
+    return None
+
+
+@pytest.mark.parametrize(("state", "move", "role"), COMBINATIONS)
+def test_transition_table(world, db, state, move, role):
+    c = case_in(world, state)
+    actor = actor_for(role, world)
+    relation = Role.SYSTEM if actor is None else role_in_case(actor, c)
+    allowed = state in TRANSITIONS[move][0] and role in TRANSITIONS[move][1]
+    before = snapshot(c.id)
+
+    if allowed:
+        assert relation == role, "the actor must play the role in this case"
+        drive(move, actor, c, world)
+        db.session.commit()
+        after = snapshot(c.id)
+        assert after["events"] == before["events"] + 1
+        event = db.session.scalars(
+            db.select(CaseEvent).where(CaseEvent.complaint_id == c.id).order_by(CaseEvent.id)
+        ).all()[-1]
+        assert event.action == str(move)
+        assert event.actor_role == str(role)
+        assert event.actor_id == (actor.id if actor is not None else None)
+        assert event.from_state == str(state)
+        if move == Move.SIGN_AGREEMENT:  # one party of two: still in mediation
+            assert after["state"] == State.MEDIATING
+        else:
+            assert after["state"] == TARGETS.get(move, state)
+        assert event.to_state == str(after["state"])
+        assert after["chain_head"] == event.hash
+        assert verify_chain(c.id) == []
+    else:
+        error = expected_error(relation, move, state)
+        assert error is not None
+        with pytest.raises(DomainError) as raised:
+            drive(move, actor, c, world)
+        assert type(raised.value) is error, raised.value
+        assert _session_untouched(), "the operation changed the case before refusing"
+        db.session.rollback()
+        assert snapshot(c.id) == before
+
+
+def test_every_state_can_be_reached(world, db):
+    """The builders above really produce each state, each with an intact chain."""
+    for state in State:
+        c = case_in(world, state)
+        assert verify_chain(c.id) == []
+
+
+# -- strangers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_unrelated_users_get_not_found(world, db, state):
+    """A consumer of another case, another enterprise's staff and a mediator of another
+    body: for them the case does not exist, whatever they try."""
+    c = case_in(world, state)
+    before = snapshot(c.id)
+    for stranger in (world.other_consumer, world.other_agent, world.other_mediator):
+        assert role_in_case(stranger, c) is None
+        for move, operation in HUMAN.items():
+            with pytest.raises(NotFound):
+                operation(stranger, c, world)
+            assert _session_untouched(), (stranger, move)
+            db.session.rollback()
+            assert snapshot(c.id) == before
+
+
+def test_inactive_user_is_a_stranger(world, db):
+    c = case_in(world, State.NEGOTIATING)
+    world.consumer.active = False
+    db.session.commit()
+    with pytest.raises(NotFound):
+        ops.escalate(world.consumer, c, now=MOVE_AT)
+
+
+def test_refused_move_changes_nothing_before_the_first_answer(world, db):
+    """A case nobody answered yet: a consumer trying the enterprise's decline must not
+    leave the first-answer time set in the session."""
+    c = factories.file_case(world.consumer, world.enterprise, now=T0)
+    assert c.first_answer_at is None
+    with pytest.raises(Forbidden):
+        ops.decline(world.consumer, c, reason="not me", now=MOVE_AT)
+    assert _session_untouched()
+    assert c.first_answer_at is None
+
+
+def test_transfer_moves_the_case_to_the_new_body(world, db):
+    c = case_in(world, State.PENDING_ACCEPTANCE)
+    ops.assign_mediator(world.head, c, mediator_id=world.mediator.id, now=MOVE_AT)
+    db.session.commit()
+    ops.transfer_case(world.head, c, body_id=world.erqi.id, reason="Erqi", now=MOVE_AT)
+    db.session.commit()
+    assert c.body_id == world.erqi.id
+    assert c.mediator_id is None
+    assert role_in_case(world.head, c) is None  # it left Jinshui
+    event = db.session.scalars(
+        db.select(CaseEvent).where(CaseEvent.complaint_id == c.id).order_by(CaseEvent.id.desc())
+    ).first()
+    assert event.details["from_body_id"] == world.jinshui.id
+    assert event.details["body_id"] == world.erqi.id
+    # The mediator who had the case is not told as if it were still theirs.
+    told = db.session.scalars(
+        db.select(Notification.user_id).where(
+            Notification.complaint_id == c.id, Notification.kind == "transferred"
+        )
+    ).all()
+    assert world.mediator.id not in told
