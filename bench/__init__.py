@@ -1,0 +1,1 @@
+"""The benchmark suite: `make bench` runs `python -m bench.run` (see docs/PERFORMANCE.md)."""
