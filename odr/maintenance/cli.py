@@ -1,7 +1,72 @@
 """Maintenance commands added to `flask odr`: audit verify, backup, restore."""
 
+import sys
+
 import click
+from flask.cli import AppGroup, with_appcontext
 
 
 def register(group: click.Group) -> None:
     """Attach the maintenance commands to the `flask odr` group."""
+    group.add_command(audit_cli)
+    group.add_command(backup_command)
+    group.add_command(restore_command)
+
+
+audit_cli = AppGroup("audit", help="Tamper evidence of the case timelines and stored files.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command():
+    """Check every case's hash chain and every record's and evidence file's SHA-256.
+
+    Prints one line per problem and a summary; exits with status 1 when anything was
+    altered or is missing."""
+    from odr.maintenance.audit import verify_all
+
+    report = verify_all()
+    for line in report.problems:
+        click.echo(f"ALTERED {line}", err=True)
+    click.echo(report.lines()[-1])
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command("backup")
+@with_appcontext
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    help="Archive file, or a folder to put it in (default: instance/backups/).",
+)
+def backup_command(output: str | None):
+    """Write the database, the evidence and the records into one .tar.gz archive."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from odr.maintenance.backup import BackupError, backup
+
+    try:
+        summary = backup(output)
+    except (BackupError, OSError, SQLAlchemyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"backup written to {summary.path}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def restore_command(archive: str):
+    """Restore an archive made by `flask odr backup` into an empty, migrated database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from odr.maintenance.backup import BackupError, restore
+
+    try:
+        summary = restore(archive)
+    except (BackupError, OSError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"restore failed, nothing was changed: {exc}") from None
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"restored from {summary.path}")
