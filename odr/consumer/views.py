@@ -1,19 +1,473 @@
-"""Consumer pages: filing wizard, my cases, the case page."""
+"""Consumer pages: filing wizard (wizard.py), my cases, the case page and its actions.
 
-from flask import Blueprint, render_template
+Each action loads the case (404 unless it is the consumer's own), validates its form, calls
+one operation of odr.disputes.operations and commits once. The operations check the move
+again; a button shown here is only a convenience.
+"""
 
-from odr.auth.decorators import gate_blueprint
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odr.auth.models import UserRole
+from odr.consumer import forms
+from odr.consumer.timeline import (
+    AGREEMENT_STATUS_LABELS,
+    OFFER_STATUS_LABELS,
+    actor_label,
+    request_labels,
+    timeline,
+    who_must_act,
+)
+from odr.disputes import operations as ops
+from odr.disputes import permissions
+from odr.disputes.evidence import evidence_path, store_evidence
+from odr.disputes.models import (
+    Agreement,
+    Complaint,
+    Draft,
+    Evidence,
+    Message,
+    Offer,
+    Record,
+)
+from odr.disputes.records import record_bytes
+from odr.disputes.states import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    DomainError,
+    Invalid,
+    Move,
+    NotFound,
+    Role,
+    State,
+)
+from odr.extensions import db
 
 bp = Blueprint("consumer", __name__)
-gate_blueprint(bp, UserRole.CONSUMER)
+
+PAGE_SIZE = 20
+
+# Files of a case are served to its parties and its mediator, whatever their account role.
+OPEN_TO_CASE_PARTIES = {"consumer.evidence", "consumer.record"}
+
+
+@bp.before_request
+def _gate():
+    from odr.extensions import login_manager
+
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if request.endpoint in OPEN_TO_CASE_PARTIES:
+        return None
+    if current_user.role != UserRole.CONSUMER:
+        abort(403)
+    return None
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    """An upload bigger than a request may be: back to the page it came from, which still
+    holds everything typed before (the draft or the case)."""
+    flash(
+        _("The upload is too large: a file may be at most 10 MB. Send fewer files at a time."),
+        "danger",
+    )
+    target = request.referrer or ""
+    if not target.startswith(request.host_url):
+        target = url_for("consumer.cases")
+    return redirect(target)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def own_case(complaint_id: int) -> Complaint:
+    """The consumer's own case; any other case does not exist for them."""
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None or permissions.role_in_case(current_user, complaint) != Role.CONSUMER:
+        abort(404)
+    return complaint
+
+
+def _fail(complaint: Complaint, exc: DomainError):
+    """A rule said no (the case moved on, the offer is gone): say so on the case page."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        abort(404)
+    flash(str(exc.message), "danger")
+    return redirect(url_for("consumer.case", complaint_id=complaint.id))
+
+
+def _field_errors(form, exc: Invalid) -> None:
+    forms.add_errors(form, exc.fields)
+    if not exc.fields:
+        form.form_errors.append(str(exc.message))
+
+
+# -- my cases ----------------------------------------------------------------------------
+
+STATE_FILTERS = ("open", "closed", *[s.value for s in State])
 
 
 @bp.route("/cases")
 def cases():
-    return render_template("consumer/cases.html", cases=[])
+    state = request.args.get("state", "")
+    if state not in STATE_FILTERS:
+        state = ""
+    query = db.select(Complaint).where(Complaint.consumer_id == current_user.id)
+    if state == "open":
+        query = query.where(Complaint.state.in_(OPEN_STATES))
+    elif state == "closed":
+        query = query.where(Complaint.state.in_(CLOSED_STATES))
+    elif state:
+        query = query.where(Complaint.state == State(state))
+    before = request.args.get("before", type=int)
+    after = request.args.get("after", type=int)
+    if after:
+        rows = db.session.scalars(
+            query.where(Complaint.id > after).order_by(Complaint.id.asc()).limit(PAGE_SIZE + 1)
+        ).all()
+        has_newer = len(rows) > PAGE_SIZE
+        rows = list(reversed(rows[:PAGE_SIZE]))
+        has_older = True
+    else:
+        if before:
+            query = query.where(Complaint.id < before)
+        rows = db.session.scalars(query.order_by(Complaint.id.desc()).limit(PAGE_SIZE + 1)).all()
+        has_older = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        has_newer = bool(before)
+    drafts = db.session.scalars(
+        db.select(Draft)
+        .where(Draft.consumer_id == current_user.id)
+        .order_by(Draft.updated_at.desc())
+    ).all()
+    return render_template(
+        "consumer/cases.html",
+        cases=rows,
+        drafts=drafts,
+        state=state,
+        states=list(State),
+        older=rows[-1].id if rows and has_older else None,
+        newer=rows[0].id if rows and has_newer else None,
+        who_must_act=who_must_act,
+    )
 
 
-@bp.route("/file")
-def file_start():
-    return render_template("consumer/cases.html", cases=[])
+# -- the case page -----------------------------------------------------------------------
+
+
+def _blank_forms() -> dict:
+    return {
+        "message_form": forms.MessageForm(prefix="msg", formdata=None),
+        "accept_form": forms.ConfirmForm(prefix="accept", formdata=None),
+        "reject_form": forms.RejectForm(prefix="reject", formdata=None),
+        "escalate_form": forms.EscalateForm(prefix="escalate", formdata=None),
+        "withdraw_form": forms.WithdrawForm(prefix="withdraw", formdata=None),
+        "sign_form": forms.SignForm(formdata=None),
+        "performance_form": forms.PerformanceForm(prefix="perf", formdata=None),
+        "rating_form": forms.RatingForm(prefix="rate", formdata=None),
+        "evidence_form": forms.CaseEvidenceForm(prefix="ev", formdata=None),
+    }
+
+
+def render_case(complaint: Complaint, *, status: int = 200, **submitted):
+    """The case page; `submitted` replaces a blank form with the one that had errors."""
+    messages = db.session.scalars(
+        db.select(Message)
+        .where(Message.complaint_id == complaint.id, Message.internal.is_(False))
+        .order_by(Message.id)
+    ).all()
+    offers = db.session.scalars(
+        db.select(Offer).where(Offer.complaint_id == complaint.id).order_by(Offer.id.desc())
+    ).all()
+    agreement = db.session.scalar(
+        db.select(Agreement)
+        .where(Agreement.complaint_id == complaint.id, Agreement.status != "superseded")
+        .order_by(Agreement.id.desc())
+        .limit(1)
+    )
+    evidence = db.session.scalars(
+        db.select(Evidence).where(Evidence.complaint_id == complaint.id).order_by(Evidence.id)
+    ).all()
+    records = db.session.scalars(
+        db.select(Record).where(Record.complaint_id == complaint.id).order_by(Record.id)
+    ).all()
+    signed_by_me = agreement is not None and any(
+        s.party == "consumer" for s in agreement.signatures
+    )
+    context = {
+        "c": complaint,
+        "events": timeline(complaint),
+        "messages": messages,
+        "offers": offers,
+        "agreement": agreement,
+        "signed_by_me": signed_by_me,
+        "evidence": evidence,
+        "records": records,
+        "who": who_must_act(complaint),
+        "may": {move.value: permissions.can(current_user, move, complaint) for move in Move},
+        "may_write": complaint.state.is_open or complaint.state in (State.SETTLED, State.MEDIATED),
+        "offer_status": OFFER_STATUS_LABELS,
+        "actor_label": actor_label,
+        "request_labels": request_labels,
+        "agreement_status": AGREEMENT_STATUS_LABELS,
+        **_blank_forms(),
+        **submitted,
+    }
+    return render_template("consumer/case.html", **context), status
+
+
+@bp.route("/cases/<int:complaint_id>", methods=["GET", "POST"])
+def case(complaint_id: int):
+    complaint = own_case(complaint_id)
+    if request.method == "POST":
+        return _sign(complaint)
+    return render_case(complaint)
+
+
+def _sign(complaint: Complaint):
+    """The signature form (<form id="sign-agreement" method="post">) posts to the case page."""
+    form = forms.SignForm()
+    if not form.validate_on_submit():
+        return render_case(complaint, status=422, sign_form=form)
+    try:
+        ops.sign_agreement(
+            current_user,
+            complaint,
+            password=form.password.data,
+            require_password=True,
+            ip_address=request.remote_addr,
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        _field_errors(form, exc)
+        return render_case(own_case(complaint.id), status=422, sign_form=form)
+    except DomainError as exc:
+        return _fail(complaint, exc)
+    db.session.commit()
+    if complaint.state == State.MEDIATED:
+        flash(
+            _("You signed the agreement. Both parties have signed: the case is closed."), "success"
+        )
+    else:
+        flash(_("You signed the agreement. Waiting for the enterprise to sign."), "success")
+    return redirect(url_for("consumer.case", complaint_id=complaint.id))
+
+
+def _act(complaint_id: int, form_cls, prefix: str, form_key: str, action, success: str):
+    """The shape of every case action: validate, one operation, commit, back to the case."""
+    complaint = own_case(complaint_id)
+    form = form_cls(prefix=prefix)
+    if not form.validate_on_submit():
+        return render_case(complaint, status=422, **{form_key: form})
+    try:
+        action(complaint, form)
+    except Invalid as exc:
+        db.session.rollback()
+        _field_errors(form, exc)
+        return render_case(own_case(complaint_id), status=422, **{form_key: form})
+    except DomainError as exc:
+        return _fail(complaint, exc)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("consumer.case", complaint_id=complaint.id))
+
+
+@bp.route("/cases/<int:complaint_id>/messages", methods=["POST"])
+def message(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.MessageForm,
+        "msg",
+        "message_form",
+        lambda c, f: ops.post_message(current_user, c, f.body.data),
+        _("Your message was sent."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/offers/<int:offer_id>/accept", methods=["POST"])
+def accept_offer(complaint_id: int, offer_id: int):
+    return _act(
+        complaint_id,
+        forms.ConfirmForm,
+        "accept",
+        "accept_form",
+        lambda c, f: ops.accept_offer(current_user, c, offer_id),
+        _("You accepted the offer. The case is settled."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/offers/<int:offer_id>/reject", methods=["POST"])
+def reject_offer(complaint_id: int, offer_id: int):
+    return _act(
+        complaint_id,
+        forms.RejectForm,
+        "reject",
+        "reject_form",
+        lambda c, f: ops.reject_offer(
+            current_user, c, offer_id, counter_proposal=f.counter_proposal.data
+        ),
+        _("You rejected the offer. The enterprise has been told."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/escalate", methods=["POST"])
+def escalate(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.EscalateForm,
+        "escalate",
+        "escalate_form",
+        lambda c, f: ops.escalate(current_user, c, reason=f.reason.data),
+        _("Your case was sent to mediation."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/withdraw", methods=["POST"])
+def withdraw(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.WithdrawForm,
+        "withdraw",
+        "withdraw_form",
+        lambda c, f: ops.withdraw(current_user, c, reason=f.reason.data),
+        _("Your complaint was withdrawn."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/performance", methods=["POST"])
+def performance(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.PerformanceForm,
+        "perf",
+        "performance_form",
+        lambda c, f: ops.report_performance(
+            current_user, c, status=f.status.data, note=f.note.data
+        ),
+        _("Thank you: your report was recorded."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/rating", methods=["POST"])
+def rating(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.RatingForm,
+        "rate",
+        "rating_form",
+        lambda c, f: ops.rate(current_user, c, rating=f.rating.data, comment=f.comment.data),
+        _("Thank you for your rating."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/evidence", methods=["POST"])
+def add_evidence(complaint_id: int):
+    complaint = own_case(complaint_id)
+    form = forms.CaseEvidenceForm(prefix="ev")
+    files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
+    if not form.validate_on_submit():
+        return render_case(complaint, status=422, evidence_form=form)
+    if not files:
+        form.files.errors = [_("Choose at least one file.")]
+    stored = store_uploads(files, form.files, complaint=complaint)
+    db.session.commit()
+    if stored:
+        flash(_("%(n)s file(s) added.", n=stored), "success")
+    if form.files.errors:
+        return render_case(own_case(complaint_id), status=422, evidence_form=form)
+    return redirect(url_for("consumer.case", complaint_id=complaint.id) + "#evidence")
+
+
+def store_uploads(files, field, **owner) -> int:
+    """Keep each acceptable file; name each refused one, with the reason, on the field.
+    store_evidence checks a file completely before it keeps anything of it."""
+    stored = 0
+    for upload in files:
+        try:
+            store_evidence(current_user, upload.stream, upload.filename, **owner)
+            stored += 1
+        except DomainError as exc:
+            field.errors = [
+                *field.errors,
+                _("%(file)s: %(problem)s", file=upload.filename, problem=exc.message),
+            ]
+    return stored
+
+
+# -- files of a case (parties and mediator) -----------------------------------------------
+
+
+def _case_for_files(complaint_id: int, roles: set[Role]) -> Complaint:
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None or permissions.role_in_case(current_user, complaint) not in roles:
+        abort(404)
+    return complaint
+
+
+@bp.route("/cases/<int:complaint_id>/evidence/<int:evidence_id>")
+def evidence(complaint_id: int, evidence_id: int):
+    """An evidence file, for the case's parties and mediator only, always as a download."""
+    complaint = _case_for_files(complaint_id, {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR})
+    item = db.session.get(Evidence, evidence_id)
+    if item is None or item.complaint_id != complaint.id:
+        abort(404)
+    return _send_evidence(item)
+
+
+def _send_evidence(item: Evidence):
+    path = evidence_path(item)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/cases/<int:complaint_id>/records/<code>.pdf")
+def record(complaint_id: int, code: str):
+    complaint = _case_for_files(
+        complaint_id, {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR, Role.ADMIN}
+    )
+    item = db.session.scalar(
+        db.select(Record).where(Record.complaint_id == complaint.id, Record.code == code)
+    )
+    if item is None:
+        abort(404)
+    try:
+        data = record_bytes(item)
+    except OSError:
+        abort(404)
+    from io import BytesIO
+
+    response = send_file(
+        BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=f"{complaint.reference}-{item.kind}-{item.code}.pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+from odr.consumer import wizard  # noqa: E402, F401  (the filing routes, on bp)

@@ -1,0 +1,251 @@
+"""Forms of the consumer pages. They check presence and length; the domain
+(odr.disputes.operations.validate_complaint / resolve_respondent) checks the rest."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    MultipleFileField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from odr.disputes.choices import Issue, PerformanceStatus, Request, SubjectKind
+
+NOT_LISTED = "other"
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices as WTForms wants them: (value, label) pairs made SelectChoice."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes (macros.field renders it as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def add_errors(form, errors: dict) -> None:
+    """Put the domain's per-field messages on the form's fields (others on the form)."""
+    for name, message in errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = [*target.errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+class CsrfForm(FlaskForm):
+    """A bare POST button (delete a draft, remove a file): CSRF only."""
+
+
+# -- the filing wizard --------------------------------------------------------------------
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Enterprise name or credit code"), validators=[Length(max=100)])
+
+
+class RespondentForm(FlaskForm):
+    enterprise_id = RadioField(
+        _l("Which business is it?"), choices=[], validate_choice=False, validators=[Optional()]
+    )
+    respondent_name = StringField(
+        _l("Name of the business"), validators=[Optional(), Length(max=200)]
+    )
+    respondent_credit_code = StringField(
+        _l("Unified social credit code (if you know it)"),
+        validators=[Optional(), Length(max=18)],
+    )
+    respondent_region_code = SelectField(
+        _l("Region where the business is"), choices=[], validators=[Optional()]
+    )
+    green_channel = BooleanField(
+        _l("Use the green channel: send my complaint directly to the enterprise first"),
+        default=True,
+    )
+    q = StringField(validators=[Optional(), Length(max=100)])
+    submit = SubmitField(_l("Continue"))
+
+
+class PurchaseForm(FlaskForm):
+    subject_kind = RadioField(
+        _l("Goods or a service?"),
+        choices=options(SubjectKind.choices()),
+        default="goods",
+        validators=[InputRequired()],
+    )
+    subject = StringField(_l("What did you buy?"), validators=[DataRequired(), Length(max=200)])
+    purchase_date = StringField(_l("Date of purchase"), validators=[DataRequired()])
+    purchase_place = StringField(
+        _l("Where: shop name and address"), validators=[Optional(), Length(max=300)]
+    )
+    purchase_url = StringField(
+        _l("Or the web address (URL) of the shop or product"),
+        validators=[Optional(), Length(max=500)],
+    )
+    amount = StringField(
+        _l("Amount paid (yuan)"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class ClaimForm(FlaskForm):
+    issue = SelectField(_l("What went wrong?"), choices=[], validators=[DataRequired()])
+    requests = MultiCheckboxField(
+        _l("What do you ask for?"), choices=options(Request.choices()), validators=[Optional()]
+    )
+    claimed_amount = StringField(
+        _l("Amount you claim (yuan)"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.issue.choices = options([("", _l("— choose —")), *Issue.choices()])
+
+
+class FactsForm(FlaskForm):
+    facts = TextAreaField(
+        _l("What happened?"),
+        validators=[DataRequired(), Length(max=10_000)],
+        render_kw={"rows": 8},
+    )
+    complainant_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)])
+    complainant_phone = StringField(
+        _l("Your phone"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "tel"},
+    )
+    complainant_address = StringField(
+        _l("Your address"),
+        validators=[DataRequired(), Length(max=300)],
+        render_kw={"autocomplete": "street-address"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class EvidenceForm(FlaskForm):
+    files = MultipleFileField(
+        _l("Add files (photos, receipts, screenshots, PDF)"),
+        render_kw={"accept": "image/jpeg,image/png,image/gif,image/webp,image/heic,.pdf"},
+    )
+
+
+class ReviewForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I confirm that what I have written is true."),
+        validators=[DataRequired(message=_l("Please confirm before you submit."))],
+    )
+    submit = SubmitField(_l("Submit complaint"))
+
+
+# -- the case page ------------------------------------------------------------------------
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your message"), validators=[DataRequired(), Length(max=10_000)], render_kw={"rows": 3}
+    )
+    submit = SubmitField(_l("Send"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button with CSRF only (accept an offer)."""
+
+    submit = SubmitField(_l("Accept this offer"))
+
+
+class RejectForm(FlaskForm):
+    counter_proposal = TextAreaField(
+        _l("Your counter-proposal (optional)"),
+        validators=[Optional(), Length(max=10_000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Reject this offer"))
+
+
+class EscalateForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why do you ask for mediation? (optional)"),
+        validators=[Optional(), Length(max=10_000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Ask for mediation"))
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why do you withdraw? (optional)"),
+        validators=[Optional(), Length(max=10_000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Withdraw the complaint"))
+
+
+class SignForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()])
+
+
+class PerformanceForm(FlaskForm):
+    status = RadioField(
+        _l("Did the enterprise do what it agreed?"),
+        choices=options(
+            [
+                (PerformanceStatus.CONFIRMED, _l("Yes, it was done")),
+                (PerformanceStatus.BREACHED, _l("No, report a breach")),
+            ]
+        ),
+        validators=[InputRequired(message=_l("Choose one."))],
+    )
+    note = TextAreaField(
+        _l("Note (optional)"), validators=[Optional(), Length(max=10_000)], render_kw={"rows": 2}
+    )
+    submit = SubmitField(_l("Report"))
+
+
+class RatingForm(FlaskForm):
+    rating = RadioField(
+        _l("How satisfied are you with how your case was handled?"),
+        choices=options(
+            [
+                (5, _l("5 — very satisfied")),
+                (4, _l("4 — satisfied")),
+                (3, _l("3 — neutral")),
+                (2, _l("2 — dissatisfied")),
+                (1, _l("1 — very dissatisfied")),
+            ]
+        ),
+        validators=[InputRequired(message=_l("Choose 1 to 5 stars."))],
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Send rating"))
+
+
+class CaseEvidenceForm(FlaskForm):
+    files = MultipleFileField(
+        _l("Add evidence"),
+        render_kw={"accept": "image/jpeg,image/png,image/gif,image/webp,image/heic,.pdf"},
+    )
+    submit = SubmitField(_l("Upload"))
