@@ -1,0 +1,360 @@
+"""Cases for the parties: file, list, show, talk, upload evidence, and the direct-settlement
+moves (offers and their answers, decline, escalate, withdraw), then signing, performance and
+rating. Each view loads the case (404 when the caller may not see it), checks the caller's
+part (403), validates (422), calls one operation (409 from the state machine) and commits."""
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+
+from odr.api import bp, schemas
+from odr.api.core import (
+    caller,
+    decode_cursor,
+    load_case,
+    page,
+    payload,
+    query,
+    require_part,
+    require_role,
+)
+from odr.api.render import (
+    case_detail,
+    case_dict,
+    case_list_options,
+    evidence_dict,
+    message_dict,
+    messages_query,
+    offer_dict,
+)
+from odr.api.spec import endpoint
+from odr.auth.models import UserRole
+from odr.disputes import operations as ops
+from odr.disputes.evidence import store_evidence
+from odr.disputes.models import Complaint, Message
+from odr.disputes.permissions import role_in_case
+from odr.disputes.states import Forbidden, Invalid, Move, Role
+from odr.extensions import db
+
+CASE = "/complaints/<int(max=2147483647):complaint_id>"
+OFFER = CASE + "/offers/<int(max=2147483647):offer_id>"
+PARTIES = ("consumer", "enterprise", "mediator")
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/complaints",
+    summary="File a complaint (consumer)",
+    tags=("consumer",),
+    body=schemas.ComplaintIn,
+    responses={201: schemas.CaseDetail},
+    errors=(403,),
+)
+def file_complaint():
+    """Goes to the enterprise for direct settlement (state `negotiating`, 10 working days)
+    when it is an approved ODR enterprise and the green channel is kept; otherwise to the
+    competent mediation body (`pending_acceptance`). The complainant's name, phone and address
+    default to the consumer's profile. Money is accepted as a string or a number."""
+    user = require_role(UserRole.CONSUMER)
+    data = payload(schemas.ComplaintIn).model_dump(mode="json", exclude_unset=True)
+    for key in ("complainant_name", "complainant_phone", "complainant_address"):
+        if data.get(key) is None:
+            data.pop(key, None)
+    complaint = ops.file_complaint(user, data)
+    db.session.commit()
+    return case_detail(complaint, user), 201
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/complaints",
+    summary="The cases the caller may see, newest first",
+    tags=("consumer", "enterprise", "mediator", "admin"),
+    query=schemas.CaseListQuery,
+    responses={200: schemas.CasePage},
+)
+def list_complaints():
+    """A consumer sees their own cases; enterprise staff their enterprise's; a mediator the
+    cases at their bodies (or raised to them); the regulator all. Paged by `cursor`."""
+    user = caller()
+    args = query(schemas.CaseListQuery)
+    statement = db.select(Complaint).options(*case_list_options())
+    if user.role == UserRole.CONSUMER:
+        statement = statement.where(Complaint.consumer_id == user.id)
+    elif user.role == UserRole.ENTERPRISE:
+        statement = statement.where(Complaint.enterprise_id == user.enterprise_id)
+    elif user.role == UserRole.MEDIATOR:
+        bodies = sorted(user.body_ids)
+        statement = statement.where(
+            db.or_(Complaint.body_id.in_(bodies), Complaint.raised_to_body_id.in_(bodies))
+        )
+    elif user.role != UserRole.ADMIN:
+        statement = statement.where(db.false())
+    if args.state is not None:
+        statement = statement.where(Complaint.state == args.state)
+    after = decode_cursor(args.cursor)
+    if after is not None:
+        statement = statement.where(Complaint.id < after)
+    rows = db.session.scalars(statement.order_by(Complaint.id.desc()).limit(args.limit + 1)).all()
+    rows, cursor = page(rows, args.limit)
+    return {"items": [case_dict(c, user) for c in rows], "next_cursor": cursor}, 200
+
+
+@endpoint(
+    bp,
+    "GET",
+    CASE,
+    summary="One case with its deadline, timeline, offers, messages, evidence and agreement",
+    tags=("consumer", "enterprise", "mediator", "admin"),
+    responses={200: schemas.CaseDetail},
+)
+def show_complaint(complaint_id: int):
+    complaint = load_case(complaint_id)
+    return case_detail(complaint, caller()), 200
+
+
+@endpoint(
+    bp,
+    "GET",
+    CASE + "/messages",
+    summary="The message thread of a case, oldest first",
+    tags=("consumer", "enterprise", "mediator", "admin"),
+    query=schemas.PageQuery,
+    responses={200: schemas.MessagePage},
+)
+def list_messages(complaint_id: int):
+    """Mediators also see their private notes (`internal: true`); nobody else does."""
+    complaint = load_case(complaint_id)
+    args = query(schemas.PageQuery)
+    statement = messages_query(complaint, caller())
+    after = decode_cursor(args.cursor)
+    if after is not None:
+        statement = statement.where(Message.id > after)
+    rows = db.session.scalars(statement.order_by(Message.id).limit(args.limit + 1)).all()
+    rows, cursor = page(rows, args.limit)
+    return {"items": [message_dict(m) for m in rows], "next_cursor": cursor}, 200
+
+
+def _party(complaint: Complaint):
+    if role_in_case(caller(), complaint) not in {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR}:
+        raise Forbidden(_l("Only the parties and the mediator take part in a case."))
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/messages",
+    summary="Write to the other side (parties) or a private note (mediator, internal)",
+    tags=PARTIES,
+    body=schemas.MessageIn,
+    responses={201: schemas.MessageOut},
+    errors=(403, 409),
+)
+def post_message(complaint_id: int):
+    complaint = load_case(complaint_id)
+    _party(complaint)
+    data = payload(schemas.MessageIn)
+    message = ops.post_message(caller(), complaint, data.body, internal=data.internal)
+    db.session.commit()
+    return message_dict(message), 201
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/evidence",
+    summary="Upload evidence: an image or a PDF, at most 10 MB (50 MB a case)",
+    tags=PARTIES,
+    multipart={
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    },
+    responses={201: schemas.EvidenceOut},
+    errors=(403, 409, 413, 415),
+)
+def upload_evidence(complaint_id: int):
+    """Multipart form with the field `file`. The type is checked from the content, not the
+    name: a renamed program is refused with 415."""
+    complaint = load_case(complaint_id)
+    _party(complaint)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid(
+            _l("Please correct the marked fields."), {"file": str(_l("Choose a file to upload."))}
+        )
+    item = store_evidence(caller(), upload.stream, upload.filename, complaint=complaint)
+    db.session.commit()
+    return evidence_dict(item), 201
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/offers",
+    summary="Make a settlement offer (enterprise)",
+    tags=("enterprise",),
+    body=schemas.OfferIn,
+    responses={201: schemas.OfferOut},
+    errors=(403, 409),
+)
+def make_offer(complaint_id: int):
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.MAKE_OFFER)
+    data = payload(schemas.OfferIn)
+    offer = ops.make_offer(
+        caller(),
+        complaint,
+        remedy=str(data.remedy),
+        amount=data.amount,
+        terms=data.terms,
+        performance_due=data.performance_due,
+    )
+    db.session.commit()
+    return offer_dict(offer), 201
+
+
+@endpoint(
+    bp,
+    "POST",
+    OFFER + "/accept",
+    summary="Accept an offer: the case is settled (consumer)",
+    tags=("consumer",),
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def accept_offer(complaint_id: int, offer_id: int):
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.ACCEPT_OFFER)
+    ops.accept_offer(caller(), complaint, offer_id)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200
+
+
+@endpoint(
+    bp,
+    "POST",
+    OFFER + "/reject",
+    summary="Reject an offer, optionally with a counter-proposal (consumer)",
+    tags=("consumer",),
+    body=schemas.RejectIn,
+    body_required=False,
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def reject_offer(complaint_id: int, offer_id: int):
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.REJECT_OFFER)
+    data = payload(schemas.RejectIn)
+    ops.reject_offer(caller(), complaint, offer_id, counter_proposal=data.counter_proposal)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200
+
+
+def _simple_move(name, move: Move, operation, summary: str, tags: tuple[str, ...]):
+    def view(complaint_id: int):
+        complaint = load_case(complaint_id)
+        require_part(complaint, move)
+        data = payload(schemas.ReasonIn)
+        operation(caller(), complaint, reason=data.reason)
+        db.session.commit()
+        return case_detail(complaint, caller()), 200
+
+    view.__name__ = name
+    view.__doc__ = summary
+    endpoint(
+        bp,
+        "POST",
+        CASE + "/" + name.split("_")[0],
+        summary=summary,
+        tags=tags,
+        body=schemas.ReasonIn,
+        body_required=False,
+        responses={200: schemas.CaseDetail},
+        errors=(403, 409),
+    )(view)
+
+
+_simple_move(
+    "decline_complaint",
+    Move.DECLINE,
+    ops.decline,
+    "Decline to settle (enterprise): the case goes to mediation at once",
+    ("enterprise",),
+)
+_simple_move(
+    "escalate_complaint",
+    Move.ESCALATE,
+    ops.escalate,
+    "Ask for mediation (consumer)",
+    ("consumer",),
+)
+_simple_move(
+    "withdraw_complaint",
+    Move.WITHDRAW,
+    ops.withdraw,
+    "Withdraw the complaint (consumer), in any open state",
+    ("consumer",),
+)
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/agreement/sign",
+    summary="Sign the proposed mediation agreement (consumer or enterprise)",
+    tags=("consumer", "enterprise"),
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def sign_agreement(complaint_id: int):
+    """The bearer token is the proof of identity. When both parties have signed, the case
+    is `mediated`."""
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.SIGN_AGREEMENT)
+    ops.sign_agreement(caller(), complaint, ip_address=request.remote_addr)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200
+
+
+PERFORMANCE_ALIASES = {"performed": "confirmed", "breach": "breached"}
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/performance",
+    summary="Confirm performance or report a breach after a settlement or agreement",
+    tags=("consumer", "enterprise"),
+    body=schemas.PerformanceIn,
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def report_performance(complaint_id: int):
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.REPORT_PERFORMANCE)
+    data = payload(schemas.PerformanceIn)
+    status = PERFORMANCE_ALIASES.get(data.status, data.status)
+    ops.report_performance(caller(), complaint, status=status, note=data.note)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/rating",
+    summary="Rate a closed case, 1 to 5, once (consumer)",
+    tags=("consumer",),
+    body=schemas.RatingIn,
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def rate_complaint(complaint_id: int):
+    complaint = load_case(complaint_id)
+    require_part(complaint, Move.RATE)
+    data = payload(schemas.RatingIn)
+    ops.rate(caller(), complaint, rating=data.rating, comment=data.comment)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200

@@ -1,0 +1,239 @@
+"""Plain dicts of what the API answers. Each case view loads what it shows with a fixed
+number of queries (no N+1)."""
+
+from flask import url_for
+from sqlalchemy.orm import selectinload
+
+from odr.auth.models import User
+from odr.disputes.models import (
+    Agreement,
+    CaseEvent,
+    Complaint,
+    Enterprise,
+    Evidence,
+    Message,
+    Offer,
+    Record,
+    WebhookEndpoint,
+)
+from odr.disputes.permissions import can_see_contact, role_in_case
+from odr.disputes.serialize import complaint_summary, event_dict, iso, money_str
+from odr.disputes.states import Role
+from odr.extensions import db
+
+
+def _value(enum_value):
+    return str(enum_value) if enum_value is not None else None
+
+
+def _date(value):
+    return value.isoformat() if value is not None else None
+
+
+def user_dict(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "phone": user.phone,
+        "region_code": user.region_code,
+        "role": str(user.role),
+    }
+
+
+def enterprise_public(enterprise: Enterprise) -> dict:
+    return {
+        "id": enterprise.id,
+        "name": enterprise.name,
+        "credit_code": enterprise.credit_code,
+        "region_code": enterprise.region_code,
+        "status": str(enterprise.status),
+    }
+
+
+def enterprise_dict(enterprise: Enterprise) -> dict:
+    return {
+        **enterprise_public(enterprise),
+        "address": enterprise.address,
+        "contact_phone": enterprise.contact_phone,
+        "created_at": iso(enterprise.created_at),
+        "approved_at": iso(enterprise.approved_at),
+    }
+
+
+def case_dict(complaint: Complaint, user: User | None, *, contact: bool = False) -> dict:
+    """One case as listed; `contact` adds the consumer's phone and address for those who
+    may see them."""
+    enterprise = complaint.enterprise
+    body = complaint.body
+    data = {
+        **complaint_summary(complaint),
+        "filed_at": iso(complaint.filed_at),
+        "closed_at": iso(complaint.closed_at),
+        "enterprise": {"id": enterprise.id, "name": enterprise.name} if enterprise else None,
+        "respondent_name": complaint.respondent_display,
+        "body": {"id": body.id, "name": body.display_name()} if body else None,
+        "mediator_id": complaint.mediator_id,
+        "green_channel": bool(complaint.green_channel),
+        "subject_kind": _value(complaint.subject_kind),
+        "subject": complaint.subject,
+        "purchase_date": _date(complaint.purchase_date),
+        "purchase_place": complaint.purchase_place,
+        "purchase_url": complaint.purchase_url,
+        "amount": money_str(complaint.amount),
+        "issue": _value(complaint.issue),
+        "requests": list(complaint.requests or []),
+        "claimed_amount": money_str(complaint.claimed_amount),
+        "facts": complaint.facts,
+        "refusal_reason": _value(complaint.refusal_reason),
+        "termination_reason": _value(complaint.termination_reason),
+        "settled_amount": money_str(complaint.settled_amount),
+        "performance_status": _value(complaint.performance_status),
+        "performance_due": _date(complaint.performance_due),
+        "rating": complaint.rating,
+        "complainant_name": complaint.complainant_name,
+    }
+    if contact and can_see_contact(user, complaint):
+        data["complainant_phone"] = complaint.complainant_phone
+        data["complainant_address"] = complaint.complainant_address
+    return data
+
+
+def case_list_options():
+    return (selectinload(Complaint.enterprise), selectinload(Complaint.body))
+
+
+def event_out(event: CaseEvent) -> dict:
+    data = event_dict(event)
+    # Where a party signed from is kept for the record, not shown to the other side.
+    data["details"] = {k: v for k, v in data["details"].items() if k != "ip_address"}
+    return data
+
+
+def offer_dict(offer: Offer) -> dict:
+    return {
+        "id": offer.id,
+        "remedy": _value(offer.remedy),
+        "amount": money_str(offer.amount),
+        "terms": offer.terms,
+        "performance_due": _date(offer.performance_due),
+        "status": offer.status,
+        "counter_proposal": offer.counter_proposal,
+        "created_at": iso(offer.created_at),
+        "answered_at": iso(offer.answered_at),
+    }
+
+
+def message_dict(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "author_role": message.author_role,
+        "author_name": message.author.name if message.author is not None else "",
+        "body": message.body,
+        "internal": bool(message.internal),
+        "created_at": iso(message.created_at),
+    }
+
+
+def evidence_dict(item: Evidence) -> dict:
+    return {
+        "id": item.id,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "created_at": iso(item.created_at),
+    }
+
+
+def agreement_dict(agreement: Agreement) -> dict:
+    return {
+        "id": agreement.id,
+        "terms": agreement.terms,
+        "amount": money_str(agreement.amount),
+        "performance_due": _date(agreement.performance_due),
+        "status": agreement.status,
+        "created_at": iso(agreement.created_at),
+        "signatures": [
+            {"party": s.party, "signed_at": iso(s.signed_at)} for s in agreement.signatures
+        ],
+    }
+
+
+def messages_query(complaint: Complaint, user: User):
+    query = (
+        db.select(Message)
+        .where(Message.complaint_id == complaint.id)
+        .options(selectinload(Message.author))
+    )
+    if role_in_case(user, complaint) != Role.MEDIATOR:
+        query = query.where(Message.internal.is_(False))
+    return query
+
+
+def case_detail(complaint: Complaint, user: User) -> dict:
+    """The single-case view: the case, its timeline, offers, messages, evidence and the
+    current agreement."""
+    data = case_dict(complaint, user, contact=True)
+    cid = complaint.id
+    data["events"] = [
+        event_out(e)
+        for e in db.session.scalars(
+            db.select(CaseEvent).where(CaseEvent.complaint_id == cid).order_by(CaseEvent.id)
+        )
+    ]
+    data["offers"] = [
+        offer_dict(o)
+        for o in db.session.scalars(
+            db.select(Offer).where(Offer.complaint_id == cid).order_by(Offer.id)
+        )
+    ]
+    data["messages"] = [
+        message_dict(m)
+        for m in db.session.scalars(messages_query(complaint, user).order_by(Message.id))
+    ]
+    data["evidence"] = [
+        evidence_dict(item)
+        for item in db.session.scalars(
+            db.select(Evidence).where(Evidence.complaint_id == cid).order_by(Evidence.id)
+        )
+    ]
+    agreement = db.session.scalar(
+        db.select(Agreement)
+        .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
+        .options(selectinload(Agreement.signatures))
+        .order_by(Agreement.id.desc())
+        .limit(1)
+    )
+    data["agreement"] = agreement_dict(agreement) if agreement else None
+    return data
+
+
+def record_dict(record: Record) -> dict:
+    return {
+        "code": record.code,
+        "kind": _value(record.kind),
+        "issued_at": iso(record.issued_at),
+        "sha256": record.sha256,
+        "url": url_for("api.record_pdf", code=record.code),
+    }
+
+
+def webhook_dict(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "active": bool(endpoint.active),
+        "created_at": iso(endpoint.created_at),
+    }
+
+
+def token_dict(token) -> dict:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "user_id": token.user_id,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }

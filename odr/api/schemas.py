@@ -1,0 +1,521 @@
+"""The shapes of the API: pydantic models for what comes in (validated) and what goes out
+(documented, and checked against the answers in tests). The OpenAPI document is built from
+these models (odr/api/spec.py)."""
+
+import math
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from odr.auth.models import UserRole
+from odr.disputes.choices import (
+    Issue,
+    PerformanceStatus,
+    RecordKind,
+    Remedy,
+    Request,
+    SubjectKind,
+)
+from odr.disputes.models import EnterpriseStatus
+from odr.disputes.states import RefusalReason, State, TerminationReason
+
+MAX_ID = 2_147_483_647
+MAX_MONEY = Decimal("999999999999.99")
+_MONEY_TEXT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# -- input types -------------------------------------------------------------------------
+
+
+def _clean_text(value: str) -> str:
+    """Refuse what no database column can hold: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise PydanticCustomError("text_chars", "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text_chars", "not valid Unicode text") from None
+    return value
+
+
+def Text(max_length: int, min_length: int = 0):
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, min_length=min_length),
+        AfterValidator(_clean_text),
+    ]
+
+
+def _money(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PydanticCustomError("money", "not an amount")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _MONEY_TEXT.match(text):
+            raise PydanticCustomError("money", "not an amount")
+        return text
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("money", "not an amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PydanticCustomError("money", "not an amount") from None
+    if amount < 0 or amount > MAX_MONEY:
+        raise PydanticCustomError("money", "not an amount")
+    return f"{amount.quantize(Decimal('0.01'))}"
+
+
+Money = Annotated[
+    str,
+    PlainValidator(_money),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _MONEY_TEXT.pattern},
+                {"type": "number", "minimum": 0, "maximum": float(MAX_MONEY)},
+            ],
+            "description": 'An amount in CNY: a decimal string ("1299.00") or a number.',
+        }
+    ),
+]
+
+
+def _date_text(value: Any) -> str:
+    if not isinstance(value, str) or not _DATE_TEXT.match(value):
+        raise PydanticCustomError("date_text", "not a date")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date_text", "not a date") from None
+    return value
+
+
+DateText = Annotated[
+    str, PlainValidator(_date_text), WithJsonSchema({"type": "string", "format": "date"})
+]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class In(BaseModel):
+    """A request body: unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- requests ----------------------------------------------------------------------------
+
+
+class TokenRequest(In):
+    email: Text(254, 1)
+    password: Text(200, 1)
+
+
+class ConsumerIn(In):
+    email: Text(254, 1)
+    password: Text(200, 1)
+    name: Text(100, 1)
+    phone: Text(32) | None = None
+    region_code: Text(12) | None = None
+    address: Text(300) | None = None
+    locale: Literal["zh_CN", "en"] = "zh_CN"
+
+
+class OwnerIn(In):
+    email: Text(254, 1)
+    password: Text(200, 1)
+    name: Text(100, 1)
+
+
+class EnterpriseIn(In):
+    name: Text(200, 1)
+    credit_code: Text(18, 1)
+    region_code: Text(12, 1)
+    address: Text(300, 1)
+    contact_phone: Text(32, 1)
+    owner: OwnerIn
+    commitment: bool = Field(
+        True, description="The written commitment to handle complaints promptly."
+    )
+    locale: Literal["zh_CN", "en"] = "zh_CN"
+
+
+class DecisionIn(In):
+    reason: Text(2000) | None = None
+
+
+class ComplaintIn(In):
+    enterprise_id: Id | None = Field(
+        None, description="The listed enterprise; omit it and name the respondent otherwise."
+    )
+    green_channel: bool = True
+    issue: Issue
+    subject_kind: SubjectKind = SubjectKind.GOODS
+    subject: Text(200, 1)
+    purchase_date: DateText
+    purchase_place: Text(300) | None = None
+    purchase_url: Text(500) | None = None
+    amount: Money
+    requests: list[Request] = Field(min_length=1, max_length=len(Request))
+    claimed_amount: Money
+    facts: Text(10_000, 1)
+    complainant_name: Text(100) | None = Field(None, description="Default: the profile.")
+    complainant_phone: Text(32) | None = Field(None, description="Default: the profile.")
+    complainant_address: Text(300) | None = Field(None, description="Default: the profile.")
+    respondent_name: Text(200) | None = None
+    respondent_region_code: Text(12) | None = None
+    respondent_credit_code: Text(18) | None = None
+
+
+class MessageIn(In):
+    body: Text(10_000, 1)
+    internal: bool = Field(False, description="A mediator's private note.")
+
+
+class OfferIn(In):
+    remedy: Remedy
+    amount: Money
+    terms: Text(10_000, 1)
+    performance_due: DateText | None = None
+
+
+class RejectIn(In):
+    counter_proposal: Text(10_000) | None = None
+
+
+class ReasonIn(In):
+    reason: Text(10_000) | None = None
+
+
+class RefuseIn(In):
+    reason: RefusalReason
+    explanation: Text(10_000) | None = None
+
+
+class TransferIn(In):
+    body_id: Id
+    reason: Text(10_000) | None = None
+
+
+class AgreementIn(In):
+    terms: Text(10_000, 1)
+    amount: Money
+    performance_due: DateText | None = None
+
+
+class TerminateIn(In):
+    reason: TerminationReason
+    explanation: Text(10_000) | None = None
+
+
+class SuspendIn(In):
+    reason: Text(1000, 1)
+
+
+class AssignIn(In):
+    mediator_id: Id
+
+
+class PerformanceIn(In):
+    status: Literal["confirmed", "breached", "performed", "breach"] = Field(
+        description='"performed" and "breach" are accepted as "confirmed" and "breached".'
+    )
+    note: Text(10_000) | None = None
+
+
+class RatingIn(In):
+    rating: int = Field(ge=1, le=5)
+    comment: Text(2000) | None = None
+
+
+class WebhookIn(In):
+    url: Text(500, 1) = Field(description="An http:// or https:// address.")
+    secret: Text(100, 16) | None = Field(
+        None, description="The HMAC-SHA256 key; a random one is made when omitted."
+    )
+
+
+class TokenCreateIn(In):
+    name: Text(100, 1)
+
+
+# -- query strings -----------------------------------------------------------------------
+
+
+class PageQuery(In):
+    cursor: Text(200) | None = Field(None, description="next_cursor of the previous page.")
+    limit: int = Field(50, ge=1, le=200, description="1 to 200 (more is refused with 422).")
+
+
+class CaseListQuery(PageQuery):
+    state: State | None = None
+
+
+class EnterpriseQuery(PageQuery):
+    q: Text(200) | None = Field(None, description="Part of the name, or the full credit code.")
+
+
+class VerifyQuery(In):
+    sha256: Text(128) | None = Field(None, description="The SHA-256 of the PDF held.")
+
+
+# -- responses ---------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+MoneyText = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["1299.00"])]
+
+
+class ErrorDetail(Out):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class Error(Out):
+    error: ErrorDetail
+
+
+class VerifyNotFound(Out):
+    valid: Literal[False]
+    error: ErrorDetail
+
+
+class Ref(Out):
+    id: int
+    name: str
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    name: str
+    phone: str | None
+    region_code: str | None
+    role: UserRole
+
+
+class TokenOut(Out):
+    id: int
+    token: str
+    expires_at: datetime | None
+    role: UserRole
+
+
+class EnterprisePublic(Out):
+    id: int
+    name: str
+    credit_code: str
+    region_code: str
+    status: EnterpriseStatus
+
+
+class EnterpriseOut(EnterprisePublic):
+    address: str
+    contact_phone: str
+    created_at: datetime
+    approved_at: datetime | None
+
+
+class EnterprisePage(Out):
+    items: list[EnterprisePublic]
+    next_cursor: str | None
+
+
+class CaseSummary(Out):
+    id: int
+    reference: str
+    state: State
+    deadline_at: datetime | None
+
+
+class CaseOut(CaseSummary):
+    filed_at: datetime
+    closed_at: datetime | None
+    enterprise: Ref | None
+    respondent_name: str
+    body: Ref | None
+    mediator_id: int | None
+    green_channel: bool
+    subject_kind: SubjectKind
+    subject: str
+    purchase_date: date
+    purchase_place: str | None
+    purchase_url: str | None
+    amount: MoneyText
+    issue: Issue
+    requests: list[Request]
+    claimed_amount: MoneyText
+    facts: str
+    refusal_reason: RefusalReason | None
+    termination_reason: TerminationReason | None
+    settled_amount: MoneyText | None
+    performance_status: PerformanceStatus | None
+    performance_due: date | None
+    rating: int | None
+    complainant_name: str
+    complainant_phone: str | None = Field(
+        None, description="Only for the consumer, the respondent's staff and the mediator."
+    )
+    complainant_address: str | None = Field(
+        None, description="Only for the consumer, the respondent's staff and the mediator."
+    )
+
+
+class EventOut(Out):
+    at: datetime
+    actor: str
+    actor_id: int | None
+    action: str
+    from_state: str | None
+    to_state: str
+    details: dict[str, Any]
+
+
+class OfferOut(Out):
+    id: int
+    remedy: Remedy
+    amount: MoneyText
+    terms: str
+    performance_due: date | None
+    status: Literal["open", "accepted", "rejected", "superseded", "lapsed"]
+    counter_proposal: str | None
+    created_at: datetime
+    answered_at: datetime | None
+
+
+class MessageOut(Out):
+    id: int
+    author_role: str
+    author_name: str
+    body: str
+    internal: bool
+    created_at: datetime
+
+
+class MessagePage(Out):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class EvidenceOut(Out):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+
+
+class SignatureOut(Out):
+    party: str
+    signed_at: datetime
+
+
+class AgreementOut(Out):
+    id: int
+    terms: str
+    amount: MoneyText
+    performance_due: date | None
+    status: Literal["proposed", "signed", "superseded"]
+    created_at: datetime
+    signatures: list[SignatureOut]
+
+
+class AgreementCreated(AgreementOut):
+    complaint: CaseSummary
+
+
+class CaseDetail(CaseOut):
+    events: list[EventOut] = Field(description="The timeline, oldest first.")
+    offers: list[OfferOut]
+    messages: list[MessageOut]
+    evidence: list[EvidenceOut]
+    agreement: AgreementOut | None
+
+
+class CasePage(Out):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class RecordOut(Out):
+    code: str
+    kind: RecordKind
+    issued_at: datetime
+    sha256: str
+    url: str
+
+
+class RecordList(Out):
+    items: list[RecordOut]
+
+
+class VerifyOut(Out):
+    valid: bool
+    kind: RecordKind
+    reference: str
+    issued_at: datetime
+    sha256: str
+
+
+class ScoreRow(Out):
+    enterprise_id: int
+    name: str
+    credit_code: str
+    cases: int
+    settled: int
+    settlement_rate: float | None
+    on_time_rate: float | None
+    average_days: float | None
+
+
+class Scoreboard(Out):
+    items: list[ScoreRow]
+
+
+class WebhookOut(Out):
+    id: int
+    url: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Shown once.")
+
+
+class WebhookList(Out):
+    items: list[WebhookOut]
+
+
+class IntegrationTokenOut(Out):
+    id: int
+    name: str | None
+    user_id: int
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IntegrationTokenCreated(IntegrationTokenOut):
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class IntegrationTokenList(Out):
+    items: list[IntegrationTokenOut]
