@@ -1,32 +1,68 @@
 """PDF records (WeasyPrint): issued once, stored, never changed.
 
-Templates receive plain dicts, rendered in the case's language; WeasyPrint may fetch only
-the app's own static files.
+Templates receive plain dicts (record_data.build_context), rendered in the case's language;
+WeasyPrint may fetch only data: URIs and the app's own static files. The seal of the body
+and the QR code of the public verify page are drawn here and embedded as data URIs.
+
+Anyone holding a record can check it: `verification(code)` answers whether the code was
+issued, with its kind, case reference, issue time and SHA-256 (never personal data), and
+`same_bytes(record, data)` whether a copy is byte-identical to the one issued.
 """
 
 import base64
 import hashlib
 import io
+import logging
+import math
 import os
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import qrcode
 import qrcode.image.svg
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
 from odr.extensions import db
 from odr.types import utcnow
 
+log = logging.getLogger(__name__)
+
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 16
+_CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
+
+TEMPLATES = {
+    RecordKind.SETTLEMENT: "pdf/settlement.html",
+    RecordKind.MEDIATION_AGREEMENT: "pdf/mediation_agreement.html",
+    RecordKind.REFUSAL: "pdf/refusal.html",
+    RecordKind.TERMINATION: "pdf/termination.html",
+    RecordKind.CASE_FILE: "pdf/case_file.html",
+}
+FALLBACK_TEMPLATE = "pdf/record.html"
+
+# A seal carries the registered Chinese name of its holder whatever the reader's language,
+# like the rubber seal it stands for. A direct settlement has no mediation body: the
+# portal itself seals the record it keeps of the parties' agreement.
+PLATFORM_SEAL_NAME = "在线消费纠纷解决平台"
+SEAL_RED = "#c8161d"
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str | None) -> str | None:
+    """The code as issued (upper case, no spaces or dashes), or None when it cannot be one."""
+    cleaned = re.sub(r"[\s-]", "", code or "").upper()
+    return cleaned if _CODE_RE.match(cleaned) else None
 
 
 def verify_url(code: str) -> str:
@@ -38,6 +74,57 @@ def qr_svg_data_uri(text: str) -> str:
     buffer = io.BytesIO()
     image.save(buffer)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def seal_svg(name: str, label: str = "") -> str:
+    """An official round seal: a red ring, the holder's name around the top, a five-pointed
+    star in the middle and an optional line (e.g. 调解专用章) below it."""
+    size, centre = 200, 100.0
+    chars = [c for c in (name or PLATFORM_SEAL_NAME) if not c.isspace()][:28]
+    n = len(chars)
+    # The name fills an arc of up to 250 degrees over the top; long names get smaller type.
+    step = min(26.0, 250.0 / max(n - 1, 1))
+    font = 24 if n <= 10 else max(13, int(24 - (n - 10) * 0.9))
+    span = step * (n - 1)
+    start = -90.0 - span / 2
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}">',
+        f'<circle cx="{centre}" cy="{centre}" r="93" fill="none" stroke="{SEAL_RED}" '
+        'stroke-width="6"/>',
+    ]
+    for i, ch in enumerate(chars):
+        angle = start + step * i
+        rad = math.radians(angle)
+        x = centre + 70 * math.cos(rad)
+        y = centre + 70 * math.sin(rad)
+        parts.append(
+            f'<text x="0" y="0" font-family="Noto Serif CJK SC, Noto Sans CJK SC, serif" '
+            f'font-weight="bold" font-size="{font}" fill="{SEAL_RED}" text-anchor="middle" '
+            f'dominant-baseline="central" '
+            f'transform="translate({x:.2f},{y:.2f}) rotate({angle + 90:.2f})">'
+            f"{escape(ch)}</text>"
+        )
+    points = []
+    for k in range(10):
+        radius = 30 if k % 2 == 0 else 12
+        rad = math.radians(-90 + 36 * k)
+        points.append(
+            f"{centre + radius * math.cos(rad):.2f},{centre - 4 + radius * math.sin(rad):.2f}"
+        )
+    parts.append(f'<polygon points="{" ".join(points)}" fill="{SEAL_RED}"/>')
+    if label:
+        parts.append(
+            f'<text x="{centre}" y="150" font-family="Noto Serif CJK SC, Noto Sans CJK SC, serif" '
+            f'font-weight="bold" font-size="15" fill="{SEAL_RED}" text-anchor="middle">'
+            f"{escape(label[:12])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def seal_svg_data_uri(name: str, label: str = "") -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(seal_svg(name, label).encode()).decode()
 
 
 def _url_fetcher():
@@ -74,15 +161,56 @@ def record_context(complaint: Complaint, kind: RecordKind, code: str, issued_at:
     return build_context(complaint, kind, code, issued_at)
 
 
+def _decorate(context: dict, code: str) -> dict:
+    """What every record carries besides the case data: the QR code and the seal."""
+    context["qr"] = qr_svg_data_uri(verify_url(code))
+    context["verify_url"] = verify_url(code)
+    seal_name = (context.get("seal") or {}).get("name") or PLATFORM_SEAL_NAME
+    seal_label = (context.get("seal") or {}).get("label") or ""
+    context["seal_uri"] = seal_svg_data_uri(seal_name, seal_label)
+    return context
+
+
+def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_at) -> dict:
+    """What a record shows when the full data could not be built: never fails."""
+    return {
+        "kind": str(kind),
+        "title": str(RecordKind(kind).label),
+        "code": code,
+        "issued_at": format_datetime(issued_at, "yyyy-MM-dd HH:mm"),
+        "reference": getattr(complaint, "reference", "") or "",
+        "chinese": str(get_locale() or "zh_CN").startswith("zh"),
+        "colon": "：" if str(get_locale() or "zh_CN").startswith("zh") else ": ",
+        "seal": {"name": PLATFORM_SEAL_NAME, "label": ""},
+        "notice": _("This record shows the essentials only; the full case file is kept."),
+    }
+
+
+def render_record(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> bytes:
+    """The record's PDF in the case's language. A record is issued inside a state change:
+    if the full document cannot be built (a missing field, a template error), a plain one
+    is issued instead of failing the move, and the error is logged."""
+    kind = RecordKind(kind)
+    with force_locale(complaint.language or "zh_CN"):
+        try:
+            context = _decorate(record_context(complaint, kind, code, issued_at), code)
+            return render_pdf(TEMPLATES[kind], context)
+        except Exception:
+            log.exception(
+                "record %s (%s) for case %s: full rendering failed",
+                code,
+                kind,
+                getattr(complaint, "id", None),
+            )
+            context = _decorate(_minimal_context(complaint, kind, code, issued_at), code)
+            return render_pdf(FALLBACK_TEMPLATE, context)
+
+
 def issue_record(complaint: Complaint, kind: RecordKind, *, now: datetime | None = None) -> Record:
     """Render, store and register one record. The bytes are never rendered again."""
     issued_at = now or utcnow()
     code = new_code()
-    with force_locale(complaint.language or "zh_CN"):
-        context = record_context(complaint, kind, code, issued_at)
-        context["qr"] = qr_svg_data_uri(verify_url(code))
-        context["verify_url"] = verify_url(code)
-        pdf = render_pdf("pdf/record.html", context)
+    pdf = render_record(complaint, kind, code, issued_at)
     digest = hashlib.sha256(pdf).hexdigest()
     directory = Path(current_app.config["RECORD_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
@@ -106,5 +234,79 @@ def issue_record(complaint: Complaint, kind: RecordKind, *, now: datetime | None
     return record
 
 
+def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None) -> Record:
+    """The whole case file, on request of a party or the mediator of the case."""
+    from odr.disputes.notifications import notify
+    from odr.disputes.permissions import role_in_case
+    from odr.disputes.states import Forbidden, NotFound, Role
+
+    role = role_in_case(actor, complaint)
+    if role is None:
+        raise NotFound(_l("No such case."))
+    if role not in {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR}:
+        raise Forbidden(_l("You may not do this on this case."))
+    record = issue_record(complaint, RecordKind.CASE_FILE, now=now)
+    notify(
+        complaint,
+        "record_issued",
+        actor=actor,
+        params={"kind": str(RecordKind.CASE_FILE), "code": record.code},
+    )
+    return record
+
+
 def record_bytes(record: Record) -> bytes:
     return (Path(current_app.config["RECORD_DIR"]) / record.path).read_bytes()
+
+
+# -- verification ------------------------------------------------------------------------
+
+
+def find_record(code: str | None) -> Record | None:
+    code = normalise_code(code)
+    if code is None:
+        return None
+    return db.session.scalar(db.select(Record).where(Record.code == code))
+
+
+def find_by_sha256(digest: str) -> Record | None:
+    if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
+        return None
+    return db.session.scalar(
+        db.select(Record).where(Record.sha256 == digest).order_by(Record.id).limit(1)
+    )
+
+
+def records_of(complaint: Complaint) -> list[Record]:
+    return list(
+        db.session.scalars(
+            db.select(Record).where(Record.complaint_id == complaint.id).order_by(Record.id)
+        )
+    )
+
+
+def verification(code: str | None) -> dict:
+    """What anyone may learn from a verification code: never personal data."""
+    record = find_record(code)
+    if record is None:
+        return {"valid": False, "kind": None, "reference": None, "issued_at": None, "sha256": None}
+    reference = db.session.scalar(
+        db.select(Complaint.reference).where(Complaint.id == record.complaint_id)
+    )
+    return {
+        "valid": True,
+        "code": record.code,
+        "kind": str(record.kind),
+        "reference": reference,
+        "issued_at": record.issued_at.isoformat(),
+        "sha256": record.sha256,
+    }
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def same_bytes(record: Record, data: bytes) -> bool:
+    """Whether a copy is byte-identical to the record as issued."""
+    return secrets.compare_digest(sha256_of(data), record.sha256)
