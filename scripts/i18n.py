@@ -77,6 +77,12 @@ def main(command: str) -> int:
         write_po(handle, catalog, width=100, omit_header=False, sort_output=True)
     with open(target / "messages.mo", "wb") as handle:
         write_mo(handle, catalog)
+    # Babel >= 2.12 parses "zh_CN" as zh_Hans_CN, and gettext then looks in zh_Hans_CN/ and
+    # zh/, never zh_CN/: without this copy no Chinese translation is ever found.
+    hans = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
+    hans.mkdir(parents=True, exist_ok=True)
+    with open(hans / "messages.mo", "wb") as handle:
+        write_mo(handle, catalog)
     print(f"translations: {len(catalog)} messages, {len(missing)} without Chinese")
     return 0
 
