@@ -1,8 +1,270 @@
-from flask import render_template
+"""The console's home: the analytics dashboard, enterprise performance and CSV downloads."""
+
+import csv
+import io
+
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from odr.admin.views import bp
+from odr.disputes import stats
+from odr.disputes.choices import Issue
+from odr.disputes.models import EnterpriseStatus, RequestKind
+from odr.disputes.requests import kind_label
+from odr.disputes.states import State
+
+
+@bp.context_processor
+def console_helpers():
+    return {
+        "has_endpoint": lambda name: name in current_app.view_functions,
+        "region_name": region_name,
+    }
+
+
+def region_name(row: dict) -> str:
+    if str(get_locale()) == "en" and row.get("name_en"):
+        return row["name_en"]
+    return row.get("name") or row.get("code") or ""
+
+
+def _region_param() -> str | None:
+    code = (request.args.get("region") or "").strip()
+    if not code:
+        return None
+    if code not in stats.region_tree():
+        abort(404)
+    return code
 
 
 @bp.route("/")
 def dashboard():
-    return render_template("errors/error.html", status=200, message="dashboard")
+    data = stats.dashboard()
+    region = _region_param()
+    regions = data["regions"] if region is None else stats.region_breakdown(region)
+    return render_template(
+        "admin/dashboard.html",
+        data=data,
+        overview=data["overview"],
+        regions=regions,
+        charts=_chart_rows(data, regions),
+        ontime=stats.cached(("ontime_warnings",), stats.ontime_warnings),
+        threshold=stats.ontime_threshold(),
+        min_cases=stats.ontime_min_cases(),
+        rule={
+            "factor": stats.SPIKE_FACTOR,
+            "extra": stats.SPIKE_MIN_EXTRA,
+            "weeks": stats.BASELINE_WEEKS,
+        },
+        request_kinds=list(RequestKind),
+        kind_label=kind_label,
+    )
+
+
+def _chart_rows(data: dict, regions: dict) -> dict:
+    """Each chart's rows: (label, value) or (label, value, link)."""
+    overview = data["overview"]
+    has_detail = "admin.enterprise" in current_app.view_functions
+    region_rows = [
+        (
+            region_name(r),
+            r["cases"],
+            url_for("admin.dashboard", region=r["code"], _anchor="regions-title")
+            if r["drillable"]
+            else None,
+        )
+        for r in regions["rows"]
+    ]
+    if regions["unknown"]:
+        region_rows.append((_("Region not known"), regions["unknown"], None))
+    if regions["direct"]:
+        region_rows.append((_("At this level itself"), regions["direct"], None))
+    return {
+        "states": [(str(s.label), n) for s, n in overview["by_state"].items()],
+        "categories": [(str(i.label), n) for i, n in overview["by_issue"].items()],
+        "regions": region_rows,
+        "enterprises": [
+            (
+                r["name"],
+                r["cases"],
+                url_for("admin.enterprise", enterprise_id=r["enterprise_id"])
+                if has_detail
+                else None,
+            )
+            for r in data["top_enterprises"]
+        ],
+        "weekly": [(w["week"].isoformat(), w["cases"]) for w in data["weekly"]],
+    }
+
+
+@bp.route("/performance")
+def performance():
+    status = request.args.get("status") or None
+    if status is not None and status not in {s.value for s in EnterpriseStatus}:
+        abort(404)
+    rows = stats.cached(("performance",), stats.enterprise_performance)
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    return render_template(
+        "admin/performance.html",
+        rows=rows,
+        status=status,
+        statuses=list(EnterpriseStatus),
+        statuses_labels={s.value: s.label for s in EnterpriseStatus},
+        threshold=stats.ontime_threshold(),
+        min_cases=stats.ontime_min_cases(),
+    )
+
+
+# -- CSV: every chart's numbers ----------------------------------------------------------
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _csv_rows(name: str) -> tuple[list[str], list[list]]:
+    if name == "performance":
+        rows = stats.cached(("performance",), stats.enterprise_performance)
+        return (
+            [
+                "enterprise_id",
+                "name",
+                "credit_code",
+                "status",
+                "cases",
+                "closed",
+                "settled",
+                "settlement_rate",
+                "on_time",
+                "on_time_counted",
+                "on_time_rate",
+                "average_days",
+                "ratings",
+                "satisfaction",
+                "warning",
+            ],
+            [
+                [
+                    r["enterprise_id"],
+                    r["name"],
+                    r["credit_code"],
+                    r["status"],
+                    r["cases"],
+                    r["closed"],
+                    r["settled"],
+                    _percent(r["settlement_rate"]),
+                    r["on_time"],
+                    r["on_time_counted"],
+                    _percent(r["on_time_rate"]),
+                    "" if r["average_days"] is None else r["average_days"],
+                    r["ratings"],
+                    "" if r["satisfaction"] is None else r["satisfaction"],
+                    int(r["warning"]),
+                ]
+                for r in rows
+            ],
+        )
+    data = stats.dashboard()
+    overview = data["overview"]
+    if name == "states":
+        return (
+            ["state", "label", "cases"],
+            [[s.value, str(s.label), overview["by_state"][s]] for s in State],
+        )
+    if name == "categories":
+        return (
+            ["category", "label", "cases"],
+            [[i.value, str(i.label), overview["by_issue"][i]] for i in Issue],
+        )
+    if name == "regions":
+        region = _region_param()
+        breakdown = data["regions"] if region is None else stats.region_breakdown(region)
+        return (
+            ["region_code", "name", "cases"],
+            [[r["code"], region_name(r), r["cases"]] for r in breakdown["rows"]],
+        )
+    if name == "enterprises":
+        return (
+            ["enterprise_id", "name", "cases"],
+            [[r["enterprise_id"], r["name"], r["cases"]] for r in data["top_enterprises"]],
+        )
+    if name == "weekly":
+        return (
+            ["week_starting", "cases"],
+            [[w["week"].isoformat(), w["cases"]] for w in data["weekly"]],
+        )
+    if name == "clocks":
+        return (
+            ["clock", "on_time", "counted", "rate"],
+            [
+                [clock, on_time, counted, _percent(rate)]
+                for clock, (on_time, counted, rate) in overview["clocks"].items()
+            ],
+        )
+    if name == "rates":
+        keys = (
+            "settlement_rate",
+            "direct_settlement_rate",
+            "mediation_success_rate",
+            "average_days_closed",
+            "average_days_agreed",
+        )
+        return (
+            ["measure", "value"],
+            [[k, overview[k] if overview[k] is not None else ""] for k in keys],
+        )
+    if name == "requests":
+        return (
+            ["kind", "total", "open", "overdue", "on_time_rate"],
+            [
+                [k.value, v["total"], v["open"], v["overdue"], _percent(v["on_time_rate"])]
+                for k, v in data["requests"].items()
+            ],
+        )
+    if name == "alerts":
+        return (
+            ["kind", "key", "label", "last_7_days", "baseline_mean"],
+            [
+                [a["kind"], a["key"], str(a["label"]), a["current"], a["baseline"]]
+                for a in data["alerts"]
+            ],
+        )
+    abort(404)
+
+
+CSV_NAMES = (
+    "states",
+    "categories",
+    "regions",
+    "enterprises",
+    "weekly",
+    "clocks",
+    "rates",
+    "requests",
+    "alerts",
+    "performance",
+)
+
+
+@bp.route("/analytics/<name>.csv")
+def analytics_csv(name: str):
+    if name not in CSV_NAMES:
+        abort(404)
+    header, rows = _csv_rows(name)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
+    body = "\ufeff" + buffer.getvalue()
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="odr-{name}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -8,4 +8,11 @@ from odr.auth.models import UserRole
 bp = Blueprint("admin", __name__)
 gate_blueprint(bp, UserRole.ADMIN)
 
-from odr.admin import dashboard, enterprises  # noqa: E402, F401  (routes on bp)
+from odr.admin import (  # noqa: E402, F401  (routes on bp)
+    bodies,
+    calendar,
+    dashboard,
+    enterprises,
+    requests,
+    warnings,
+)

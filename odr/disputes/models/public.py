@@ -52,7 +52,12 @@ class ServiceRequest(db.Model):
     answer: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A reported party that is not listed on the portal (reports only).
+    respondent_name: Mapped[str | None] = mapped_column(sa.String(200))
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
+    handled_by = relationship("User", foreign_keys=[handled_by_id])
     enterprise = relationship("Enterprise")
     body = relationship("MediationBody")

@@ -1,0 +1,165 @@
+"""Forms of the regulator's console and of the request pages. They check presence and
+length; the domain (odr.disputes.supervision, odr.disputes.requests) checks the rest."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from odr.disputes.models import BodyKind, RegionLevel
+
+LEVEL_LABELS = {
+    RegionLevel.PROVINCE: _l("Province"),
+    RegionLevel.CITY: _l("City"),
+    RegionLevel.COUNTY: _l("County"),
+    RegionLevel.STATION: _l("Local station"),
+}
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices as WTForms wants them: (value, label) pairs made SelectChoice."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def add_errors(form, errors: dict) -> None:
+    """Put the domain's per-field messages on the form's fields (others on the form)."""
+    for name, message in errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = [*list(target.errors), message]
+        else:
+            form.form_errors.append(message)
+
+
+class CsrfForm(FlaskForm):
+    """A bare POST button: CSRF only."""
+
+
+class BodyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
+    kind = SelectField(
+        _l("Kind"),
+        choices=options((k.value, k.label) for k in BodyKind),
+        validators=[InputRequired()],
+    )
+    level = SelectField(
+        _l("Level"),
+        choices=options((k.value, label) for k, label in LEVEL_LABELS.items()),
+        validators=[InputRequired()],
+    )
+    region_code = SelectField(_l("Region"), choices=[], validators=[InputRequired()])
+    parent_id = SelectField(_l("Parent body"), choices=[], validators=[Optional()])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+
+
+class MoveBodyForm(FlaskForm):
+    parent_id = SelectField(_l("New parent body"), choices=[], validators=[Optional()])
+
+
+class MediatorForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired(), Length(min=8, max=200)]
+    )
+    locale = SelectField(
+        _l("Language"), choices=options([("zh_CN", "中文"), ("en", "English")]), default="zh_CN"
+    )
+    head = BooleanField(_l("Head of the body (assigns cases)"))
+
+
+class MoveMediatorForm(FlaskForm):
+    body_id = SelectField(_l("Move to body"), choices=[], validators=[InputRequired()])
+
+
+class CalendarUploadForm(FlaskForm):
+    file = FileField(
+        _l("Official schedule file (.json or .csv)"),
+        validators=[FileRequired(_l("Choose a file."))],
+    )
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Day"), validators=[InputRequired()])
+    kind = SelectField(
+        _l("This day is"),
+        choices=options(
+            [
+                ("workday", _l("a working day")),
+                ("holiday", _l("a day off")),
+                ("official", _l("as the official schedule says (remove the override)")),
+            ]
+        ),
+        validators=[InputRequired()],
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=100)])
+
+
+class WarningForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20_000)])
+
+
+# -- the other request types -------------------------------------------------------------
+
+
+class ConsultationForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=10_000)])
+    region_code = SelectField(_l("Your region"), choices=[], validators=[Optional()])
+
+
+class ReportForm(FlaskForm):
+    enterprise_id = SelectField(_l("Reported enterprise"), choices=[], validators=[Optional()])
+    respondent_name = StringField(
+        _l("Name of a party not listed"), validators=[Optional(), Length(max=200)]
+    )
+    region_code = SelectField(
+        _l("Region of the reported party"), choices=[], validators=[Optional()]
+    )
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(
+        _l("What happened (facts, time, place)"),
+        validators=[DataRequired(), Length(max=10_000)],
+    )
+    real_name = BooleanField(_l("Real-name report: tell me the outcome"), default=True)
+
+
+class SuggestionForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(_l("Your suggestion"), validators=[DataRequired(), Length(max=10_000)])
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=10_000)])
+
+
+class ExtendForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class DecideForm(FlaskForm):
+    outcome = RadioField(
+        _l("Decision"),
+        choices=options([("filed", _l("File a case (立案)")), ("not_filed", _l("Do not file"))]),
+        validators=[InputRequired()],
+    )
+    answer = TextAreaField(
+        _l("Explanation (sent to a real-name reporter)"),
+        validators=[DataRequired(), Length(max=10_000)],
+    )
