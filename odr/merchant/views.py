@@ -1,15 +1,346 @@
-"""Enterprise pages: application, inbox, case page, staff, tokens, webhooks."""
+"""Enterprise pages: application, inbox, case page, staff, tokens, webhooks.
 
-from flask import Blueprint, render_template
+The application form is public; every other page is for the enterprise's staff (the
+owner's console pages for the owner only).
+"""
+
+import csv
+import io
+import secrets
+from functools import wraps
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+
+from odr.auth.models import StaffRole, UserRole
+from odr.disputes import enterprises
+from odr.disputes.choices import Issue, Request
+from odr.disputes.evidence import ALLOWED, sniff
+from odr.disputes.models import Region, RegionLevel
+from odr.disputes.states import Invalid, State
+from odr.extensions import db, login_manager
+from odr.merchant import queries
+from odr.merchant.actions import assign_cases
+from odr.merchant.forms import ApplyForm, AssignForm
+from odr.types import utcnow
 
 bp = Blueprint("merchant", __name__)
+
+PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
+
+
+@bp.before_request
+def _gate():
+    """Staff only, except the public application pages."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.active:
+        logout_user()
+        return login_manager.unauthorized()
+    if current_user.role != UserRole.ENTERPRISE or current_user.enterprise_id is None:
+        abort(403)
+    return None
+
+
+def owner_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.staff_role != StaffRole.OWNER:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+OFFER_STATUS = {
+    "open": _l("Awaiting the consumer's answer"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Replaced by a newer offer"),
+    "lapsed": _l("Lapsed"),
+}
+
+
+def request_labels(values) -> list[str]:
+    labels = []
+    for value in values or []:
+        try:
+            labels.append(str(Request(value).label))
+        except ValueError:
+            labels.append(str(value))
+    return labels
+
+
+@bp.context_processor
+def _merchant_context():
+    return {
+        "mask_phone": queries.mask_phone,
+        "mask_address": queries.mask_address,
+        "request_labels": request_labels,
+        "offer_status": lambda status: OFFER_STATUS.get(status, status),
+    }
+
+
+def apply_errors(form, fields: dict, *, only_new: bool = False) -> None:
+    """Put an operation's per-field messages on the form's fields (with only_new, not on a
+    field the form itself already found wrong)."""
+    for key, message in fields.items():
+        name = key.replace("owner.", "owner_")
+        if name in form:
+            if only_new and form[name].errors:
+                continue
+            form[name].errors = [*form[name].errors, message]
+        else:
+            flash(message, "danger")
+
+
+# -- joining ---------------------------------------------------------------------------------
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """Counties (and cities), named with their city, in code order."""
+    regions = db.session.scalars(
+        db.select(Region).where(Region.level != RegionLevel.STATION).order_by(Region.code)
+    ).all()
+    by_code = {r.code: r for r in regions}
+    choices = [("", _("— choose —"))]
+    for region in regions:
+        if region.level not in (RegionLevel.COUNTY, RegionLevel.CITY):
+            continue
+        names = [region.display_name()]
+        parent = by_code.get(region.parent_code or "")
+        while parent is not None:
+            names.insert(0, parent.display_name())
+            parent = by_code.get(parent.parent_code or "")
+        separator = " " if str(get_locale()) == "en" else ""
+        choices.append((region.code, f"{separator.join(names)} ({region.code})"))
+    return choices
+
+
+def read_upload(storage) -> tuple[bytes | None, str | None, str | None]:
+    """(bytes, extension, error) of an uploaded licence or evidence file."""
+    if storage is None or not getattr(storage, "filename", None):
+        return None, None, _("Please attach the file.")
+    limit = current_app.config["MAX_FILE_BYTES"]
+    data = storage.stream.read(limit + 1)
+    if len(data) > limit:
+        return None, None, _("A file may be at most %(mb)s MB.", mb=limit // (1024 * 1024))
+    if not data:
+        return None, None, _("The file is empty.")
+    mime = sniff(data[:8192])
+    if mime is None:
+        return None, None, _("Only images (JPEG, PNG, GIF, WebP, HEIC) and PDF files are accepted.")
+    return data, ALLOWED[mime], None
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+def apply():
+    form = ApplyForm()
+    form.region_code.choices = region_choices()
+    status = 200
+    if request.method == "POST":
+        valid = form.validate()
+        csrf_field = getattr(form, "csrf_token", None)
+        if csrf_field is not None and csrf_field.errors:
+            return render_template("merchant/apply.html", form=form), 400
+        if not form.commitment.data:
+            form.commitment.errors = [
+                *form.commitment.errors,
+                _("The commitment to handle complaints promptly is required."),
+            ]
+            valid = False
+        data, extension, problem = read_upload(form.licence.data)
+        if problem:
+            form.licence.errors = [*form.licence.errors, problem]
+            valid = False
+        # The domain checks run even when the form has other errors, so that every
+        # field's message shows at once.
+        stored_name = f"licence-{secrets.token_hex(16)}{extension or ''}"
+        try:
+            enterprise = enterprises.apply(
+                name=form.name.data,
+                credit_code=form.credit_code.data,
+                region_code=form.region_code.data,
+                address=form.address.data,
+                contact_phone=form.contact_phone.data,
+                owner_email=form.owner_email.data,
+                owner_password=form.owner_password.data,
+                owner_name=form.owner_name.data,
+                commitment=bool(form.commitment.data),
+                licence_path=stored_name,
+                locale=str(get_locale()),
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            apply_errors(form, exc.fields, only_new=True)
+            valid = False
+        if not valid:
+            db.session.rollback()
+        else:
+            target = Path(current_app.config["UPLOAD_DIR"]) / stored_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            try:
+                db.session.commit()
+            except Exception:
+                target.unlink(missing_ok=True)
+                raise
+            return redirect(url_for("merchant.applied", ref=enterprise.credit_code))
+        status = 422
+    return render_template("merchant/apply.html", form=form), status
+
+
+@bp.route("/apply/submitted")
+def applied():
+    return render_template("merchant/applied.html", credit_code=request.args.get("ref", "")[:18])
+
+
+# -- the inbox -------------------------------------------------------------------------------
 
 
 @bp.route("/inbox")
 def inbox():
-    return render_template("errors/error.html", status=200, message="inbox")
+    now = utcnow()
+    flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
+    complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
+    staff = queries.staff_of(current_user.enterprise_id)
+    form = AssignForm()
+    form.assignee_id.choices = assignee_choices(staff)
+    return render_template(
+        "merchant/inbox.html",
+        complaints=complaints,
+        next_cursor=next_cursor,
+        first_page=not request.args.get("cursor"),
+        flt=flt,
+        counts=queries.clock_counts(current_user.enterprise_id, now),
+        staff={u.id: u for u in staff},
+        form=form,
+        states=list(State),
+        issues=list(Issue),
+        enterprise=current_user.enterprise,
+    )
 
 
-@bp.route("/apply")
-def apply():
-    return render_template("errors/error.html", status=200, message="apply")
+def assignee_choices(staff) -> list[tuple[str, str]]:
+    return [("none", _("Nobody (the whole team)"))] + [
+        (str(u.id), u.name) for u in staff if u.active
+    ]
+
+
+@bp.route("/inbox/assign", methods=["POST"])
+def assign():
+    form = AssignForm()
+    form.assignee_id.choices = assignee_choices(queries.staff_of(current_user.enterprise_id))
+    back = request.form.get("back") or ""
+    target = back if back.startswith("/merchant/") else url_for("merchant.inbox")
+    if not form.validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "danger")
+        return redirect(target)
+    try:
+        count = assign_cases(current_user, request.form.getlist("ids"), form.assignee_id.data)
+    except Invalid as exc:
+        db.session.rollback()
+        for message in exc.fields.values() or [exc.message]:
+            flash(str(message), "danger")
+        return redirect(target)
+    db.session.commit()
+    flash(_("%(n)s cases assigned.", n=count), "success")
+    return redirect(target)
+
+
+CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Text as a spreadsheet shows it; a leading formula character is neutralised."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_INJECTION) else text
+
+
+@bp.route("/inbox/export.csv")
+def export():
+    """The filtered list as CSV, streamed, UTF-8 with a byte-order mark for Excel."""
+    now = utcnow()
+    flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
+    staff = {u.id: u.name for u in queries.staff_of(current_user.enterprise_id)}
+    header = [
+        _("Reference"),
+        _("State"),
+        _("Filed"),
+        _("Deadline"),
+        _("Consumer"),
+        _("Phone"),
+        _("Issue"),
+        _("Goods or service"),
+        _("Amount"),
+        _("Claimed"),
+        _("Assigned to"),
+    ]
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        writer.writerow(header)
+        for count, complaint in enumerate(queries.all_rows(flt, now=now), start=1):
+            writer.writerow(
+                [
+                    _cell(complaint.reference),
+                    _cell(complaint.state.label),
+                    complaint.filed_at.astimezone(_tz()).strftime("%Y-%m-%d %H:%M"),
+                    complaint.deadline_at.astimezone(_tz()).strftime("%Y-%m-%d")
+                    if complaint.deadline_at
+                    else "",
+                    _cell(complaint.complainant_name),
+                    _cell(queries.mask_phone(complaint.complainant_phone)),
+                    _cell(complaint.issue.label),
+                    _cell(complaint.subject),
+                    f"{complaint.amount:.2f}",
+                    f"{complaint.claimed_amount:.2f}",
+                    _cell(staff.get(complaint.assignee_id, "")),
+                ]
+            )
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"cases-{now.astimezone(_tz()):%Y%m%d-%H%M}.csv"
+    return Response(
+        stream_with_context(chunk.encode("utf-8") for chunk in rows()),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _tz():
+    from odr.disputes.deadlines import SHANGHAI
+
+    return SHANGHAI
+
+
+import odr.merchant.cases  # noqa: E402  (routes on bp)
+import odr.merchant.integration  # noqa: E402
+import odr.merchant.staff  # noqa: E402, F401

@@ -1,0 +1,173 @@
+"""Forms of the enterprise pages. Domain rules are checked by the operations; the forms
+only carry what was typed and check its shape."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from odr.disputes.choices import Remedy
+
+REQUIRED = _l("This field is required.")
+
+
+class PrefixedForm(FlaskForm):
+    """A form that shares its page with others: its field names and ids carry a prefix,
+    so that no two elements of the page have the same id."""
+
+    prefix_name = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+
+
+class ApplyForm(FlaskForm):
+    name = StringField(
+        _l("Registered name of the enterprise"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+    )
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[DataRequired(REQUIRED), Length(max=30)],
+    )
+    region_code = SelectField(
+        _l("Region where the enterprise is registered"),
+        validators=[DataRequired(REQUIRED)],
+        choices=[],
+    )
+    address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    contact_phone = StringField(
+        _l("Customer-service phone"), validators=[DataRequired(REQUIRED), Length(max=32)]
+    )
+    owner_name = StringField(
+        _l("Your name (the account owner)"), validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    owner_email = EmailField(
+        _l("Your e-mail (used to sign in)"), validators=[DataRequired(REQUIRED), Length(max=254)]
+    )
+    owner_password = PasswordField(
+        _l("Password"), validators=[DataRequired(REQUIRED), Length(min=8, max=200)]
+    )
+    owner_confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("owner_password", message=_l("The passwords differ.")),
+        ],
+    )
+    licence = FileField(_l("Business licence (PDF or image, at most 10 MB)"))
+    commitment = BooleanField(
+        _l(
+            "We commit to handle consumer complaints promptly, within the time limits, and to "
+            "honour the settlements we agree."
+        )
+    )
+    submit = SubmitField(_l("Submit the application"))
+
+
+class AssignForm(FlaskForm):
+    assignee_id = SelectField(_l("Assign to"), choices=[], validate_choice=False)
+    submit = SubmitField(_l("Assign"))
+
+
+class MessageForm(PrefixedForm):
+    prefix_name = "message"
+    body = TextAreaField(
+        _l("Message to the consumer"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Send"))
+
+
+class OfferForm(PrefixedForm):
+    prefix_name = "offer"
+    remedy = SelectField(
+        _l("Remedy"), choices=[], validators=[DataRequired(REQUIRED)], validate_choice=False
+    )
+    amount = StringField(_l("Amount (CNY)"), validators=[InputRequired(REQUIRED), Length(max=20)])
+    terms = TextAreaField(
+        _l("Terms of the offer"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+    )
+    performance_due = DateField(
+        _l("Performed by (date)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    submit = SubmitField(_l("Send the offer"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remedy.choices = Remedy.choices()
+
+
+class DeclineForm(PrefixedForm):
+    prefix_name = "decline"
+    reason = TextAreaField(
+        _l("Why you decline to settle"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Decline and send to mediation"))
+
+
+class PerformanceForm(PrefixedForm):
+    prefix_name = "performance"
+    note = TextAreaField(
+        _l("How it was performed (optional)"), validators=[Optional(), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Confirm that we have performed"))
+
+
+class EvidenceForm(PrefixedForm):
+    prefix_name = "evidence"
+    file = FileField(_l("File (PDF or image, at most 10 MB)"))
+    submit = SubmitField(_l("Upload"))
+
+
+class InviteForm(FlaskForm):
+    name = StringField(_l("Agent's name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    email = EmailField(_l("Agent's e-mail"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    submit = SubmitField(_l("Send the invitation"))
+
+
+class TokenForm(PrefixedForm):
+    prefix_name = "token"
+    name = StringField(
+        _l("Name of the token (e.g. the system that uses it)"),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+    )
+    submit = SubmitField(_l("Create token"))
+
+
+class WebhookForm(PrefixedForm):
+    prefix_name = "webhook"
+    url = StringField(
+        _l("Receiving address (URL)"), validators=[DataRequired(REQUIRED), Length(max=500)]
+    )
+    secret = StringField(
+        _l("Signing secret (leave empty to have one made)"),
+        validators=[Optional(), Length(max=100)],
+    )
+    submit = SubmitField(_l("Register the endpoint"))
+
+
+class DecisionForm(FlaskForm):
+    """The regulator's decision on an enterprise (admin console)."""
+
+    action = HiddenField()
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class SignForm(FlaskForm):
+    """The agreement signing form; its markup is written by hand (a fixed contract)."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)])

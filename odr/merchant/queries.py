@@ -1,0 +1,282 @@
+"""The enterprise inbox: filters, deadline-first order and keyset paging.
+
+Order: cases with a running clock first, by deadline (so the overdue and those due within
+2 working days come first), then the cases without a clock (closed, or suspended) newest
+first. The page is read with one small query per state, each walking the index
+ix_complaint_enterprise_state (enterprise_id, state, deadline_at, id) in order and stopping
+after one page, merged with UNION ALL: the cost of a page does not grow with the number of
+cases the enterprise has.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from odr.auth.models import User
+from odr.disputes import deadlines
+from odr.disputes.choices import Issue
+from odr.disputes.models import Complaint
+from odr.disputes.states import CLOSED_STATES, OPEN_STATES, State
+from odr.extensions import db
+from odr.types import UTCDateTime, utcnow
+
+PAGE_SIZE = 50
+SOON_DAYS = 2
+STATE_GROUPS = {"open": OPEN_STATES, "closed": CLOSED_STATES}
+
+
+@dataclass
+class InboxFilter:
+    enterprise_id: int
+    states: list[State] = field(default_factory=lambda: list(State))
+    issue: Issue | None = None
+    filed_from: date | None = None
+    filed_to: date | None = None
+    q: str = ""
+    due_soon: bool = False
+    assignee: str = ""  # "" any, "me", "none"
+    me_id: int | None = None
+    # What the user typed, to refill the form and carry into links.
+    args: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, enterprise_id: int, args, me_id: int | None = None) -> "InboxFilter":
+        """Read the filter from query arguments; anything unreadable is ignored."""
+        f = cls(enterprise_id=enterprise_id, me_id=me_id)
+        kept: dict = {}
+        state = (args.get("state") or "").strip()
+        if state in STATE_GROUPS:
+            f.states = sorted(STATE_GROUPS[state])
+            kept["state"] = state
+        elif state in State.__members__.values():
+            f.states = [State(state)]
+            kept["state"] = state
+        issue = (args.get("issue") or "").strip()
+        if issue in Issue.__members__.values():
+            f.issue = Issue(issue)
+            kept["issue"] = issue
+        for name in ("filed_from", "filed_to"):
+            value = (args.get(name) or "").strip()
+            try:
+                setattr(f, name, date.fromisoformat(value) if value else None)
+            except ValueError:
+                continue
+            if value:
+                kept[name] = value
+        f.q = (args.get("q") or "").strip()[:100]
+        if f.q:
+            kept["q"] = f.q
+        if args.get("due") in ("1", "on", "true"):
+            f.due_soon = True
+            kept["due"] = "1"
+        assignee = args.get("assignee") or ""
+        if assignee in ("me", "none"):
+            f.assignee = assignee
+            kept["assignee"] = assignee
+        f.args = kept
+        return f
+
+    def conditions(self, now: datetime) -> list:
+        c = Complaint
+        where = []
+        if self.issue is not None:
+            where.append(c.issue == self.issue)
+        if self.filed_from is not None:
+            where.append(c.filed_at >= deadlines.start_of_day(self.filed_from))
+        if self.filed_to is not None:
+            where.append(c.filed_at <= deadlines.end_of_day(self.filed_to))
+        if self.q:
+            where.append(
+                sa.or_(
+                    c.reference == self.q.upper(),
+                    c.complainant_name.icontains(self.q, autoescape=True),
+                )
+            )
+        if self.due_soon:
+            where.append(c.deadline_at <= soon_threshold(now))
+        if self.assignee == "me":
+            where.append(c.assignee_id == self.me_id)
+        elif self.assignee == "none":
+            where.append(c.assignee_id.is_(None))
+        return where
+
+
+def soon_threshold(now: datetime) -> datetime:
+    """The end of the 2nd working day from today: a deadline before it is 'due soon'."""
+    return deadlines.working_day_deadline(now, SOON_DAYS)
+
+
+# -- cursor ----------------------------------------------------------------------------------
+
+
+def encode_cursor(segment: str, deadline_at: datetime | None, complaint_id: int) -> str:
+    payload = {"s": segment, "i": complaint_id}
+    if deadline_at is not None:
+        payload["d"] = deadline_at.isoformat()
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, datetime | None, int] | None:
+    """The position after which the next page starts; None for a missing or bad cursor."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        segment, complaint_id = payload["s"], int(payload["i"])
+        deadline_at = datetime.fromisoformat(payload["d"]) if segment == "a" else None
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if segment not in ("a", "b") or (segment == "a" and deadline_at.tzinfo is None):
+        return None
+    return segment, deadline_at, complaint_id
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def _segment(
+    f: InboxFilter, segment: str, after: tuple | None, limit: int, now: datetime
+) -> list[tuple[int, datetime | None]]:
+    """(id, deadline_at) of up to `limit` cases of one segment, in order, after `after`."""
+    c = Complaint
+    arms = []
+    extra = f.conditions(now)
+    for state in f.states:
+        where = [c.enterprise_id == f.enterprise_id, c.state == state, *extra]
+        if segment == "a":
+            where.append(c.deadline_at.is_not(None))
+            if after is not None:
+                deadline_at, last_id = after
+                where.append(
+                    sa.tuple_(c.deadline_at, c.id)
+                    > sa.tuple_(sa.literal(deadline_at, UTCDateTime()), sa.literal(last_id))
+                )
+            order = (c.deadline_at.asc(), c.id.asc())
+        else:
+            where.append(c.deadline_at.is_(None))
+            if after is not None:
+                where.append(c.id < after[1])
+            order = (c.id.desc(),)
+        arms.append(
+            sa.select(c.id.label("id"), c.deadline_at.label("deadline_at"))
+            .where(*where)
+            .order_by(*order)
+            .limit(limit)
+        )
+    if not arms:
+        return []
+    if len(arms) == 1:
+        query = arms[0]
+    else:
+        # Each arm is wrapped so that its ORDER BY and LIMIT stay its own (SQLite requires it).
+        wrapped = [sa.select(arm.subquery().c) for arm in arms]
+        merged = sa.union_all(*wrapped).subquery()
+        if segment == "a":
+            order = (merged.c.deadline_at.asc(), merged.c.id.asc())
+        else:
+            order = (merged.c.id.desc(),)
+        query = sa.select(merged.c.id, merged.c.deadline_at).order_by(*order).limit(limit)
+    return [(row.id, row.deadline_at) for row in db.session.execute(query)]
+
+
+def page_keys(
+    f: InboxFilter, cursor: str | None, size: int = PAGE_SIZE, now: datetime | None = None
+) -> tuple[list[tuple[str, int, datetime | None]], str | None]:
+    """Ids (with their segment) of one page of the inbox, and the cursor of the next."""
+    now = now or utcnow()
+    position = decode_cursor(cursor)
+    segment, after = "a", None
+    if position is not None:
+        segment = position[0]
+        after = (position[1], position[2])
+    keys: list[tuple[str, int, datetime | None]] = []
+    if segment == "a":
+        keys += [("a", i, d) for i, d in _segment(f, "a", after, size + 1, now)]
+        after = None
+    if len(keys) <= size:
+        keys += [("b", i, d) for i, d in _segment(f, "b", after, size + 1 - len(keys), now)]
+    next_cursor = None
+    if len(keys) > size:
+        keys = keys[:size]
+        last_segment, last_id, last_deadline = keys[-1]
+        next_cursor = encode_cursor(last_segment, last_deadline, last_id)
+    return keys, next_cursor
+
+
+def page(
+    f: InboxFilter, cursor: str | None, size: int = PAGE_SIZE, now: datetime | None = None
+) -> tuple[list[Complaint], str | None]:
+    """One page of cases, loaded in one more query, and the cursor of the next page."""
+    keys, next_cursor = page_keys(f, cursor, size, now)
+    ids = [k[1] for k in keys]
+    if not ids:
+        return [], next_cursor
+    loaded = {
+        c.id: c for c in db.session.scalars(db.select(Complaint).where(Complaint.id.in_(ids)))
+    }
+    return [loaded[i] for i in ids if i in loaded], next_cursor
+
+
+def all_rows(f: InboxFilter, batch: int = 1000, now: datetime | None = None):
+    """Every case of the filter, in inbox order, read a batch at a time (for the export)."""
+    now = now or utcnow()
+    cursor = None
+    while True:
+        complaints, cursor = page(f, cursor, batch, now)
+        # The session's identity map holds objects weakly: a written batch is let go.
+        yield from complaints
+        if cursor is None:
+            return
+
+
+def clock_counts(enterprise_id: int, now: datetime | None = None) -> dict[str, int]:
+    """How many open cases are overdue, and how many are due within 2 working days."""
+    now = now or utcnow()
+    c = Complaint
+    overdue = sa.func.sum(sa.case((c.deadline_at < now, 1), else_=0))
+    soon = sa.func.sum(
+        sa.case((sa.and_(c.deadline_at >= now, c.deadline_at <= soon_threshold(now)), 1), else_=0)
+    )
+    row = db.session.execute(
+        sa.select(overdue, soon, sa.func.count(c.id)).where(
+            c.enterprise_id == enterprise_id,
+            c.state.in_(sorted(OPEN_STATES)),
+            c.deadline_at.is_not(None),
+        )
+    ).one()
+    return {"overdue": int(row[0] or 0), "soon": int(row[1] or 0), "running": int(row[2] or 0)}
+
+
+def staff_of(enterprise_id: int) -> list[User]:
+    return db.session.scalars(
+        db.select(User).where(User.enterprise_id == enterprise_id).order_by(User.id)
+    ).all()
+
+
+# -- masking ---------------------------------------------------------------------------------
+
+
+def mask_phone(phone: str | None) -> str:
+    """13812348000 -> 138****8000: enough to recognise a caller, not to call them."""
+    phone = (phone or "").strip()
+    digits = len(phone)
+    if digits >= 11:
+        return phone[:3] + "****" + phone[-4:]
+    if digits >= 7:
+        return phone[:2] + "****" + phone[-2:]
+    return "****" if phone else ""
+
+
+def mask_address(address: str | None) -> str:
+    """Keep the district, hide the street and the house number."""
+    address = (address or "").strip()
+    if not address:
+        return ""
+    keep = min(6, max(len(address) // 3, 1))
+    return address[:keep] + "****"
