@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -74,6 +75,7 @@ OPEN_MIX = {
 MIXES = {"default": MIX, "open": OPEN_MIX}
 
 CHUNK = 10_000
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as odr.disputes.records
 EIGHT = timedelta(hours=8)  # Asia/Shanghai has no daylight saving: local = UTC + 8 h
 
 SURNAMES = (
@@ -164,29 +166,30 @@ class WorkCalendar:
 
 
 def _sqlite_dt(value):
-    return value.isoformat(" ", "microseconds") if value is not None else None
+    return value.isoformat(" ", "microseconds")
 
 
-def _converters(table: sa.Table, dialect: str) -> list:
+def _json(value):
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _converters(table: sa.Table, dialect: str) -> list[tuple[int, object]]:
+    """(column index, function) for the values the driver cannot take as they are."""
     from odr.types import UTCDateTime
 
     out = []
-    for column in table.columns:
+    for index, column in enumerate(table.columns):
         kind = column.type
         if isinstance(kind, sa.JSON):
-            out.append(lambda v: json.dumps(v, ensure_ascii=False) if v is not None else None)
+            out.append((index, _json))
         elif dialect != "sqlite":
-            out.append(None)
+            continue
         elif isinstance(kind, UTCDateTime | sa.DateTime):
-            out.append(_sqlite_dt)
+            out.append((index, _sqlite_dt))
         elif isinstance(kind, sa.Date):
-            out.append(lambda v: v.isoformat() if v is not None else None)
+            out.append((index, date.isoformat))
         elif isinstance(kind, sa.Numeric):
-            out.append(lambda v: float(v) if v is not None else None)
-        elif isinstance(kind, sa.Boolean):
-            out.append(lambda v: int(v) if v is not None else None)
-        else:
-            out.append(None)
+            out.append((index, float))
     return out
 
 
@@ -228,11 +231,19 @@ class Sink:
         if not rows:
             return
         columns, converters = self._table(name)
-        pairs = list(zip(columns, converters, strict=True))
-        tuples = [
-            tuple(conv(row.get(col)) if conv else row.get(col) for col, conv in pairs)
-            for row in rows
-        ]
+        try:
+            tuples = list(map(itemgetter(*columns), rows))
+        except KeyError:
+            tuples = [tuple(row.get(c) for c in columns) for row in rows]
+        if converters:
+            converted = []
+            for item in tuples:
+                item = list(item)
+                for index, fn in converters:
+                    if item[index] is not None:
+                        item[index] = fn(item[index])
+                converted.append(item)
+            tuples = converted
         quoted = ", ".join(f'"{c}"' for c in columns)
         cur = self.conn.cursor()
         if self.dialect == "postgresql":
@@ -465,6 +476,8 @@ def build_reference(n_cases: int, as_of: datetime, seed: int, sink: Sink, progre
                 "role": "consumer",
                 "locale": "zh_CN" if bench else locale,
                 "region_code": region,
+                "enterprise_id": None,
+                "staff_role": None,
                 "active": True,
                 "created_at": created,
             }
@@ -571,7 +584,7 @@ class CaseBuilder:
             action=action,
             from_state=from_state,
             to_state=to_state,
-            details=json.loads(json.dumps(details, default=str, ensure_ascii=False)),
+            details=details,
             prev_hash=c["chain_head"],
         )
         event.hash = event_hash(event)
@@ -588,7 +601,7 @@ class CaseBuilder:
                 "action": action,
                 "from_state": from_state,
                 "to_state": to_state,
-                "details": event.details,
+                "details": json.dumps(details, ensure_ascii=False),
                 "prev_hash": event.prev_hash,
                 "hash": event.hash,
             }
@@ -640,7 +653,8 @@ class CaseBuilder:
         )
 
     def _record(self, c, rng, kind, at):
-        code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(16))
+        bits = rng.getrandbits(80)
+        code = "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(16))
         self.rows.record.append(
             {
                 "id": self.ids.take("record"),
