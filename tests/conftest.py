@@ -7,9 +7,11 @@ Database: ODR_TEST_DB=sqlite (default, a file in a temporary folder) or postgres
 
 import os
 import threading
+import uuid
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from odr import create_app
@@ -65,8 +67,17 @@ def _wipe(app) -> None:
         tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                # DELETE in dependency order, then restart the sequences: on the few rows a
+                # test leaves this is ~50x faster than TRUNCATE, which recreates every
+                # table's files (about 1 s a test on a busy machine).
+                for table in tables:
+                    conn.execute(table.delete())
+                conn.execute(
+                    sa.text(
+                        "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1,"
+                        " false) FROM pg_sequences WHERE schemaname = current_schema()"
+                    )
+                )
             else:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for table in tables:
@@ -82,6 +93,26 @@ def _clean_db(request):
     yield
     if "app" in request.fixturenames:
         _wipe(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def fresh_db_url(tmp_path):
+    """The URL of a new, empty database of the kind under test (a fresh app's own: seed,
+    migrations); a PostgreSQL one is created next to the test database and dropped after."""
+    if os.environ.get("ODR_TEST_DB", "sqlite") != "postgres":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    base = sa.engine.make_url(os.environ.get("ODR_TEST_DATABASE_URL") or PG_DEFAULT)
+    name = f"{base.database}_fresh_{uuid.uuid4().hex[:8]}"
+    server = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
 
 
 @pytest.fixture
