@@ -340,7 +340,13 @@ def test_workspace_shows_the_whole_file(world, client, tmp_path):
     db.session.commit()
     login(client, world.mediator)
     html = client.get(f"/mediation/cases/{complaint.id}").get_data(as_text=True)
-    for text in ("退一半货款", "要求全额退款", "拉链坏了，照片见附件。", "zipper.png", complaint.facts):
+    for text in (
+        "退一半货款",
+        "要求全额退款",
+        "拉链坏了，照片见附件。",
+        "zipper.png",
+        complaint.facts,
+    ):
         assert text in html
     with client.get(f"/mediation/cases/{complaint.id}/evidence/{item.id}") as download:
         assert download.status_code == 200
@@ -460,7 +466,9 @@ def test_propose_agreement_and_see_who_signed(world, client):
         },
     )
     assert response.status_code == 302
-    agreement = db.session.scalar(db.select(Agreement).where(Agreement.complaint_id == complaint.id))
+    agreement = db.session.scalar(
+        db.select(Agreement).where(Agreement.complaint_id == complaint.id)
+    )
     assert agreement.terms == "被申请人退还货款。"
     assert str(agreement.amount) == "1299.00"
     ops.sign_agreement(world.consumer, complaint, ip_address="203.0.113.9")

@@ -12,12 +12,15 @@ from decimal import Decimal
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
+from odr.auth.models import User
 from odr.disputes.choices import Issue, RecordKind, Remedy, Request, SubjectKind
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
     Complaint,
+    Enterprise,
     Evidence,
+    MediationBody,
     Message,
     Offer,
 )
@@ -150,6 +153,17 @@ def _label(enum_cls, value) -> str:
         return str(value)
 
 
+def document_title(kind: RecordKind) -> str:
+    """The heading of the document, as the official form names it (和解协议书, 调解书, ...)."""
+    return {
+        RecordKind.SETTLEMENT: _("Settlement Agreement"),
+        RecordKind.MEDIATION_AGREEMENT: _("Mediation Agreement"),
+        RecordKind.REFUSAL: _("Decision Not to Accept the Complaint"),
+        RecordKind.TERMINATION: _("Decision to Terminate the Mediation"),
+        RecordKind.CASE_FILE: _("Case File"),
+    }[RecordKind(kind)]
+
+
 def mask_phone(phone: str | None) -> str:
     digits = (phone or "").strip()
     if len(digits) >= 7:
@@ -191,9 +205,11 @@ def _parties(complaint: Complaint) -> tuple[dict, dict]:
         "address": complaint.complainant_address or "",
         "phone": mask_phone(complaint.complainant_phone),
     }
-    enterprise = complaint.enterprise
+    enterprise = (
+        db.session.get(Enterprise, complaint.enterprise_id) if complaint.enterprise_id else None
+    )
     respondent = {
-        "name": complaint.respondent_display or "",
+        "name": (enterprise.name if enterprise else complaint.respondent_name) or "",
         "credit_code": (enterprise.credit_code if enterprise else complaint.respondent_credit_code)
         or "",
         "address": (enterprise.address if enterprise else "") or "",
@@ -225,7 +241,9 @@ def _case(complaint: Complaint) -> dict:
 
 
 def _body(complaint: Complaint) -> dict | None:
-    body = complaint.body
+    # By id, not through the relationship: an operation of this same flush may have moved
+    # the case (a parent office taking it up) without refreshing the related object.
+    body = db.session.get(MediationBody, complaint.body_id) if complaint.body_id else None
     if body is None:
         return None
     return {
@@ -240,10 +258,10 @@ def build_context(complaint: Complaint, kind: RecordKind, code: str, issued_at: 
     kind = RecordKind(kind)
     consumer, respondent = _parties(complaint)
     body = _body(complaint)
-    mediator = complaint.mediator
+    mediator = db.session.get(User, complaint.mediator_id) if complaint.mediator_id else None
     context = {
         "kind": str(kind),
-        "title": str(kind.label),
+        "title": document_title(kind),
         "code": code,
         "issued_at": moment(issued_at),
         "issued_date": long_date(issued_at),
@@ -286,6 +304,8 @@ def _numbered(lines: list[str]) -> list[dict]:
 
 def _payment_clause(amount, due: date | None) -> str | None:
     if amount is None or Decimal(amount) <= 0:
+        if due is not None:
+            return _("The agreement is performed no later than %(due)s.", due=long_date(due))
         return None
     words = amount_words(amount)
     shown = f"¥{money(amount)}" + (f"（{words}）" if words else "")
@@ -468,7 +488,7 @@ def _case_file(complaint: Complaint, context: dict) -> None:
         {
             "name": e.filename,
             "type": e.content_type,
-            "size": f"{e.size / 1024:,.0f} KB",
+            "size": f"{max(1, round(e.size / 1024)):,} KB",
             "sha256": e.sha256,
             "at": moment(e.created_at),
         }
@@ -497,7 +517,7 @@ def _case_file(complaint: Complaint, context: dict) -> None:
 
 def _offer_status(status: str) -> str:
     return {
-        "open": _("Open"),
+        "open": _("Awaiting answer"),
         "accepted": _("Accepted"),
         "rejected": _("Rejected"),
         "superseded": _("Superseded"),

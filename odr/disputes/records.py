@@ -171,11 +171,20 @@ def _decorate(context: dict, code: str) -> dict:
     return context
 
 
+def _title(kind: RecordKind) -> str:
+    try:
+        from odr.disputes.record_data import document_title
+
+        return document_title(kind)
+    except Exception:  # the plain record must never fail
+        return str(kind)
+
+
 def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_at) -> dict:
     """What a record shows when the full data could not be built: never fails."""
     return {
         "kind": str(kind),
-        "title": str(RecordKind(kind).label),
+        "title": _title(kind),
         "code": code,
         "issued_at": format_datetime(issued_at, "yyyy-MM-dd HH:mm"),
         "reference": getattr(complaint, "reference", "") or "",

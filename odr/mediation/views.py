@@ -591,7 +591,7 @@ def _actor_label(role: str | None) -> str:
 
 def _offer_status(status: str) -> str:
     return {
-        "open": _("Open"),
+        "open": _("Awaiting answer"),
         "accepted": _("Accepted"),
         "rejected": _("Rejected"),
         "superseded": _("Superseded"),
