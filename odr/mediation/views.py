@@ -72,6 +72,11 @@ def form_errors(form, exc: Invalid) -> None:
         flash(str(exc.message), "danger")
 
 
+def one_line_ending(text: str | None) -> str | None:
+    """Browsers send textarea lines with CRLF: store them as the parties will read them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
+
+
 def to_workspace(complaint: Complaint, anchor: str | None = None):
     return redirect(
         url_for("mediation.workspace", complaint_id=complaint.id) + (f"#{anchor}" if anchor else "")
@@ -221,7 +226,10 @@ def hand_down(complaint_id: int):
         return redirect(url_for("mediation.queue"))
     try:
         ops.transfer_case(
-            current_user, complaint, body_id=form.body_id.data, reason=form.reason.data
+            current_user,
+            complaint,
+            body_id=form.body_id.data,
+            reason=one_line_ending(form.reason.data),
         )
     except Invalid as exc:
         db.session.rollback()
@@ -285,7 +293,10 @@ def refuse(complaint_id: int):
         return render_acceptance(complaint, refuse=form, status=422)
     try:
         ops.refuse_case(
-            current_user, complaint, reason=form.reason.data, explanation=form.explanation.data
+            current_user,
+            complaint,
+            reason=one_line_ending(form.reason.data),
+            explanation=one_line_ending(form.explanation.data),
         )
     except Invalid as exc:
         db.session.rollback()
@@ -307,7 +318,10 @@ def transfer(complaint_id: int):
         return render_acceptance(complaint, transfer=form, status=422)
     try:
         ops.transfer_case(
-            current_user, complaint, body_id=form.body_id.data, reason=form.reason.data
+            current_user,
+            complaint,
+            body_id=form.body_id.data,
+            reason=one_line_ending(form.reason.data),
         )
     except Invalid as exc:
         db.session.rollback()
@@ -391,7 +405,9 @@ def post_message(complaint_id: int):
     if not form.validate():
         return render_workspace(complaint, 422, **{key: form})
     try:
-        ops.post_message(current_user, complaint, form.body.data, internal=internal)
+        ops.post_message(
+            current_user, complaint, one_line_ending(form.body.data), internal=internal
+        )
     except Invalid as exc:
         db.session.rollback()
         form_errors(form, exc)
@@ -471,7 +487,7 @@ def propose(complaint_id: int):
         ops.propose_agreement(
             current_user,
             complaint,
-            terms=form.terms.data,
+            terms=one_line_ending(form.terms.data),
             amount=form.amount.data,
             performance_due=form.performance_due.data,
         )
@@ -492,7 +508,10 @@ def terminate(complaint_id: int):
         return render_workspace(complaint, 422, terminate_form=form)
     try:
         ops.terminate(
-            current_user, complaint, reason=form.reason.data, explanation=form.explanation.data
+            current_user,
+            complaint,
+            reason=one_line_ending(form.reason.data),
+            explanation=one_line_ending(form.explanation.data),
         )
     except Invalid as exc:
         db.session.rollback()
