@@ -369,6 +369,7 @@ def review_context(draft: Draft) -> dict:
         "enterprise": enterprise,
         "green": green,
         "preview": preview,
+        "purchase_date": purchase_date,
         "old_purchase": purchase_date is not None
         and not routing.within_limitation(purchase_date, today()),
         "respondent_region": respondent_region,
