@@ -473,3 +473,19 @@ def test_consumer_may_not_make_mediator_moves(world, api):
         assert api.post(world.consumer, f"/complaints/{case['id']}/{move}").status_code == 403
     refuse = api.post(world.consumer, f"/complaints/{case['id']}/refuse", json={"reason": "R1"})
     assert refuse.status_code == 403
+
+
+def test_errors_speak_the_callers_language(world, api):
+    def cjk(text):
+        return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+    chinese = api.post(world.consumer, "/complaints", json={})
+    assert cjk(chinese.get_json()["error"]["message"])
+    assert cjk(chinese.get_json()["error"]["fields"]["facts"])
+    bad_token = api.client.get(
+        "/api/v1/complaints", headers={"Authorization": "Bearer x", "Accept-Language": "zh-CN"}
+    )
+    assert bad_token.get_json()["error"]["message"] == "令牌无效、已过期或已被撤销。"
+    english = api.post(world.consumer_en, "/complaints", json={})
+    assert english.get_json()["error"]["message"] == "Please correct the marked fields."
+    assert english.get_json()["error"]["fields"]["facts"] == "This field is required."

@@ -8,7 +8,10 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from odr.api import accounts, complaints, integration, mediation, records  # noqa: E402, F401
+from odr.api.core import forget_caller  # noqa: E402
 from odr.api.spec import openapi, to_json  # noqa: E402
+
+bp.before_request(forget_caller)
 
 
 @bp.route("/openapi.json")

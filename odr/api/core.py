@@ -8,6 +8,7 @@ import json
 from flask import g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from pydantic import BaseModel, ValidationError
 
 from odr.auth.models import User, UserRole
@@ -33,6 +34,12 @@ class BadRequest(DomainError):
 # -- who is calling ----------------------------------------------------------------------
 
 
+def forget_caller() -> None:
+    """Run before every API request: nobody is signed in until the token says so."""
+    g.pop("api_user", None)
+    refresh()
+
+
 def authenticate() -> User:
     """The user of the bearer token; cookies are never looked at."""
     header = request.headers.get("Authorization", "")
@@ -44,6 +51,7 @@ def authenticate() -> User:
     if user is None:
         raise Unauthorized(_l("The token is not valid, has expired or was revoked."))
     g.api_user = user
+    refresh()  # messages in the token user's language
     return user
 
 
