@@ -63,6 +63,17 @@ def send_email(item: Outbox) -> None:
         (directory / f"{item.id:08d}.eml").write_bytes(bytes(message))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook is delivered to the registered address only: a redirect is an error
+    (it would otherwise turn the POST into a GET, or lead the portal somewhere else)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def send_webhook(item: Outbox) -> int:
     endpoint = db.session.get(WebhookEndpoint, item.endpoint_id)
     body = item.body.encode()
@@ -75,10 +86,12 @@ def send_webhook(item: Outbox) -> int:
             "User-Agent": "odr-portal-webhooks/1",
             "X-ODR-Event": item.event or "",
             "X-ODR-Delivery": item.idempotency_key,
+            "X-ODR-Attempt": str(item.attempts + 1),
             "X-ODR-Signature": sign(endpoint.secret, body),
         },
     )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310
+    with _opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
+        response.read(64 * 1024)  # let the receiver finish its answer; the body is ignored
         return response.status
 
 
@@ -106,6 +119,7 @@ def deliver_one(item: Outbox) -> bool:
             status_code = send_webhook(item)
     except urllib.error.HTTPError as exc:
         status_code, error = exc.code, f"HTTP {exc.code}"
+        exc.close()
     except Exception as exc:  # network down, refused, timeout, SMTP error
         error = f"{type(exc).__name__}: {exc}"[:1000]
     item.attempts += 1

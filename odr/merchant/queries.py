@@ -162,7 +162,9 @@ def _segment(
             where.append(c.deadline_at.is_(None))
             if after is not None:
                 where.append(c.id < after[1])
-            order = (c.id.desc(),)
+            # deadline_at is NULL throughout; naming it lets PostgreSQL walk the index
+            # backwards instead of sorting (it does not treat IS NULL as an equality).
+            order = (c.deadline_at.desc(), c.id.desc())
         arms.append(
             sa.select(c.id.label("id"), c.deadline_at.label("deadline_at"))
             .where(*where)
@@ -180,7 +182,7 @@ def _segment(
         if segment == "a":
             order = (merged.c.deadline_at.asc(), merged.c.id.asc())
         else:
-            order = (merged.c.id.desc(),)
+            order = (merged.c.deadline_at.desc(), merged.c.id.desc())
         query = sa.select(merged.c.id, merged.c.deadline_at).order_by(*order).limit(limit)
     return [(row.id, row.deadline_at) for row in db.session.execute(query)]
 
