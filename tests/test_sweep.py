@@ -4,9 +4,6 @@ changes nothing."""
 import hashlib
 from datetime import datetime
 
-import pytest
-
-from odr.auth.models import User
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.models import CaseEvent, Complaint, Notification, Outbox, Record
@@ -19,19 +16,6 @@ from tests.factories import file_case, shanghai
 
 def eod(y, m, d) -> datetime:
     return datetime(y, m, d, 23, 59, 59, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr(
-        User,
-        "set_password",
-        lambda self, pw: setattr(
-            self, "password_hash", generate_password_hash(pw, method="pbkdf2:sha256:1")
-        ),
-    )
 
 
 def events(complaint_id, action=None) -> list[CaseEvent]:

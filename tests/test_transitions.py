@@ -18,7 +18,6 @@ from datetime import timedelta
 
 import pytest
 
-from odr.auth.models import User
 from odr.disputes import operations as ops
 from odr.disputes.events import verify_chain
 from odr.disputes.models import (
@@ -56,18 +55,9 @@ def at(hours: int):
 
 
 @pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Cheap password hashes and a stub PDF: these tests are about the table, not about
-    scrypt or WeasyPrint (tests of their own prove those)."""
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr(
-        User,
-        "set_password",
-        lambda self, pw: setattr(
-            self, "password_hash", generate_password_hash(pw, method="pbkdf2:sha256:1")
-        ),
-    )
+def _stub_pdf(monkeypatch):
+    """A stub PDF: these tests are about the table, not WeasyPrint (tests of their own
+    prove the records)."""
     monkeypatch.setattr(
         "odr.disputes.records.render_pdf", lambda template, context: b"%PDF-1.4 stub"
     )

@@ -4,15 +4,22 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
+def _strip(value):
+    """A pasted or autocompleted address often brings a space along."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()], filters=[_strip])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     submit = SubmitField(_l("Sign in"))
 
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
     phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=32)])
     region_code = SelectField(_l("Your region"), validators=[Optional()], choices=[])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
@@ -25,7 +32,7 @@ class RegisterForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()], filters=[_strip])
     submit = SubmitField(_l("Send me a link"))
 
 
