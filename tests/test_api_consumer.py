@@ -489,3 +489,63 @@ def test_errors_speak_the_callers_language(world, api):
     english = api.post(world.consumer_en, "/complaints", json={})
     assert english.get_json()["error"]["message"] == "Please correct the marked fields."
     assert english.get_json()["error"]["fields"]["facts"] == "This field is required."
+
+
+def count_queries(db, fn):
+    from sqlalchemy import event
+
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return len(statements)
+
+
+def test_no_query_per_case_or_per_message(world, api, db):
+    """Listing 2 or 12 cases, or showing a case with 1 or 10 messages, costs the same number
+    of queries."""
+    file_case(world.consumer, world.enterprise)
+    unlisted = file_case(
+        world.consumer, None, respondent_name="小店", respondent_region_code="410103"
+    )
+    api.token(world.consumer)
+
+    def listing():
+        db.session.expire_all()
+        assert api.get(world.consumer, "/complaints").status_code == 200
+
+    def showing():
+        db.session.expire_all()
+        assert api.get(world.consumer, f"/complaints/{unlisted.id}").status_code == 200
+
+    ops.post_message(world.consumer, unlisted, "一")
+    db.session.commit()
+    few_cases, one_message = count_queries(db, listing), count_queries(db, showing)
+    for n in range(10):
+        respondent = world.enterprise if n % 2 else None
+        file_case(world.consumer, respondent, respondent_name="店", respondent_region_code="410103")
+        ops.post_message(world.consumer, unlisted, f"消息 {n}")
+    db.session.commit()
+    assert count_queries(db, listing) == few_cases
+    assert count_queries(db, showing) == one_message
+
+
+def test_a_race_lost_on_a_unique_constraint_is_409_not_500(world, api, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    case = file_case(world.consumer, world.enterprise)
+
+    def racing(*args, **kwargs):
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(ops, "post_message", racing)
+    response = api.post(world.consumer, f"/complaints/{case.id}/messages", json={"body": "x"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+    assert response.headers["Cache-Control"] == "no-store"
