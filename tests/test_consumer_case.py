@@ -332,3 +332,64 @@ def test_evidence_is_not_in_the_static_folder(app, case_with_file):
     upload_dir = Path(app.config["UPLOAD_DIR"]).resolve()
     assert static not in upload_dir.parents and upload_dir != static
     assert item.stored_name != "receipt.png" and not item.stored_name.startswith("receipt")
+
+
+@pytest.fixture
+def csrf_on(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        yield
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def csrf_token(page: str, form_id: str | None = None) -> str:
+    if form_id is not None:
+        page = page[page.index(f'id="{form_id}"') :]
+    return re.search(r'name="[\w-]*csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_every_consumer_form_carries_its_csrf_token(client, world, csrf_on):
+    complaint = new_case(world)
+    in_mediation(world, complaint)
+    login_page = text(client.get("/auth/login"))
+    client.post(
+        "/auth/login",
+        data={
+            "email": "consumer@test.example",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(login_page),
+        },
+    )
+    # Without the token: refused.
+    assert client.post("/consumer/file", data={"enterprise_id": "other"}).status_code == 400
+    assert (
+        client.post(f"/consumer/cases/{complaint.id}", data={"password": PASSWORD}).status_code
+        == 400
+    )
+    # With the token the page gave: accepted.
+    page = text(client.get(f"/consumer/file?q={world.enterprise.name}"))
+    response = client.post(
+        "/consumer/file",
+        data={
+            "enterprise_id": str(world.enterprise.id),
+            "green_channel": "y",
+            "csrf_token": csrf_token(page, "respondent-form"),
+        },
+    )
+    assert response.status_code == 302
+    page = text(client.get(f"/consumer/cases/{complaint.id}"))
+    response = client.post(
+        f"/consumer/cases/{complaint.id}",
+        data={"password": PASSWORD, "csrf_token": csrf_token(page, "sign-agreement")},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(db.func.count(Signature.id))) == 1
+    page = text(client.get(f"/consumer/cases/{complaint.id}"))
+    response = client.post(
+        f"/consumer/cases/{complaint.id}/withdraw",
+        data={"withdraw-csrf_token": csrf_token(page, "withdraw-form")},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Complaint, complaint.id).state == "withdrawn"

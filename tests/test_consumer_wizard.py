@@ -382,3 +382,32 @@ def test_wizard_speaks_english_and_chinese(client, world):
     assert 'lang="zh-CN"' in zh and "第 1 步（共 6 步）：被投诉经营者" in zh
     en = in_language(client, "/consumer/file", "en")
     assert "File a complaint" in en and "Step 1 of 6" in en
+
+
+def test_an_upload_too_big_for_a_request_goes_back_with_a_message(client, world, app):
+    login(client, "consumer@test.example")
+    draft = start(client, world.enterprise)
+    base = fill_to_review(client, draft)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    try:
+        response = client.post(
+            f"{base}/evidence",
+            data={"action": "next", "files": [(io.BytesIO(png_bytes(30, 30)), "big.png")]},
+            content_type="multipart/form-data",
+            headers={"Referer": f"http://localhost{base}/evidence"},
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{base}/evidence")
+    page = text(client.get(f"{base}/evidence"))
+    assert "alert-danger" in page and "10 MB" in page
+    assert db.session.scalar(db.select(db.func.count(Evidence.id))) == 0
+
+
+def test_a_fresh_filing_points_to_waiting_drafts(client, world):
+    login(client, "consumer@test.example")
+    assert 'id="drafts-waiting"' not in text(client.get("/consumer/file"))
+    start(client, world.enterprise)
+    assert 'id="drafts-waiting"' in text(client.get("/consumer/file"))

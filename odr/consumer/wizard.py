@@ -235,7 +235,12 @@ def respondent_step(draft: Draft | None):
         [(e.id, e.name) for e in results] + [(NOT_LISTED, _("It is not listed"))]
     )
     search = forms.SearchForm(formdata=None, q=q)
-    context = {"form": form, "search": search, "results": results, "q": q}
+    waiting = 0
+    if draft is None:
+        waiting = db.session.scalar(
+            db.select(db.func.count(Draft.id)).where(Draft.consumer_id == current_user.id)
+        )
+    context = {"form": form, "search": search, "results": results, "q": q, "waiting": waiting}
 
     if request.method != "POST":
         return render_step("respondent", draft, **context)

@@ -22,6 +22,15 @@
     sync();
   }
 
+  // The last step files the complaint: one click, one complaint.
+  var review = document.getElementById("review-form");
+  if (review) {
+    review.addEventListener("submit", function () {
+      var button = document.getElementById("step-submit");
+      window.setTimeout(function () { if (button) button.disabled = true; }, 0);
+    });
+  }
+
   // After a failed submit, move the focus to the list of problems so that screen-reader
   // and keyboard users hear what to fix.
   var summary = document.getElementById("error-summary") || document.getElementById("review-problems");
