@@ -53,8 +53,24 @@ def _now(now: datetime | None) -> datetime:
     return now or utcnow()
 
 
+def _lock(complaint: Complaint) -> None:
+    """Hold the case's row (SELECT ... FOR UPDATE on PostgreSQL) until the transaction ends
+    and reload it, so concurrent moves on one case queue up here and each sees the state
+    the previous one left (without it, a new offer racing an acceptance deadlocked on the
+    offer and complaint rows). SQLite serialises writers anyway."""
+    if complaint.id is None or complaint not in db.session:
+        return
+    db.session.execute(
+        db.select(Complaint)
+        .where(Complaint.id == complaint.id)
+        .with_for_update(of=Complaint)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _role(actor: User | None, complaint: Complaint) -> Role:
     """The actor's part in the case; a case they may not see does not exist for them."""
+    _lock(complaint)
     if actor is None:
         return Role.SYSTEM
     role = role_in_case(actor, complaint)
