@@ -225,6 +225,10 @@ def test_register_file_by_keyboard_get_an_offer_accept_and_rate(page, live_serve
     page.check("#rate-rating-0")  # 5
     page.fill("#rate-comment", "处理很快")
     assert_accessible(page, "case page, settled")
+    if SCREENS:
+        page.screenshot(
+            path=str(Path(SCREENS) / "consumer-case-settled-zh-1280.png"), full_page=True
+        )
     page.click("#rating-submit")
     expect(page.locator("#rating-given")).to_contain_text("5")
     with live_server.app.app_context():
