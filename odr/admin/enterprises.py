@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from odr.admin.views import bp
 from odr.auth.models import User
@@ -55,7 +56,12 @@ def enterprises():
         status = ""
     q = (request.args.get("q") or "").strip()[:100]
     before = request.args.get("before", type=int)
-    query = db.select(Enterprise).order_by(Enterprise.id.desc()).limit(PAGE_SIZE + 1)
+    query = (
+        db.select(Enterprise)
+        .options(selectinload(Enterprise.region))
+        .order_by(Enterprise.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
     if status:
         query = query.where(Enterprise.status == status)
     if q:

@@ -22,6 +22,13 @@ from odr.disputes.choices import Remedy
 REQUIRED = _l("This field is required.")
 
 
+def length(most: int, least: int = 0) -> Length:
+    """Length with messages of our own (in both languages)."""
+    if least > 0:
+        return Length(least, most, message=_l("Between %(min)d and %(max)d characters."))
+    return Length(max=most, message=_l("At most %(max)d characters."))
+
+
 class PrefixedForm(FlaskForm):
     """A form that shares its page with others: its field names and ids carry a prefix,
     so that no two elements of the page have the same id."""
@@ -36,29 +43,30 @@ class PrefixedForm(FlaskForm):
 class ApplyForm(FlaskForm):
     name = StringField(
         _l("Registered name of the enterprise"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[DataRequired(REQUIRED), length(200)],
     )
     credit_code = StringField(
         _l("Unified social credit code"),
-        validators=[DataRequired(REQUIRED), Length(max=30)],
+        validators=[DataRequired(REQUIRED), length(30)],
     )
     region_code = SelectField(
         _l("Region where the enterprise is registered"),
         validators=[DataRequired(REQUIRED)],
         choices=[],
+        validate_choice=False,  # the application checks the region and says so
     )
-    address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), length(300)])
     contact_phone = StringField(
-        _l("Customer-service phone"), validators=[DataRequired(REQUIRED), Length(max=32)]
+        _l("Customer-service phone"), validators=[DataRequired(REQUIRED), length(32)]
     )
     owner_name = StringField(
-        _l("Your name (the account owner)"), validators=[DataRequired(REQUIRED), Length(max=100)]
+        _l("Your name (the account owner)"), validators=[DataRequired(REQUIRED), length(100)]
     )
     owner_email = EmailField(
-        _l("Your e-mail (used to sign in)"), validators=[DataRequired(REQUIRED), Length(max=254)]
+        _l("Your e-mail (used to sign in)"), validators=[DataRequired(REQUIRED), length(254)]
     )
     owner_password = PasswordField(
-        _l("Password"), validators=[DataRequired(REQUIRED), Length(min=8, max=200)]
+        _l("Password"), validators=[DataRequired(REQUIRED), length(200, 8)]
     )
     owner_confirm = PasswordField(
         _l("Repeat the password"),
@@ -85,7 +93,7 @@ class AssignForm(FlaskForm):
 class MessageForm(PrefixedForm):
     prefix_name = "message"
     body = TextAreaField(
-        _l("Message to the consumer"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+        _l("Message to the consumer"), validators=[DataRequired(REQUIRED), length(10000)]
     )
     submit = SubmitField(_l("Send"))
 
@@ -95,9 +103,9 @@ class OfferForm(PrefixedForm):
     remedy = SelectField(
         _l("Remedy"), choices=[], validators=[DataRequired(REQUIRED)], validate_choice=False
     )
-    amount = StringField(_l("Amount (CNY)"), validators=[InputRequired(REQUIRED), Length(max=20)])
+    amount = StringField(_l("Amount (CNY)"), validators=[InputRequired(REQUIRED), length(20)])
     terms = TextAreaField(
-        _l("Terms of the offer"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+        _l("Terms of the offer"), validators=[DataRequired(REQUIRED), length(10000)]
     )
     performance_due = DateField(
         _l("Performed by (date)"),
@@ -114,7 +122,7 @@ class OfferForm(PrefixedForm):
 class DeclineForm(PrefixedForm):
     prefix_name = "decline"
     reason = TextAreaField(
-        _l("Why you decline to settle"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+        _l("Why you decline to settle"), validators=[DataRequired(REQUIRED), length(10000)]
     )
     submit = SubmitField(_l("Decline and send to mediation"))
 
@@ -122,7 +130,7 @@ class DeclineForm(PrefixedForm):
 class PerformanceForm(PrefixedForm):
     prefix_name = "performance"
     note = TextAreaField(
-        _l("How it was performed (optional)"), validators=[Optional(), Length(max=10000)]
+        _l("How it was performed (optional)"), validators=[Optional(), length(10000)]
     )
     submit = SubmitField(_l("Confirm that we have performed"))
 
@@ -134,8 +142,8 @@ class EvidenceForm(PrefixedForm):
 
 
 class InviteForm(FlaskForm):
-    name = StringField(_l("Agent's name"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    email = EmailField(_l("Agent's e-mail"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    name = StringField(_l("Agent's name"), validators=[DataRequired(REQUIRED), length(100)])
+    email = EmailField(_l("Agent's e-mail"), validators=[DataRequired(REQUIRED), length(254)])
     submit = SubmitField(_l("Send the invitation"))
 
 
@@ -143,7 +151,7 @@ class TokenForm(PrefixedForm):
     prefix_name = "token"
     name = StringField(
         _l("Name of the token (e.g. the system that uses it)"),
-        validators=[DataRequired(REQUIRED), Length(max=100)],
+        validators=[DataRequired(REQUIRED), length(100)],
     )
     submit = SubmitField(_l("Create token"))
 
@@ -151,11 +159,11 @@ class TokenForm(PrefixedForm):
 class WebhookForm(PrefixedForm):
     prefix_name = "webhook"
     url = StringField(
-        _l("Receiving address (URL)"), validators=[DataRequired(REQUIRED), Length(max=500)]
+        _l("Receiving address (URL)"), validators=[DataRequired(REQUIRED), length(500)]
     )
     secret = StringField(
         _l("Signing secret (leave empty to have one made)"),
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), length(100)],
     )
     submit = SubmitField(_l("Register the endpoint"))
 
@@ -164,7 +172,7 @@ class DecisionForm(FlaskForm):
     """The regulator's decision on an enterprise (admin console)."""
 
     action = HiddenField()
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), length(2000)])
 
 
 class SignForm(FlaskForm):
