@@ -1,5 +1,6 @@
 """The mediator's web pages: who sees which case, the acceptance decision, the workspace."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -547,3 +548,47 @@ def test_workspace_pages_render_in_english(world, client):
     assert "Mediation agreement" in html
     html = client.get("/mediation/").get_data(as_text=True)
     assert "Mediation queue" in html
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("accept", {"accept-submit": "x"}),
+        ("refuse", {"refuse-reason": "R9", "refuse-explanation": "x" * 6000}),
+        ("transfer", {"transfer-body_id": "abc", "transfer-reason": "x"}),
+        ("transfer", {"transfer-body_id": "999999", "transfer-reason": "x"}),
+        ("assign", {"assign1-mediator_id": "not-a-number"}),
+        ("reassign", {"assign1-mediator_id": "999999"}),
+        ("pull-up", {}),
+        ("hand-down", {"down1-body_id": "x"}),
+        ("messages", {"kind": "message", "msg-body": ""}),
+        ("sessions", {"sess-day": "31/02/2026", "sess-time": "25:99", "sess-mode": "boat"}),
+        ("suspend", {"susp-kind": "holiday", "susp-reason": ""}),
+        ("resume", {}),
+        ("agreement", {"agr-terms": "", "agr-amount": "1e999", "agr-performance_due": "soon"}),
+        ("terminate", {"term-reason": "T5", "term-explanation": "x"}),
+        ("case-file", {}),
+    ],
+)
+def test_bad_input_never_breaks_a_page(world, client, action, data):
+    complaint = mediating_case(world)
+    login(client, world.head)
+    data = {k.replace("1-", f"{complaint.id}-", 1): v for k, v in data.items()}
+    response = client.post(f"/mediation/cases/{complaint.id}/{action}", data=data)
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    db.session.refresh(complaint)
+    if action not in ("case-file",):
+        assert complaint.state in (State.MEDIATING, State.PENDING_ACCEPTANCE)
+
+
+def test_bad_verification_input_never_breaks_the_page(world, client):
+    assert client.get("/verify", query_string={"code": "x" * 500}).status_code == 200
+    assert client.get("/verify/" + "A" * 300).status_code == 404
+    response = client.post(
+        "/verify/ABCDEFGHJKLMNPQR",
+        data={"pdf": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 404  # no such record: nothing to compare with
+    response = client.post("/verify", data={"pdf": "not a file"})
+    assert response.status_code in (400, 422)
