@@ -9,6 +9,7 @@ the log. A deadline never fails for lack of calendar data.
 (23:59:59 Asia/Shanghai) of the N-th working day after X.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -76,14 +77,25 @@ def _fallback_is_workday(day: date) -> bool:
     return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
 
+@functools.lru_cache(maxsize=8192)
+def _official_is_workday(day: date) -> bool | None:
+    """The State Council schedule for one day, or None for a year it does not cover.
+    Cached: the package validates the date against its whole table on every call, which
+    made a list page with a deadline column spend most of its time here."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return None
+
+
 def is_workday(day: date) -> bool:
     overrides = _overrides()
     if day in overrides:
         return overrides[day]
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
+    official = _official_is_workday(day)
+    if official is None:
         return _fallback_is_workday(day)
+    return official
 
 
 def add_working_days(start: date, n: int) -> date:
