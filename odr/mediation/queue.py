@@ -4,6 +4,7 @@ overdue cases of child offices raised to them. Reads only; the moves are operati
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from odr.auth.models import User, UserRole
@@ -20,6 +21,12 @@ LIMIT = 200
 DUE_SOON_DAYS = 2
 
 OVERDUE, DUE_SOON, RUNNING, PAUSED, CLOSED = range(5)
+# What a row shows besides the case itself, loaded for all rows at once.
+ROW_LOADS = (
+    selectinload(Complaint.enterprise),
+    selectinload(Complaint.mediator),
+    selectinload(Complaint.body),
+)
 
 
 @dataclass
@@ -90,7 +97,7 @@ def queue_rows(
             db.or_(Complaint.mediator_id == user.id, Complaint.mediator_id.is_(None)),
         ),
     )
-    query = db.select(Complaint).where(visible)
+    query = db.select(Complaint).where(visible).options(*ROW_LOADS)
     if scope == "mine":
         query = query.where(Complaint.mediator_id == user.id)
     if state == "closed":
@@ -115,6 +122,7 @@ def raised_rows(user: User, *, now: datetime | None = None) -> list[Row]:
         return []
     query = (
         db.select(Complaint)
+        .options(*ROW_LOADS)
         .where(
             Complaint.raised_to_body_id.in_(bodies),
             Complaint.state == State.PENDING_ACCEPTANCE,
@@ -160,13 +168,18 @@ def workload(body_id: int) -> list[tuple[User, int]]:
     return [(m, counts.get(m.id, 0)) for m in body_mediators(body_id)]
 
 
-def suggest_mediator(body_id: int, *, exclude: int | None = None) -> User | None:
-    """The mediator of the body with the fewest open cases (ties: by name). `exclude`: the
-    mediator the case is leaving (absent or recused)."""
-    candidates = [(m, n) for m, n in workload(body_id) if m.id != exclude]
+def least_busy(load: list[tuple[User, int]], *, exclude: int | None = None) -> User | None:
+    """The mediator with the fewest open cases (ties: by name)."""
+    candidates = [(m, n) for m, n in load if m.id != exclude]
     if not candidates:
         return None
     return min(candidates, key=lambda pair: (pair[1], pair[0].name, pair[0].id))[0]
+
+
+def suggest_mediator(body_id: int, *, exclude: int | None = None) -> User | None:
+    """The mediator of the body with the fewest open cases. `exclude`: the mediator the
+    case is leaving (absent or recused)."""
+    return least_busy(workload(body_id), exclude=exclude)
 
 
 def descendant_bodies(body_ids: set[int]) -> list[MediationBody]:

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -83,12 +84,25 @@ def to_workspace(complaint: Complaint, anchor: str | None = None):
     )
 
 
+def memo(key, compute):
+    """Once per request: the queue asks for the same body's mediators on every row."""
+    cache = g.setdefault("mediation_memo", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def workload(body_id: int) -> list[tuple[User, int]]:
+    return memo(("workload", body_id), lambda: q.workload(body_id))
+
+
 def mediator_choices(body_id: int | None) -> tuple[list[SelectChoice], User | None]:
     if body_id is None:
         return [], None
-    suggestion = q.suggest_mediator(body_id)
+    load = workload(body_id)
+    suggestion = q.least_busy(load)
     choices = []
-    for mediator, count in q.workload(body_id):
+    for mediator, count in load:
         label = _("%(name)s (%(n)s open cases)", name=mediator.name, n=count)
         if suggestion is not None and mediator.id == suggestion.id:
             label = _("%(label)s — suggested", label=label)
@@ -121,10 +135,12 @@ def hand_down_form(complaint: Complaint, formdata=None) -> forms.HandDownForm | 
     if complaint.state != State.PENDING_ACCEPTANCE:
         return None
     form = forms.HandDownForm(formdata=formdata, prefix=f"down{complaint.id}")
+    below = memo(
+        ("below", complaint.raised_to_body_id),
+        lambda: q.descendant_bodies({complaint.raised_to_body_id}),
+    )
     form.body_id.choices = [
-        SelectChoice(b.id, b.display_name())
-        for b in q.descendant_bodies({complaint.raised_to_body_id})
-        if b.id != complaint.body_id
+        SelectChoice(b.id, b.display_name()) for b in below if b.id != complaint.body_id
     ]
     if not form.body_id.choices:
         return None
@@ -154,7 +170,7 @@ def queue():
         form = hand_down_form(row.complaint)
         if form is not None:
             hand_down[row.complaint.id] = form
-    workloads = {body_id: q.workload(body_id) for body_id in sorted(heads)}
+    workloads = {body_id: workload(body_id) for body_id in sorted(heads)}
     bodies = {
         b.id: b
         for b in db.session.scalars(
