@@ -60,12 +60,12 @@ def _lock(complaint: Complaint) -> None:
     offer and complaint rows). SQLite serialises writers anyway."""
     if complaint.id is None or complaint not in db.session:
         return
-    db.session.execute(
+    db.session.scalars(
         db.select(Complaint)
         .where(Complaint.id == complaint.id)
         .with_for_update(of=Complaint)
         .execution_options(populate_existing=True)
-    )
+    ).one()  # fetched, so the loaded case is refreshed
 
 
 def _role(actor: User | None, complaint: Complaint) -> Role:
