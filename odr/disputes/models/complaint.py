@@ -38,6 +38,11 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_filed", "filed_at", "enterprise_id", "issue"),
         sa.Index("ix_complaint_issue", "issue", "filed_at"),
         sa.Index("ix_complaint_closed", "closed_at"),
+        # Speed at scale (bench/, docs/PERFORMANCE.md): an enterprise's cases newest first
+        # (API list), cases raised to a parent office, and a body's open cases per mediator.
+        sa.Index("ix_complaint_enterprise_id", "enterprise_id", "id"),
+        sa.Index("ix_complaint_raised", "raised_to_body_id", "state", "deadline_at", "id"),
+        sa.Index("ix_complaint_body_mediator", "body_id", "state", "mediator_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
