@@ -592,3 +592,21 @@ def test_bad_verification_input_never_breaks_the_page(world, client):
     assert response.status_code == 404  # no such record: nothing to compare with
     response = client.post("/verify", data={"pdf": "not a file"})
     assert response.status_code in (400, 422)
+
+
+def test_private_notes_never_reach_the_parties(world, client, api):
+    complaint = mediating_case(world)
+    ops.post_message(world.mediator, complaint, "给双方的消息")
+    ops.post_message(world.mediator, complaint, "仅供调解员：经营者可能让步", internal=True)
+    db.session.commit()
+    for user, path in (
+        (world.consumer, f"/consumer/cases/{complaint.id}"),
+        (world.owner, f"/merchant/cases/{complaint.id}"),
+    ):
+        login(client, user)
+        html = client.get(path).get_data(as_text=True)
+        assert "给双方的消息" in html, path
+        assert "仅供调解员" not in html, path
+        client.post("/auth/logout")
+        detail = api.get(user, f"/complaints/{complaint.id}").get_data(as_text=True)
+        assert "仅供调解员" not in detail
