@@ -160,3 +160,15 @@ def test_charts_carry_their_data_for_chart_js(world, client):
     assert "/admin/?region=410100" in city
     county = client.get("/admin/?region=410100&lang=en").get_data(as_text=True)
     assert "Jinshui" in county
+
+
+def test_scoreboard_search_and_pages(world, client):
+    html = client.get("/enterprises?q=洛阳").get_data(as_text=True)
+    assert world.other_enterprise.name in html and world.enterprise.name not in html
+    html = client.get(f"/enterprises?q={world.enterprise.credit_code.lower()}").get_data(
+        as_text=True
+    )
+    assert world.enterprise.name in html and world.other_enterprise.name not in html
+    assert client.get("/enterprises?page=2").status_code == 404
+    login(client, world.admin)
+    assert client.get("/admin/performance?page=2").status_code == 404

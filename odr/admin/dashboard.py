@@ -2,7 +2,10 @@
 
 import csv
 import io
+import time
+from datetime import datetime
 
+import click
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -42,14 +45,16 @@ def _region_param() -> str | None:
 def dashboard():
     data = stats.dashboard()
     region = _region_param()
-    regions = data["regions"] if region is None else stats.region_breakdown(region)
+    regions = stats.region_breakdown(region, data["by_enterprise"], data["unlisted"])
     return render_template(
         "admin/dashboard.html",
         data=data,
         overview=data["overview"],
         regions=regions,
         charts=_chart_rows(data, regions),
-        ontime=stats.cached(("ontime_warnings",), stats.ontime_warnings),
+        alerts=_alerts(data["alerts"]),
+        computed_at=datetime.fromisoformat(data["computed_at"]),
+        ontime=stats.ontime_warnings(),
         threshold=stats.ontime_threshold(),
         min_cases=stats.ontime_min_cases(),
         rule={
@@ -60,6 +65,23 @@ def dashboard():
         request_kinds=list(RequestKind),
         kind_label=kind_label,
     )
+
+
+def _alerts(alerts: list[dict]) -> list[dict]:
+    """Each alert with its label in the reader's language."""
+    tree = None
+    result = []
+    for alert in alerts:
+        if alert["kind"] == "category":
+            label = str(Issue(alert["key"]).label)
+        elif alert["kind"] == "region":
+            tree = tree if tree is not None else stats.region_tree()
+            _parent, name, name_en, _level = tree.get(alert["key"], (None, alert["name"], None, ""))
+            label = region_name({"name": name, "name_en": name_en, "code": alert["key"]})
+        else:
+            label = alert["name"]
+        result.append({**alert, "label": label})
+    return result
 
 
 def _chart_rows(data: dict, regions: dict) -> dict:
@@ -81,8 +103,8 @@ def _chart_rows(data: dict, regions: dict) -> dict:
     if regions["direct"]:
         region_rows.append((_("At this level itself"), regions["direct"], None))
     return {
-        "states": [(str(s.label), n) for s, n in overview["by_state"].items()],
-        "categories": [(str(i.label), n) for i, n in overview["by_issue"].items()],
+        "states": [(str(s.label), overview["by_state"].get(s.value, 0)) for s in State],
+        "categories": [(str(i.label), overview["by_issue"].get(i.value, 0)) for i in Issue],
         "regions": region_rows,
         "enterprises": [
             (
@@ -94,7 +116,7 @@ def _chart_rows(data: dict, regions: dict) -> dict:
             )
             for r in data["top_enterprises"]
         ],
-        "weekly": [(w["week"].isoformat(), w["cases"]) for w in data["weekly"]],
+        "weekly": [(w["week"], w["cases"]) for w in data["weekly"]],
     }
 
 
@@ -103,18 +125,35 @@ def performance():
     status = request.args.get("status") or None
     if status is not None and status not in {s.value for s in EnterpriseStatus}:
         abort(404)
-    rows = stats.cached(("performance",), stats.enterprise_performance)
+    rows = stats.performance_table()
     if status:
         rows = [r for r in rows if r["status"] == status]
+    warned = [r for r in rows if r["warning"]]
+    rows, page, pages = paginate(rows)
     return render_template(
         "admin/performance.html",
         rows=rows,
+        warned=warned,
+        page=page,
+        pages=pages,
         status=status,
         statuses=list(EnterpriseStatus),
         statuses_labels={s.value: s.label for s in EnterpriseStatus},
         threshold=stats.ontime_threshold(),
         min_cases=stats.ontime_min_cases(),
     )
+
+
+PAGE_SIZE = 100
+
+
+def paginate(rows: list, size: int = PAGE_SIZE) -> tuple[list, int, int]:
+    """One page of a computed list: (items, page, pages); ?page= beyond the end is 404."""
+    pages = max((len(rows) + size - 1) // size, 1)
+    page = request.args.get("page", 1, type=int)
+    if page < 1 or page > pages:
+        abort(404)
+    return rows[(page - 1) * size : page * size], page, pages
 
 
 # -- CSV: every chart's numbers ----------------------------------------------------------
@@ -126,7 +165,7 @@ def _percent(value) -> str:
 
 def _csv_rows(name: str) -> tuple[list[str], list[list]]:
     if name == "performance":
-        rows = stats.cached(("performance",), stats.enterprise_performance)
+        rows = stats.performance_table()
         return (
             [
                 "enterprise_id",
@@ -171,16 +210,15 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
     if name == "states":
         return (
             ["state", "label", "cases"],
-            [[s.value, str(s.label), overview["by_state"][s]] for s in State],
+            [[s.value, str(s.label), overview["by_state"].get(s.value, 0)] for s in State],
         )
     if name == "categories":
         return (
             ["category", "label", "cases"],
-            [[i.value, str(i.label), overview["by_issue"][i]] for i in Issue],
+            [[i.value, str(i.label), overview["by_issue"].get(i.value, 0)] for i in Issue],
         )
     if name == "regions":
-        region = _region_param()
-        breakdown = data["regions"] if region is None else stats.region_breakdown(region)
+        breakdown = stats.region_breakdown(_region_param(), data["by_enterprise"], data["unlisted"])
         return (
             ["region_code", "name", "cases"],
             [[r["code"], region_name(r), r["cases"]] for r in breakdown["rows"]],
@@ -193,7 +231,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
     if name == "weekly":
         return (
             ["week_starting", "cases"],
-            [[w["week"].isoformat(), w["cases"]] for w in data["weekly"]],
+            [[w["week"], w["cases"]] for w in data["weekly"]],
         )
     if name == "clocks":
         return (
@@ -220,15 +258,15 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             ["kind", "total", "open", "overdue", "on_time_rate"],
             [
                 [k.value, v["total"], v["open"], v["overdue"], _percent(v["on_time_rate"])]
-                for k, v in data["requests"].items()
+                for k, v in ((k, data["requests"][k.value]) for k in RequestKind)
             ],
         )
     if name == "alerts":
         return (
             ["kind", "key", "label", "last_7_days", "baseline_mean"],
             [
-                [a["kind"], a["key"], str(a["label"]), a["current"], a["baseline"]]
-                for a in data["alerts"]
+                [a["kind"], a["key"], a["label"], a["current"], a["baseline"]]
+                for a in _alerts(data["alerts"])
             ],
         )
     abort(404)
@@ -268,3 +306,12 @@ def analytics_csv(name: str):
             "Cache-Control": "no-store",
         },
     )
+
+
+@bp.cli.command("refresh-stats")
+def refresh_stats_command():
+    """Recompute the dashboard and enterprise figures the pages read (cron or worker)."""
+    for key in stats.BUILDERS:
+        started = time.perf_counter()
+        stats.refresh(key)
+        click.echo(f"{key}: {time.perf_counter() - started:.2f} s")

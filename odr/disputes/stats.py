@@ -11,13 +11,22 @@ Definitions (shown on the pages as well):
   passed or that were answered; a case withdrawn unanswered before its deadline is left out;
 - average days: working days from filing to the agreement, over agreed cases;
 - satisfaction: the average of the consumers' ratings (1-5).
+
+With a million cases one grouped scan still costs a good fraction of a second, so the pages
+do not scan: they read a snapshot (StatsSnapshot: the dashboard and the enterprise figures,
+shared by every app server) that `flask admin refresh-stats` recomputes from cron or the
+worker, and that a page reading a stale snapshot refreshes in the background (the reader
+gets the previous figures at once). Tests and a database without a snapshot compute inline.
 """
 
-import time
+import logging
+import threading
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 
 from odr.disputes import deadlines
 from odr.disputes.choices import Issue
@@ -29,11 +38,13 @@ from odr.disputes.models import (
     RegionLevel,
     RequestKind,
     ServiceRequest,
+    StatsSnapshot,
 )
 from odr.disputes.states import AGREED_STATES, CLOSED_STATES, OPEN_STATES, State, TerminationReason
 from odr.extensions import db
 from odr.types import utcnow
 
+log = logging.getLogger(__name__)
 C = Complaint
 SHANGHAI_OFFSET = 8 * 3600
 
@@ -53,7 +64,7 @@ def _dialect() -> str:
 def day_number(column):
     """The Asia/Shanghai calendar day of a UTC timestamp column, as days since 1970-01-01."""
     if _dialect() == "postgresql":
-        seconds = sa.extract("epoch", column)
+        seconds = sa.func.date_part("epoch", column)  # double precision: cheaper than numeric
         return sa.cast(sa.func.floor((seconds + SHANGHAI_OFFSET) / 86400), sa.Integer)
     seconds = sa.cast(sa.func.strftime("%s", column), sa.Integer)
     return (seconds + SHANGHAI_OFFSET) // 86400
@@ -86,34 +97,6 @@ def ontime_threshold() -> float:
 
 def ontime_min_cases() -> int:
     return int(_config("ODR_ONTIME_MIN_CASES", 5))
-
-
-# -- a short-lived cache for the heavy pages ---------------------------------------------
-
-_cache: dict = {}
-
-
-def _cache_seconds() -> float:
-    default = 0 if _config("TESTING", False) else 60
-    return float(_config("ODR_STATS_CACHE_SECONDS", default))
-
-
-def cached(key, compute):
-    """Keep an aggregate for a minute: the dashboard is read far more often than it moves."""
-    ttl = _cache_seconds()
-    if ttl <= 0:
-        return compute()
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    _cache[key] = (now + ttl, value)
-    return value
-
-
-def clear_cache() -> None:
-    _cache.clear()
 
 
 # -- the working-day calendar as a table -------------------------------------------------
@@ -165,6 +148,68 @@ def _working_days_sums(group_by, where) -> dict:
     return {key: (n, int(total or 0)) for key, n, total in rows}
 
 
+def _span() -> tuple[date, date] | None:
+    """The first filing day and the last closing day (two index lookups)."""
+    first, last = db.session.execute(
+        sa.select(sa.func.min(C.filed_at), sa.func.max(C.closed_at))
+    ).one()
+    if first is None or last is None:
+        return None
+    return deadlines.local_date(first), max(deadlines.local_date(last), deadlines.local_date(first))
+
+
+def _special_days(first: date, last: date) -> tuple[list[int], list[int]]:
+    """Day numbers of the weekdays off (holidays) and of the weekend working days (make-up
+    days) between `first` and `last`, from the calendar the deadlines use."""
+    holidays, makeups = [], []
+    day = first
+    while day <= last:
+        workday, weekend = deadlines.is_workday(day), day.weekday() >= 5
+        if workday and weekend:
+            makeups.append(to_day_number(day))
+        elif not workday and not weekend:
+            holidays.append(to_day_number(day))
+        day += timedelta(days=1)
+    return holidays, makeups
+
+
+def _workday_ordinal_pg(column, holidays: list[int], makeups: list[int]):
+    """PostgreSQL: the number of working days up to the (Shanghai) day of `column`, counted
+    from a fixed origin, as arithmetic: weekdays, minus the holidays on or before the day,
+    plus the make-up days on or before it (width_bucket: a binary search in a sorted array).
+    The working days between two days is the difference of their ordinals."""
+    dn = day_number(column)
+    monday_based = dn + 3  # day 0 (1 January 1970) was a Thursday
+    weekdays = 5 * (monday_based // 7) + sa.func.least(monday_based % 7 + 1, 5)
+
+    def upto(days):
+        # A sentinel first element keeps the array non-empty; it cancels in differences.
+        array = sa.literal([-(10**7), *days], type_=postgresql.ARRAY(sa.Integer))
+        return sa.func.width_bucket(dn, array)
+
+    return weekdays - upto(holidays) + upto(makeups)
+
+
+def _working_days_expr():
+    """PostgreSQL: an expression for a case's working days from filing to closing, or None
+    (SQLite, or nothing closed yet): then `_working_days_sums` joins a calendar table."""
+    if _dialect() != "postgresql":
+        return None
+    span = _span()
+    if span is None:
+        return None
+    holidays, makeups = _special_days(*span)
+    return _workday_ordinal_pg(C.closed_at, holidays, makeups) - _workday_ordinal_pg(
+        C.filed_at, holidays, makeups
+    )
+
+
+def _tune() -> None:
+    """Big grouped scans: PostgreSQL's JIT compiler costs more than it saves here."""
+    if _dialect() == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+
+
 # -- the clocks: on time or not ----------------------------------------------------------
 
 
@@ -213,74 +258,122 @@ def _sum(condition):
 # -- enterprises -------------------------------------------------------------------------
 
 
-def enterprise_performance(
-    *, approved_only: bool = False, enterprise_ids=None, now: datetime | None = None
-) -> list[dict]:
-    """Each enterprise's cases, settlement rate, on-time answer rate, average working days
-    to an agreement and satisfaction, with a warning flag when an approved ODR enterprise
-    answers on time less often than the threshold (over at least the minimum of cases)."""
+def enterprise_numbers(now: datetime | None = None, enterprise_ids=None) -> dict[int, dict]:
+    """Each enterprise's cases, agreements, settlement rate, on-time answer rate, average
+    working days to an agreement and satisfaction, from one grouped scan."""
     now = now or utcnow()
+    _tune()
     answer_counted, answer_on_time = _answer_clock(now)
     where = [C.enterprise_id.is_not(None)]
     if enterprise_ids is not None:
         where.append(C.enterprise_id.in_(list(enterprise_ids)))
-    rows = db.session.execute(
-        sa.select(
-            C.enterprise_id,
-            sa.func.count(),
-            _sum(C.state.in_(CLOSED_STATES)),
-            _sum(C.state.in_(AGREED_STATES)),
-            _sum(answer_counted),
-            _sum(answer_on_time),
-            sa.func.sum(C.rating),
-            sa.func.count(C.rating),
-        )
-        .where(*where)
-        .group_by(C.enterprise_id)
-    ).all()
-    by_id = {row[0]: row[1:] for row in rows}
-    days = _working_days_sums(C.enterprise_id, [*where, C.state.in_(AGREED_STATES)])
+    agreed = C.state.in_(AGREED_STATES)
+    columns = [
+        C.enterprise_id,
+        sa.func.count(),
+        _sum(C.state.in_(CLOSED_STATES)),
+        _sum(agreed),
+        _sum(answer_counted),
+        _sum(answer_on_time),
+        sa.func.sum(C.rating),
+        sa.func.count(C.rating),
+    ]
+    days_expr = _working_days_expr()
+    if days_expr is not None:
+        with_date = sa.and_(agreed, C.closed_at.is_not(None))
+        columns += [_sum(with_date), sa.func.sum(sa.case((with_date, days_expr), else_=0))]
+    rows = db.session.execute(sa.select(*columns).where(*where).group_by(C.enterprise_id)).all()
+    if days_expr is None:
+        days = _working_days_sums(C.enterprise_id, [*where, agreed])
+    else:
+        days = {row[0]: (int(row[8] or 0), int(row[9] or 0)) for row in rows}
+    result = {}
+    for eid, cases, closed, agreed_n, counted, on_time, rating_sum, ratings, *_ in rows:
+        n_days, total_days = days.get(eid, (0, 0))
+        closed, agreed_n = int(closed or 0), int(agreed_n or 0)
+        counted, on_time, ratings = int(counted or 0), int(on_time or 0), int(ratings or 0)
+        result[eid] = {
+            "cases": int(cases),
+            "closed": closed,
+            "settled": agreed_n,
+            "settlement_rate": _rate(agreed_n, closed),
+            "on_time_counted": counted,
+            "on_time": on_time,
+            "on_time_rate": _rate(on_time, counted),
+            "average_days": round(total_days / n_days, 2) if n_days else None,
+            "ratings": ratings,
+            "satisfaction": round(int(rating_sum) / ratings, 2) if ratings else None,
+        }
+    return result
 
-    query = sa.select(Enterprise).order_by(Enterprise.name, Enterprise.id)
+
+EMPTY_NUMBERS = {
+    "cases": 0,
+    "closed": 0,
+    "settled": 0,
+    "settlement_rate": None,
+    "on_time_counted": 0,
+    "on_time": 0,
+    "on_time_rate": None,
+    "average_days": None,
+    "ratings": 0,
+    "satisfaction": None,
+}
+
+
+def _combine(enterprises, numbers: dict) -> list[dict]:
+    """Enterprise particulars (as they are now) with their numbers and the warning flag."""
+    threshold, minimum = ontime_threshold(), ontime_min_cases()
+    result = []
+    for eid, name, credit_code, status, region_code in enterprises:
+        row = {
+            "enterprise_id": eid,
+            "name": name,
+            "credit_code": credit_code,
+            "status": str(status),
+            "region_code": region_code,
+            **numbers.get(eid, numbers.get(str(eid), EMPTY_NUMBERS)),
+        }
+        row["warning"] = bool(
+            row["status"] == EnterpriseStatus.APPROVED
+            and row["on_time_rate"] is not None
+            and row["on_time_counted"] >= minimum
+            and row["on_time_rate"] < threshold
+        )
+        result.append(row)
+    result.sort(key=lambda r: (-r["cases"], r["name"], r["enterprise_id"]))
+    return result
+
+
+def _enterprises(approved_only: bool = False, enterprise_ids=None):
+    query = sa.select(
+        Enterprise.id,
+        Enterprise.name,
+        Enterprise.credit_code,
+        Enterprise.status,
+        Enterprise.region_code,
+    )
     if approved_only:
         query = query.where(Enterprise.status == EnterpriseStatus.APPROVED)
     if enterprise_ids is not None:
         query = query.where(Enterprise.id.in_(list(enterprise_ids)))
-    threshold, minimum = ontime_threshold(), ontime_min_cases()
-    result = []
-    for enterprise in db.session.scalars(query):
-        cases, closed, agreed, counted, on_time, rating_sum, ratings = by_id.get(
-            enterprise.id, (0, 0, 0, 0, 0, None, 0)
-        )
-        n_days, total_days = days.get(enterprise.id, (0, 0))
-        on_time_rate = _rate(int(on_time or 0), int(counted or 0))
-        result.append(
-            {
-                "enterprise_id": enterprise.id,
-                "name": enterprise.name,
-                "credit_code": enterprise.credit_code,
-                "status": str(enterprise.status),
-                "region_code": enterprise.region_code,
-                "cases": int(cases),
-                "closed": int(closed or 0),
-                "settled": int(agreed or 0),
-                "settlement_rate": _rate(int(agreed or 0), int(closed or 0)),
-                "on_time_counted": int(counted or 0),
-                "on_time": int(on_time or 0),
-                "on_time_rate": on_time_rate,
-                "average_days": round(total_days / n_days, 2) if n_days else None,
-                "ratings": int(ratings or 0),
-                "satisfaction": round(int(rating_sum) / ratings, 2) if ratings else None,
-                "warning": bool(
-                    enterprise.status == EnterpriseStatus.APPROVED
-                    and on_time_rate is not None
-                    and int(counted or 0) >= minimum
-                    and on_time_rate < threshold
-                ),
-            }
-        )
-    result.sort(key=lambda r: (-r["cases"], r["name"]))
-    return result
+    return db.session.execute(query).all()
+
+
+def enterprise_performance(
+    *, approved_only: bool = False, enterprise_ids=None, now: datetime | None = None
+) -> list[dict]:
+    """Computed now: each enterprise with its numbers and a warning flag when an approved ODR
+    enterprise answers on time less often than the threshold (over at least the minimum of
+    measured cases)."""
+    numbers = enterprise_numbers(now, enterprise_ids)
+    return _combine(_enterprises(approved_only, enterprise_ids), numbers)
+
+
+def performance_table(*, approved_only: bool = False) -> list[dict]:
+    """The enterprises as they are now, with their numbers from the snapshot."""
+    numbers = snapshot("performance")["numbers"]
+    return _combine(_enterprises(approved_only), numbers)
 
 
 SCOREBOARD_KEYS = (
@@ -300,17 +393,18 @@ def enterprise_scoreboard() -> list[dict]:
     settlement rate, on-time answer rate and average working days to an agreement.
     Rates are fractions (0-1, four decimals) or None when there is nothing to measure yet.
     No personal data."""
-
-    def compute():
-        rows = enterprise_performance(approved_only=True)
-        return [{key: row[key] for key in SCOREBOARD_KEYS} for row in rows]
-
-    return cached(("scoreboard",), compute)
+    return [
+        {key: row[key] for key in SCOREBOARD_KEYS} for row in performance_table(approved_only=True)
+    ]
 
 
 def ontime_warnings(now: datetime | None = None) -> list[dict]:
     """Approved ODR enterprises whose on-time answer rate is under the threshold."""
-    return [r for r in enterprise_performance(approved_only=True, now=now) if r["warning"]]
+    if now is not None:
+        rows = enterprise_performance(approved_only=True, now=now)
+    else:
+        rows = performance_table(approved_only=True)
+    return [r for r in rows if r["warning"]]
 
 
 # -- the dashboard -----------------------------------------------------------------------
@@ -318,56 +412,66 @@ def ontime_warnings(now: datetime | None = None) -> list[dict]:
 
 def case_overview(now: datetime | None = None) -> dict:
     """Cases by state and by category, and the platform's rates and clocks, from one
-    grouped scan plus one for the handling times."""
+    grouped scan (plus, on SQLite, one for the handling times). JSON-ready."""
     now = now or utcnow()
+    _tune()
     answer_counted, answer_on_time = _answer_clock(now)
     acc_counted, acc_on_time = _acceptance_clock()
     med_counted, med_on_time = _mediation_clock()
     green_done = sa.and_(C.answer_due_at.is_not(None), C.state != State.NEGOTIATING)
-    rows = db.session.execute(
-        sa.select(
-            C.state,
-            C.issue,
-            sa.func.count(),
-            _sum(answer_counted),
-            _sum(answer_on_time),
-            _sum(acc_counted),
-            _sum(acc_on_time),
-            _sum(med_counted),
-            _sum(med_on_time),
-            _sum(green_done),
-        ).group_by(C.state, C.issue)
-    ).all()
-    by_state = dict.fromkeys(State, 0)
-    by_issue = dict.fromkeys(Issue, 0)
+    columns = [
+        C.state,
+        C.issue,
+        sa.func.count(),
+        _sum(answer_counted),
+        _sum(answer_on_time),
+        _sum(acc_counted),
+        _sum(acc_on_time),
+        _sum(med_counted),
+        _sum(med_on_time),
+        _sum(green_done),
+    ]
+    days_expr = _working_days_expr()
+    if days_expr is not None:
+        has_date = C.closed_at.is_not(None)
+        columns += [_sum(has_date), sa.func.sum(sa.case((has_date, days_expr), else_=0))]
+    rows = db.session.execute(sa.select(*columns).group_by(C.state, C.issue)).all()
+    by_state = {s.value: 0 for s in State}
+    by_issue = {i.value: 0 for i in Issue}
     sums = [0] * 7
+    days: dict[str, list[int]] = {}
     for state, issue, n, *parts in rows:
-        by_state[State(state)] += n
-        by_issue[Issue(issue)] += n
-        sums = [a + int(b or 0) for a, b in zip(sums, parts, strict=True)]
+        state, issue = str(State(state)), str(Issue(issue))
+        by_state[state] += n
+        by_issue[issue] += n
+        sums = [a + int(b or 0) for a, b in zip(sums, parts[:7], strict=True)]
+        if days_expr is not None:
+            acc = days.setdefault(state, [0, 0])
+            acc[0] += int(parts[7] or 0)
+            acc[1] += int(parts[8] or 0)
+    if days_expr is None:
+        days = {str(State(k)): list(v) for k, v in _working_days_sums(C.state, []).items()}
     a_counted, a_on_time, c_counted, c_on_time, m_counted, m_on_time, green_closed = sums
-    total = sum(by_state.values())
-    closed = sum(n for s, n in by_state.items() if s in CLOSED_STATES)
-    agreed = sum(n for s, n in by_state.items() if s in AGREED_STATES)
-    days = _working_days_sums(C.state, [])
+    closed = sum(n for s, n in by_state.items() if State(s) in CLOSED_STATES)
+    agreed = sum(n for s, n in by_state.items() if State(s) in AGREED_STATES)
     closed_n = sum(n for n, _ in days.values())
     closed_days = sum(d for _, d in days.values())
     agreed_n = sum(n for s, (n, _) in days.items() if State(s) in AGREED_STATES)
     agreed_days = sum(d for s, (_, d) in days.items() if State(s) in AGREED_STATES)
     return {
-        "total": total,
-        "open": sum(n for s, n in by_state.items() if s in OPEN_STATES),
+        "total": sum(by_state.values()),
+        "open": sum(n for s, n in by_state.items() if State(s) in OPEN_STATES),
         "closed": closed,
         "agreed": agreed,
         "by_state": by_state,
         "by_issue": by_issue,
         "settlement_rate": _rate(agreed, closed),
-        "direct_settlement_rate": _rate(by_state[State.SETTLED], green_closed),
-        "mediation_success_rate": _rate(by_state[State.MEDIATED], m_counted),
+        "direct_settlement_rate": _rate(by_state[State.SETTLED.value], green_closed),
+        "mediation_success_rate": _rate(by_state[State.MEDIATED.value], m_counted),
         "clocks": {
-            "answer": (a_on_time, a_counted, _rate(a_on_time, a_counted)),
-            "acceptance": (c_on_time, c_counted, _rate(c_on_time, c_counted)),
-            "mediation": (m_on_time, m_counted, _rate(m_on_time, m_counted)),
+            "answer": [a_on_time, a_counted, _rate(a_on_time, a_counted)],
+            "acceptance": [c_on_time, c_counted, _rate(c_on_time, c_counted)],
+            "mediation": [m_on_time, m_counted, _rate(m_on_time, m_counted)],
         },
         "average_days_closed": round(closed_days / closed_n, 2) if closed_n else None,
         "average_days_agreed": round(agreed_days / agreed_n, 2) if agreed_n else None,
@@ -383,7 +487,8 @@ def cases_by_enterprise() -> dict[int, int]:
     return {eid: int(n) for eid, n in rows}
 
 
-def top_enterprises(counts: dict[int, int], limit: int = 20) -> list[dict]:
+def top_enterprises(counts: dict, limit: int = 20) -> list[dict]:
+    counts = {int(k): v for k, v in counts.items()}
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     names = dict(
         db.session.execute(
@@ -400,58 +505,59 @@ def top_enterprises(counts: dict[int, int], limit: int = 20) -> list[dict]:
 
 def region_tree() -> dict[str, tuple[str | None, str, str | None, str]]:
     """code -> (parent code, name, English name, level), for every region."""
-    return cached(
-        ("regions",),
-        lambda: {
-            code: (parent, name, name_en, str(level))
-            for code, parent, name, name_en, level in db.session.execute(
-                sa.select(
-                    Region.code, Region.parent_code, Region.name, Region.name_en, Region.level
-                )
-            )
-        },
-    )
+    return {
+        code: (parent, name, name_en, str(level))
+        for code, parent, name, name_en, level in db.session.execute(
+            sa.select(Region.code, Region.parent_code, Region.name, Region.name_en, Region.level)
+        )
+    }
 
 
 def _enterprise_regions() -> dict[int, str]:
     return dict(db.session.execute(sa.select(Enterprise.id, Enterprise.region_code)).all())
 
 
-def _leaf_counts(by_enterprise: dict[int, int], unlisted: dict[str | None, int]) -> dict:
-    regions = _enterprise_regions()
-    leaves: dict[str | None, int] = dict(unlisted)
-    for eid, n in by_enterprise.items():
-        code = regions.get(eid)
-        leaves[code] = leaves.get(code, 0) + n
-    return leaves
-
-
-def _unlisted_by_region(where=()) -> dict[str | None, int]:
-    return dict(
-        db.session.execute(
+def _unlisted_by_region(where=()) -> dict[str, int]:
+    """Cases against respondents that are not listed, by the region the consumer named
+    ("" when none was named)."""
+    return {
+        code or "": int(n)
+        for code, n in db.session.execute(
             sa.select(C.respondent_region_code, sa.func.count())
             .where(C.enterprise_id.is_(None), *where)
             .group_by(C.respondent_region_code)
         ).all()
-    )
+    }
 
 
 def _ancestors(code: str | None, tree) -> list[str]:
     chain = []
-    while code is not None and code in tree and len(chain) < 10:
+    while code and code in tree and len(chain) < 10:
         chain.append(code)
         code = tree[code][0]
     return chain
 
 
-def region_breakdown(parent: str | None = None, by_enterprise: dict | None = None) -> dict:
+def region_breakdown(
+    parent: str | None = None,
+    by_enterprise: dict | None = None,
+    unlisted: dict | None = None,
+) -> dict:
     """Cases by the respondent's region, one level at a time: the provinces, or the
     children of `parent` (a province's cities, a city's counties). Listed enterprises count
     at their registered region, others at the region the consumer named."""
     tree = region_tree()
     if by_enterprise is None:
         by_enterprise = cases_by_enterprise()
-    leaves = _leaf_counts(by_enterprise, _unlisted_by_region())
+    if unlisted is None:
+        unlisted = _unlisted_by_region()
+    regions = _enterprise_regions()
+    leaves: dict[str, int] = {}
+    for code, n in unlisted.items():
+        leaves[code or ""] = leaves.get(code or "", 0) + n
+    for eid, n in by_enterprise.items():
+        code = regions.get(int(eid)) or ""
+        leaves[code] = leaves.get(code, 0) + n
     counts: dict[str, int] = {}
     unknown = direct = 0
     for code, n in leaves.items():
@@ -495,7 +601,8 @@ def region_breakdown(parent: str | None = None, by_enterprise: dict | None = Non
 
 
 def weekly_filings(weeks: int = 26, now: datetime | None = None) -> list[dict]:
-    """Filings per calendar week (Monday to Sunday, Asia/Shanghai), the last `weeks`."""
+    """Filings per calendar week (Monday to Sunday, Asia/Shanghai), the last `weeks`.
+    JSON-ready: each week by the ISO date of its Monday."""
     now = now or utcnow()
     today = deadlines.local_date(now)
     monday = today - timedelta(days=today.weekday())
@@ -512,7 +619,7 @@ def weekly_filings(weeks: int = 26, now: datetime | None = None) -> list[dict]:
     for i in range(weeks):
         start = first + timedelta(weeks=i)
         key = (to_day_number(start) + 3) // 7
-        result.append({"week": start, "cases": int(rows.get(key, 0))})
+        result.append({"week": start.isoformat(), "cases": int(rows.get(key, 0))})
     return result
 
 
@@ -525,7 +632,8 @@ def is_spike(current: int, previous: list[int]) -> bool:
 
 def early_warnings(now: datetime | None = None) -> list[dict]:
     """Categories, regions (at every level) and enterprises whose filings in the last 7
-    days exceed their baseline (the 8 seven-day periods before) by the rule above."""
+    days exceed their baseline (the 8 seven-day periods before) by the rule above.
+    JSON-ready: kind, key, name (regions and enterprises), current, baseline."""
     now = now or utcnow()
     today = deadlines.local_date(now)
     periods = BASELINE_WEEKS + 1
@@ -568,27 +676,27 @@ def early_warnings(now: datetime | None = None) -> list[dict]:
     )
     alerts = []
 
-    def check(kind, key, label, series):
+    def check(kind, key, name, series):
         current, previous = series[0], series[1:]
         if is_spike(current, previous):
             alerts.append(
                 {
                     "kind": kind,
-                    "key": key,
-                    "label": label,
+                    "key": str(key),
+                    "name": name,
                     "current": current,
                     "baseline": round(sum(previous) / len(previous), 1),
                 }
             )
 
     for issue, series in by_issue.items():
-        check("category", str(issue), Issue(issue).label, series)
+        check("category", str(Issue(issue)), None, series)
     for code, series in by_region.items():
         check("region", code, tree[code][1], series)
     for eid, series in by_enterprise.items():
         check("enterprise", eid, names.get(eid, "?"), series)
     order = {"category": 0, "region": 1, "enterprise": 2}
-    alerts.sort(key=lambda a: (order[a["kind"]], -a["current"], str(a["key"])))
+    alerts.sort(key=lambda a: (order[a["kind"]], -a["current"], a["key"]))
     return alerts
 
 
@@ -613,11 +721,13 @@ def request_overview(now: datetime | None = None) -> dict:
             _sum(late),
         ).group_by(R.kind)
     ).all()
-    result = {k: {"total": 0, "open": 0, "overdue": 0, "on_time_rate": None} for k in RequestKind}
+    result = {
+        k.value: {"total": 0, "open": 0, "overdue": 0, "on_time_rate": None} for k in RequestKind
+    }
     for kind, n, open_, over, ok, bad in rows:
         counted = int(ok or 0) + int(bad or 0) + int(over or 0)
-        result[RequestKind(kind)] = {
-            "total": n,
+        result[str(RequestKind(kind))] = {
+            "total": int(n),
             "open": int(open_ or 0),
             "overdue": int(over or 0),
             "on_time_rate": _rate(int(ok or 0), counted),
@@ -625,20 +735,113 @@ def request_overview(now: datetime | None = None) -> dict:
     return result
 
 
-def dashboard(now: datetime | None = None) -> dict:
-    """Everything the console's home page shows, cached for a minute."""
+# -- the snapshots the pages read ----------------------------------------------------------
 
-    def compute():
-        moment = now or utcnow()
-        by_enterprise = cases_by_enterprise()
-        return {
-            "overview": case_overview(moment),
-            "top_enterprises": top_enterprises(by_enterprise),
-            "regions": region_breakdown(None, by_enterprise),
-            "weekly": weekly_filings(26, moment),
-            "alerts": early_warnings(moment),
-            "requests": request_overview(moment),
-            "computed_at": moment,
-        }
 
-    return cached(("dashboard", now), compute)
+def build_dashboard(now: datetime | None = None) -> dict:
+    """Everything the console's home page shows, JSON-ready."""
+    now = now or utcnow()
+    by_enterprise = cases_by_enterprise()
+    return {
+        "computed_at": now.isoformat(),
+        "overview": case_overview(now),
+        "by_enterprise": {str(k): v for k, v in by_enterprise.items()},
+        "unlisted": _unlisted_by_region(),
+        "top_enterprises": top_enterprises(by_enterprise),
+        "weekly": weekly_filings(26, now),
+        "alerts": early_warnings(now),
+        "requests": request_overview(now),
+    }
+
+
+def build_performance(now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    numbers = enterprise_numbers(now)
+    return {"computed_at": now.isoformat(), "numbers": {str(k): v for k, v in numbers.items()}}
+
+
+BUILDERS = {"dashboard": build_dashboard, "performance": build_performance}
+
+_refreshing: set[str] = set()
+_refreshing_lock = threading.Lock()
+
+
+def snapshots_enabled() -> bool:
+    return bool(_config("ODR_STATS_SNAPSHOTS", not _config("TESTING", False)))
+
+
+def snapshot_ttl() -> float:
+    return float(_config("ODR_STATS_TTL", 300))
+
+
+def refresh(key: str) -> dict:
+    """Recompute one snapshot and store it (its own transaction; the caller's session is
+    only read from)."""
+    moment = utcnow()
+    data = BUILDERS[key](moment)
+    table = StatsSnapshot.__table__
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.key == key))
+            conn.execute(table.insert().values(key=key, computed_at=moment, data=data))
+    except IntegrityError:  # another server stored the same snapshot at the same moment
+        log.info("stats snapshot %s stored concurrently", key)
+    return data
+
+
+def _refresh_later(key: str) -> None:
+    """Recompute a stale snapshot in a background thread, once per process at a time."""
+    with _refreshing_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    app = current_app._get_current_object()
+
+    def run():
+        try:
+            with app.app_context():
+                refresh(key)
+                db.session.remove()
+        except Exception:
+            log.exception("refreshing the %s statistics failed", key)
+        finally:
+            with _refreshing_lock:
+                _refreshing.discard(key)
+
+    threading.Thread(target=run, name=f"stats-{key}", daemon=True).start()
+
+
+def snapshot(key: str) -> dict:
+    """The figures as last computed. A stale snapshot is served as it is and recomputed in
+    the background; without one (or with snapshots off, as in tests) they are computed now."""
+    if not snapshots_enabled():
+        return BUILDERS[key](None)
+    row = db.session.get(StatsSnapshot, key)
+    if row is None:
+        return refresh(key)
+    if (utcnow() - row.computed_at).total_seconds() > snapshot_ttl() and _claim(row):
+        _refresh_later(key)
+    return row.data
+
+
+def _claim(row: StatsSnapshot) -> bool:
+    """Mark a stale snapshot as being recomputed, so that one app server does it, not all:
+    whoever moves its timestamp from the value read wins."""
+    table = StatsSnapshot.__table__
+    with db.engine.begin() as conn:
+        claimed = conn.execute(
+            table.update()
+            .where(table.c.key == row.key, table.c.computed_at == row.computed_at)
+            .values(computed_at=utcnow())
+        ).rowcount
+    return claimed == 1
+
+
+def dashboard() -> dict:
+    return snapshot("dashboard")
+
+
+def clear_cache() -> None:
+    """Forget the stored snapshots: the next reader computes the figures afresh."""
+    with db.engine.begin() as conn:
+        conn.execute(StatsSnapshot.__table__.delete())

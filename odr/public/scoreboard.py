@@ -1,16 +1,37 @@
 """The public enterprise scoreboard and consumer warnings (消费提示). No personal data."""
 
-from flask import abort, render_template
+from flask import abort, render_template, request
 
 from odr.disputes import stats, supervision
 from odr.disputes.models import ConsumerWarning
 from odr.extensions import db
 from odr.public.views import bp
 
+PAGE_SIZE = 100
+
 
 @bp.route("/enterprises")
 def scoreboard():
-    return render_template("public/scoreboard.html", rows=stats.enterprise_scoreboard())
+    rows = stats.enterprise_scoreboard()
+    q = (request.args.get("q") or "").strip()[:100]
+    if q:
+        folded = q.casefold()
+        rows = [
+            r
+            for r in rows
+            if folded in r["name"].casefold() or folded in r["credit_code"].casefold()
+        ]
+    pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = request.args.get("page", 1, type=int)
+    if page < 1 or page > pages:
+        abort(404)
+    return render_template(
+        "public/scoreboard.html",
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        q=q,
+        page=page,
+        pages=pages,
+    )
 
 
 @bp.route("/warnings")

@@ -30,4 +30,9 @@ from odr.disputes.models.organisation import (  # noqa: F401
     Region,
     RegionLevel,
 )
-from odr.disputes.models.public import ConsumerWarning, RequestKind, ServiceRequest  # noqa: F401
+from odr.disputes.models.public import (  # noqa: F401
+    ConsumerWarning,
+    RequestKind,
+    ServiceRequest,
+    StatsSnapshot,
+)

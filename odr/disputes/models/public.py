@@ -61,3 +61,14 @@ class ServiceRequest(db.Model):
     handled_by = relationship("User", foreign_keys=[handled_by_id])
     enterprise = relationship("Enterprise")
     body = relationship("MediationBody")
+
+
+class StatsSnapshot(db.Model):
+    """The regulator's dashboard and the enterprise figures as last computed, shared by every
+    app server: pages read it, `flask admin refresh-stats` (or a stale read) recomputes it."""
+
+    __tablename__ = "stats_snapshot"
+
+    key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
