@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:05:23.215282
+Create Date: 2026-11-28 12:57:11.162449
 
 """
 
@@ -55,10 +55,15 @@ def upgrade():
         sa.PrimaryKeyConstraint("code", name=op.f("pk_region")),
     )
     with op.batch_alter_table("region", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_region_parent_code"), ["parent_code"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_region_parent_code"), ["parent_code"], unique=False)
 
+    op.create_table(
+        "stats_snapshot",
+        sa.Column("key", sa.String(length=32), nullable=False),
+        sa.Column("computed_at", odr.types.UTCDateTime(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_stats_snapshot")),
+    )
     op.create_table(
         "enterprise",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -87,14 +92,10 @@ def upgrade():
         sa.Column("created_at", odr.types.UTCDateTime(), nullable=False),
         sa.Column("approved_at", odr.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["platform_id"],
-            ["enterprise.id"],
-            name=op.f("fk_enterprise_platform_id_enterprise"),
+            ["platform_id"], ["enterprise.id"], name=op.f("fk_enterprise_platform_id_enterprise")
         ),
         sa.ForeignKeyConstraint(
-            ["region_code"],
-            ["region.code"],
-            name=op.f("fk_enterprise_region_code_region"),
+            ["region_code"], ["region.code"], name=op.f("fk_enterprise_region_code_region")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprise")),
         sa.UniqueConstraint("credit_code", name=op.f("uq_enterprise_credit_code")),
@@ -147,9 +148,7 @@ def upgrade():
             name=op.f("fk_mediation_body_parent_id_mediation_body"),
         ),
         sa.ForeignKeyConstraint(
-            ["region_code"],
-            ["region.code"],
-            name=op.f("fk_mediation_body_region_code_region"),
+            ["region_code"], ["region.code"], name=op.f("fk_mediation_body_region_code_region")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mediation_body")),
     )
@@ -205,9 +204,7 @@ def upgrade():
             name=op.f("ck_user_staff_has_enterprise"),
         ),
         sa.ForeignKeyConstraint(
-            ["enterprise_id"],
-            ["enterprise.id"],
-            name=op.f("fk_user_enterprise_id_enterprise"),
+            ["enterprise_id"], ["enterprise.id"], name=op.f("fk_user_enterprise_id_enterprise")
         ),
         sa.ForeignKeyConstraint(
             ["region_code"], ["region.code"], name=op.f("fk_user_region_code_region")
@@ -216,9 +213,7 @@ def upgrade():
         sa.UniqueConstraint("email", name=op.f("uq_user_email")),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_user_enterprise_id"), ["enterprise_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_user_enterprise_id"), ["enterprise_id"], unique=False)
 
     op.create_table(
         "webhook_endpoint",
@@ -237,9 +232,7 @@ def upgrade():
     )
     with op.batch_alter_table("webhook_endpoint", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_webhook_endpoint_enterprise_id"),
-            ["enterprise_id"],
-            unique=False,
+            batch_op.f("ix_webhook_endpoint_enterprise_id"), ["enterprise_id"], unique=False
         )
 
     op.create_table(
@@ -265,18 +258,13 @@ def upgrade():
         sa.Column("revoked_at", odr.types.UTCDateTime(), nullable=True),
         sa.Column("last_used_at", odr.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user.id"],
-            name=op.f("fk_api_token_user_id_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["user.id"], name=op.f("fk_api_token_user_id_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
     with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "body_membership",
@@ -297,12 +285,8 @@ def upgrade():
         sa.UniqueConstraint("user_id", "body_id", name="one_membership"),
     )
     with op.batch_alter_table("body_membership", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_body_membership_body_id"), ["body_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_body_membership_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_body_membership_body_id"), ["body_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_body_membership_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "complaint",
@@ -392,6 +376,7 @@ def upgrade():
         sa.Column("accepted_at", odr.types.UTCDateTime(), nullable=True),
         sa.Column("closed_at", odr.types.UTCDateTime(), nullable=True),
         sa.Column("first_answer_at", odr.types.UTCDateTime(), nullable=True),
+        sa.Column("answer_due_at", odr.types.UTCDateTime(), nullable=True),
         sa.Column(
             "refusal_reason",
             sa.Enum(
@@ -445,35 +430,26 @@ def upgrade():
         sa.Column("rating_comment", sa.Text(), nullable=True),
         sa.Column("chain_head", sa.String(length=64), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "amount >= 0", name=op.f("ck_complaint_amount_not_negative")
-        ),
-        sa.CheckConstraint(
-            "claimed_amount >= 0", name=op.f("ck_complaint_claimed_not_negative")
-        ),
+        sa.CheckConstraint("amount >= 0", name=op.f("ck_complaint_amount_not_negative")),
+        sa.CheckConstraint("claimed_amount >= 0", name=op.f("ck_complaint_claimed_not_negative")),
         sa.CheckConstraint(
             "enterprise_id IS NOT NULL OR respondent_name IS NOT NULL",
             name=op.f("ck_complaint_has_respondent"),
         ),
         sa.CheckConstraint(
-            "rating IS NULL OR (rating BETWEEN 1 AND 5)",
-            name=op.f("ck_complaint_rating_range"),
+            "rating IS NULL OR (rating BETWEEN 1 AND 5)", name=op.f("ck_complaint_rating_range")
         ),
         sa.ForeignKeyConstraint(
             ["assignee_id"], ["user.id"], name=op.f("fk_complaint_assignee_id_user")
         ),
         sa.ForeignKeyConstraint(
-            ["body_id"],
-            ["mediation_body.id"],
-            name=op.f("fk_complaint_body_id_mediation_body"),
+            ["body_id"], ["mediation_body.id"], name=op.f("fk_complaint_body_id_mediation_body")
         ),
         sa.ForeignKeyConstraint(
             ["consumer_id"], ["user.id"], name=op.f("fk_complaint_consumer_id_user")
         ),
         sa.ForeignKeyConstraint(
-            ["enterprise_id"],
-            ["enterprise.id"],
-            name=op.f("fk_complaint_enterprise_id_enterprise"),
+            ["enterprise_id"], ["enterprise.id"], name=op.f("fk_complaint_enterprise_id_enterprise")
         ),
         sa.ForeignKeyConstraint(
             ["mediator_id"], ["user.id"], name=op.f("fk_complaint_mediator_id_user")
@@ -493,24 +469,28 @@ def upgrade():
     )
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_complaint_body_state",
-            ["body_id", "state", "deadline_at", "id"],
-            unique=False,
+            "ix_complaint_body_mediator", ["body_id", "state", "mediator_id"], unique=False
         )
         batch_op.create_index(
-            "ix_complaint_consumer", ["consumer_id", "id"], unique=False
+            "ix_complaint_body_state", ["body_id", "state", "deadline_at", "id"], unique=False
         )
+        batch_op.create_index("ix_complaint_closed", ["closed_at"], unique=False)
+        batch_op.create_index("ix_complaint_consumer", ["consumer_id", "id"], unique=False)
+        batch_op.create_index("ix_complaint_enterprise_id", ["enterprise_id", "id"], unique=False)
         batch_op.create_index(
             "ix_complaint_enterprise_state",
             ["enterprise_id", "state", "deadline_at", "id"],
             unique=False,
         )
         batch_op.create_index(
-            "ix_complaint_reminder", ["state", "reminder_at"], unique=False
+            "ix_complaint_filed", ["filed_at", "enterprise_id", "issue"], unique=False
         )
+        batch_op.create_index("ix_complaint_issue", ["issue", "filed_at"], unique=False)
         batch_op.create_index(
-            "ix_complaint_state_deadline", ["state", "deadline_at"], unique=False
+            "ix_complaint_raised", ["raised_to_body_id", "state", "deadline_at", "id"], unique=False
         )
+        batch_op.create_index("ix_complaint_reminder", ["state", "reminder_at"], unique=False)
+        batch_op.create_index("ix_complaint_state_deadline", ["state", "deadline_at"], unique=False)
 
     op.create_table(
         "consumer_warning",
@@ -527,9 +507,7 @@ def upgrade():
     )
     with op.batch_alter_table("consumer_warning", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_consumer_warning_published_at"),
-            ["published_at"],
-            unique=False,
+            batch_op.f("ix_consumer_warning_published_at"), ["published_at"], unique=False
         )
 
     op.create_table(
@@ -545,12 +523,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_draft")),
     )
     with op.batch_alter_table("draft", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_draft_consumer_id"), ["consumer_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_draft_updated_at"), ["updated_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_draft_consumer_id"), ["consumer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_draft_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "enterprise_event",
@@ -574,9 +548,7 @@ def upgrade():
     )
     with op.batch_alter_table("enterprise_event", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_enterprise_event_enterprise_id"),
-            ["enterprise_id"],
-            unique=False,
+            batch_op.f("ix_enterprise_event_enterprise_id"), ["enterprise_id"], unique=False
         )
 
     op.create_table(
@@ -600,18 +572,13 @@ def upgrade():
         sa.Column("expires_at", odr.types.UTCDateTime(), nullable=False),
         sa.Column("used_at", odr.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user.id"],
-            name=op.f("fk_one_time_link_user_id_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["user.id"], name=op.f("fk_one_time_link_user_id_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_one_time_link")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_one_time_link_token_hash")),
     )
     with op.batch_alter_table("one_time_link", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_one_time_link_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_one_time_link_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "outbox",
@@ -639,12 +606,8 @@ def upgrade():
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_idempotency_key")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_due", ["status", "next_attempt_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_outbox_endpoint_id"), ["endpoint_id"], unique=False
-        )
+        batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_endpoint_id"), ["endpoint_id"], unique=False)
 
     op.create_table(
         "service_request",
@@ -677,6 +640,9 @@ def upgrade():
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("created_at", odr.types.UTCDateTime(), nullable=False),
         sa.Column("closed_at", odr.types.UTCDateTime(), nullable=True),
+        sa.Column("respondent_name", sa.String(length=200), nullable=True),
+        sa.Column("extension_reason", sa.Text(), nullable=True),
+        sa.Column("handled_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["body_id"],
             ["mediation_body.id"],
@@ -688,9 +654,10 @@ def upgrade():
             name=op.f("fk_service_request_enterprise_id_enterprise"),
         ),
         sa.ForeignKeyConstraint(
-            ["region_code"],
-            ["region.code"],
-            name=op.f("fk_service_request_region_code_region"),
+            ["handled_by_id"], ["user.id"], name=op.f("fk_service_request_handled_by_id_user")
+        ),
+        sa.ForeignKeyConstraint(
+            ["region_code"], ["region.code"], name=op.f("fk_service_request_region_code_region")
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user.id"], name=op.f("fk_service_request_user_id_user")
@@ -699,22 +666,14 @@ def upgrade():
         sa.UniqueConstraint("reference", name=op.f("uq_service_request_reference")),
     )
     with op.batch_alter_table("service_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_service_request_body_id"), ["body_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_service_request_body_id"), ["body_id"], unique=False
+            batch_op.f("ix_service_request_enterprise_id"), ["enterprise_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_service_request_enterprise_id"),
-            ["enterprise_id"],
-            unique=False,
+            "ix_service_request_kind_state", ["kind", "state", "deadline_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_service_request_kind_state",
-            ["kind", "state", "deadline_at"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_service_request_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_service_request_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "agreement",
@@ -733,9 +692,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["proposed_by_id"],
-            ["user.id"],
-            name=op.f("fk_agreement_proposed_by_id_user"),
+            ["proposed_by_id"], ["user.id"], name=op.f("fk_agreement_proposed_by_id_user")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agreement")),
     )
@@ -769,9 +726,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_event")),
     )
     with op.batch_alter_table("case_event", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_case_event_complaint", ["complaint_id", "id"], unique=False
-        )
+        batch_op.create_index("ix_case_event_complaint", ["complaint_id", "id"], unique=False)
 
     op.create_table(
         "delivery_attempt",
@@ -813,15 +768,10 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["draft_id"],
-            ["draft.id"],
-            name=op.f("fk_evidence_draft_id_draft"),
-            ondelete="SET NULL",
+            ["draft_id"], ["draft.id"], name=op.f("fk_evidence_draft_id_draft"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["uploaded_by_id"],
-            ["user.id"],
-            name=op.f("fk_evidence_uploaded_by_id_user"),
+            ["uploaded_by_id"], ["user.id"], name=op.f("fk_evidence_uploaded_by_id_user")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
         sa.UniqueConstraint("stored_name", name=op.f("uq_evidence_stored_name")),
@@ -830,9 +780,7 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_evidence_complaint_id"), ["complaint_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_evidence_draft_id"), ["draft_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_evidence_draft_id"), ["draft_id"], unique=False)
 
     op.create_table(
         "mediation_session",
@@ -850,17 +798,13 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["created_by_id"],
-            ["user.id"],
-            name=op.f("fk_mediation_session_created_by_id_user"),
+            ["created_by_id"], ["user.id"], name=op.f("fk_mediation_session_created_by_id_user")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mediation_session")),
     )
     with op.batch_alter_table("mediation_session", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_mediation_session_complaint_id"),
-            ["complaint_id"],
-            unique=False,
+            batch_op.f("ix_mediation_session_complaint_id"), ["complaint_id"], unique=False
         )
 
     op.create_table(
@@ -872,9 +816,7 @@ def upgrade():
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("internal", sa.Boolean(), nullable=False),
         sa.Column("created_at", odr.types.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["user.id"], name=op.f("fk_message_author_id_user")
-        ),
+        sa.ForeignKeyConstraint(["author_id"], ["user.id"], name=op.f("fk_message_author_id_user")),
         sa.ForeignKeyConstraint(
             ["complaint_id"],
             ["complaint.id"],
@@ -884,9 +826,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message")),
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_message_complaint", ["complaint_id", "id"], unique=False
-        )
+        batch_op.create_index("ix_message_complaint", ["complaint_id", "id"], unique=False)
 
     op.create_table(
         "notification",
@@ -904,10 +844,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user.id"],
-            name=op.f("fk_notification_user_id_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["user.id"], name=op.f("fk_notification_user_id_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification")),
     )
@@ -950,15 +887,11 @@ def upgrade():
             name=op.f("fk_offer_complaint_id_complaint"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["made_by_id"], ["user.id"], name=op.f("fk_offer_made_by_id_user")
-        ),
+        sa.ForeignKeyConstraint(["made_by_id"], ["user.id"], name=op.f("fk_offer_made_by_id_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offer")),
     )
     with op.batch_alter_table("offer", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_offer_complaint", ["complaint_id", "id"], unique=False
-        )
+        batch_op.create_index("ix_offer_complaint", ["complaint_id", "id"], unique=False)
 
     op.create_table(
         "record",
@@ -995,9 +928,7 @@ def upgrade():
         sa.UniqueConstraint("code", name=op.f("uq_record_code")),
     )
     with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_record_complaint_id"), ["complaint_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_record_complaint_id"), ["complaint_id"], unique=False)
 
     op.create_table(
         "signature",
@@ -1013,9 +944,7 @@ def upgrade():
             name=op.f("fk_signature_agreement_id_agreement"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_signature_user_id_user")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_signature_user_id_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signature")),
         sa.UniqueConstraint("agreement_id", "party", name="one_per_party"),
     )
@@ -1094,9 +1023,15 @@ def downgrade():
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_state_deadline")
         batch_op.drop_index("ix_complaint_reminder")
+        batch_op.drop_index("ix_complaint_raised")
+        batch_op.drop_index("ix_complaint_issue")
+        batch_op.drop_index("ix_complaint_filed")
         batch_op.drop_index("ix_complaint_enterprise_state")
+        batch_op.drop_index("ix_complaint_enterprise_id")
         batch_op.drop_index("ix_complaint_consumer")
+        batch_op.drop_index("ix_complaint_closed")
         batch_op.drop_index("ix_complaint_body_state")
+        batch_op.drop_index("ix_complaint_body_mediator")
 
     op.drop_table("complaint")
     with op.batch_alter_table("body_membership", schema=None) as batch_op:
@@ -1126,6 +1061,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_enterprise_name"))
 
     op.drop_table("enterprise")
+    op.drop_table("stats_snapshot")
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_region_parent_code"))
 
