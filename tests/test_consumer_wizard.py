@@ -411,3 +411,19 @@ def test_a_fresh_filing_points_to_waiting_drafts(client, world):
     assert 'id="drafts-waiting"' not in text(client.get("/consumer/file"))
     start(client, world.enterprise)
     assert 'id="drafts-waiting"' in text(client.get("/consumer/file"))
+
+
+def test_changing_one_answer_from_the_review_returns_to_the_review(client, world):
+    login(client, "consumer@test.example")
+    draft = start(client, world.enterprise)
+    base = fill_to_review(client, draft)
+    review = text(client.get(f"{base}/review"))
+    assert f"{base}/claim?then=review" in review
+    page = text(client.get(f"{base}/claim?then=review"))
+    assert 'name="then" value="review"' in page
+    response = client.post(
+        f"{base}/claim",
+        data={"issue": "price", "requests": ["refund"], "claimed_amount": "99", "then": "review"},
+    )
+    assert response.headers["Location"].endswith(f"{base}/review")
+    assert "¥99" in text(client.get(f"{base}/review"))

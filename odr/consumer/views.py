@@ -5,6 +5,8 @@ one operation of odr.disputes.operations and commits once. The operations check 
 again; a button shown here is only a convenience.
 """
 
+from io import BytesIO
+
 from flask import (
     Blueprint,
     abort,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr.auth.models import UserRole
@@ -125,7 +128,11 @@ def cases():
     state = request.args.get("state", "")
     if state not in STATE_FILTERS:
         state = ""
-    query = db.select(Complaint).where(Complaint.consumer_id == current_user.id)
+    query = (
+        db.select(Complaint)
+        .where(Complaint.consumer_id == current_user.id)
+        .options(selectinload(Complaint.enterprise))
+    )
     if state == "open":
         query = query.where(Complaint.state.in_(OPEN_STATES))
     elif state == "closed":
@@ -457,8 +464,6 @@ def record(complaint_id: int, code: str):
         data = record_bytes(item)
     except OSError:
         abort(404)
-    from io import BytesIO
-
     response = send_file(
         BytesIO(data),
         mimetype="application/pdf",

@@ -144,6 +144,7 @@ def render_step(step: str, draft: Draft | None, status: int = 200, **context):
             number=step_index(step) + 1,
             reached=step_index(draft.step) if draft else 0,
             draft=draft,
+            then=request.values.get("then"),
             **context,
         ),
         status,
@@ -152,6 +153,14 @@ def render_step(step: str, draft: Draft | None, status: int = 200, **context):
 
 def go(draft: Draft, step: str):
     return redirect(url_for("consumer.wizard", draft_id=draft.id, step=step))
+
+
+def go_on(draft: Draft, step: str):
+    """After a step is saved: the next step, or straight back to the review when the
+    consumer came from there to change one answer."""
+    if request.form.get("then") == "review" and draft.step == "review":
+        return go(draft, "review")
+    return go(draft, step)
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -278,7 +287,7 @@ def respondent_step(draft: Draft | None):
         draft = new_draft(current_user)
     save_step(draft, "respondent", values)
     db.session.commit()
-    return go(draft, "purchase")
+    return go_on(draft, "purchase")
 
 
 def _simple_step(
@@ -313,7 +322,7 @@ def _simple_step(
         return render_step(step, draft, status=422, **context)
     save_step(draft, step, values)
     db.session.commit()
-    return go(draft, STEPS[step_index(step) + 1])
+    return go_on(draft, STEPS[step_index(step) + 1])
 
 
 def purchase_step(draft: Draft):
@@ -351,7 +360,7 @@ def evidence_step(draft: Draft):
         flash(_("%(n)s file(s) added.", n=stored), "success")
     if form.files.errors:
         return render_step("evidence", draft, status=422, form=form, files=draft_evidence(draft))
-    return go(draft, "review" if advance else "evidence")
+    return go_on(draft, "review") if advance else go(draft, "evidence")
 
 
 def review_context(draft: Draft) -> dict:
