@@ -35,10 +35,17 @@ run: install sysdeps-run translations
 	@echo "== serving on http://127.0.0.1:5000 =="
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Both databases run even when the first fails (CI shows every failure); fails if either did.
 test: install-dev sysdeps-test translations
-	ODR_TEST_DB=sqlite $(VENV)/bin/pytest
-	scripts/postgres-up.sh
-	ODR_TEST_DB=postgres ODR_TEST_DATABASE_URL=$${ODR_TEST_DATABASE_URL:-$(PG_URL)} $(VENV)/bin/pytest -m "not browser"
+	@status=0; \
+	echo "== tests on SQLite (with the browser tests) =="; \
+	ODR_TEST_DB=sqlite $(VENV)/bin/pytest || status=1; \
+	export ODR_TEST_DATABASE_URL="$${ODR_TEST_DATABASE_URL:-$(PG_URL)}"; \
+	echo "== tests on PostgreSQL ($$ODR_TEST_DATABASE_URL) =="; \
+	if scripts/postgres-up.sh; then \
+	  ODR_TEST_DB=postgres $(VENV)/bin/pytest -m "not browser" || status=1; \
+	else status=1; fi; \
+	exit $$status
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
