@@ -33,7 +33,7 @@ from odr.disputes.choices import Issue, Request
 from odr.disputes.evidence import ALLOWED, sniff
 from odr.disputes.models import Region, RegionLevel
 from odr.disputes.states import Invalid, State
-from odr.extensions import db, login_manager
+from odr.extensions import db, limiter, login_manager
 from odr.merchant import queries
 from odr.merchant.actions import assign_cases
 from odr.merchant.forms import ApplyForm, AssignForm
@@ -42,6 +42,8 @@ from odr.types import utcnow
 bp = Blueprint("merchant", __name__)
 
 PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
+# The application form is public and creates an account: a few tries an hour per address.
+APPLY_RATE_LIMIT = "20 per hour"
 
 
 @bp.before_request
@@ -151,6 +153,7 @@ def read_upload(storage) -> tuple[bytes | None, str | None, str | None]:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
+@limiter.limit(APPLY_RATE_LIMIT, methods=["POST"])
 def apply():
     form = ApplyForm()
     form.region_code.choices = region_choices()
