@@ -34,9 +34,9 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_body_state", "body_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_consumer", "consumer_id", "id"),
         sa.Index("ix_complaint_reminder", "state", "reminder_at"),
-        # Analytics (odr/disputes/stats.py): filings by week, category and enterprise read
-        # from the index alone; the first filing and the last closing day.
+        # Analytics (odr/disputes/stats.py): filings by week and category, closing dates.
         sa.Index("ix_complaint_filed", "filed_at", "enterprise_id", "issue"),
+        sa.Index("ix_complaint_issue", "issue", "filed_at"),
         sa.Index("ix_complaint_closed", "closed_at"),
         # Speed at scale (bench/, docs/PERFORMANCE.md): an enterprise's cases newest first
         # (API list), cases raised to a parent office, and a body's open cases per mediator.
