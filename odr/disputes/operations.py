@@ -665,11 +665,14 @@ def accept_case(actor: User, complaint: Complaint, *, now=None) -> Complaint:
         and complaint.body_id not in actor.body_ids
     ):
         # The parent office takes the overdue case itself.
-        complaint.body_id = complaint.raised_to_body_id
+        complaint.body = db.session.get(MediationBody, complaint.raised_to_body_id)
+        complaint.body_id = complaint.body.id
     complaint.raised_to_body_id = None
     complaint.accepted_at = now
     if complaint.mediator_id is None:
+        # Set the relationship too, so records and notices issued in this step see it.
         complaint.mediator_id = actor.id
+        complaint.mediator = actor
     _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.MEDIATION_DAYS))
     event = _move(complaint, Move.ACCEPT, actor, now, details={"body_id": complaint.body_id})
     notify(complaint, "accepted", actor=actor, event_id=event.id)
@@ -688,7 +691,9 @@ def refuse_case(
     complaint.outcome_note = explanation
     complaint.closed_at = now
     if complaint.mediator_id is None:
+        # Set the relationship too, so records and notices issued in this step see it.
         complaint.mediator_id = actor.id
+        complaint.mediator = actor
     _set_clock(complaint, None)
     event = _move(
         complaint,
