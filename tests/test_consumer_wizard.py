@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from odr.consumer.drafts import purge_old_drafts
+from odr.disputes.drafts import purge_old_drafts
 from odr.disputes import deadlines
 from odr.disputes.models import Complaint, Draft, Evidence
 from odr.extensions import db

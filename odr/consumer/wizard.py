@@ -10,7 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from odr.consumer import forms
-from odr.consumer.drafts import (
+from odr.consumer.views import _send_evidence, bp, store_uploads
+from odr.disputes import deadlines, routing
+from odr.disputes import operations as ops
+from odr.disputes.choices import Issue, Request, SubjectKind
+from odr.disputes.drafts import (
     STEP_FIELDS,
     STEPS,
     delete_draft,
@@ -22,10 +26,6 @@ from odr.consumer.drafts import (
     step_index,
     step_of_field,
 )
-from odr.consumer.views import _send_evidence, bp, store_uploads
-from odr.disputes import deadlines, routing
-from odr.disputes import operations as ops
-from odr.disputes.choices import Issue, Request, SubjectKind
 from odr.disputes.models import Draft, Enterprise, EnterpriseStatus, Evidence, Region, RegionLevel
 from odr.disputes.states import DomainError, Invalid
 from odr.extensions import db
