@@ -167,7 +167,13 @@ def use_link(raw: str, purpose: LinkPurpose) -> User | None:
             OneTimeLink.token_hash == hash_token(raw or ""), OneTimeLink.purpose == purpose
         )
     )
-    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+    now = utcnow()
+    if link is None or link.used_at is not None or link.expires_at <= now:
         return None
-    link.used_at = utcnow()
-    return link.user
+    # Spent atomically: of two requests using the link at once, the second finds it used.
+    spent = db.session.execute(
+        db.update(OneTimeLink)
+        .where(OneTimeLink.id == link.id, OneTimeLink.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    return link.user if spent == 1 else None
