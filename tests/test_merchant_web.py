@@ -225,15 +225,32 @@ def test_a_consumer_cannot_reach_the_inbox(client, world):
 
 
 def test_an_agent_of_enterprise_a_gets_404_for_a_case_of_enterprise_b(client, world, db):
+    from odr.disputes.evidence import store_evidence
+
     theirs = file_case(world.consumer, world.other_enterprise)
-    evidence_like = db.session.scalar(db.select(CaseEvent.id))
-    login(client, world.agent.email)
-    for url in (
+    item = store_evidence(world.consumer, io.BytesIO(PNG), "照片.png", complaint=theirs)
+    settled = file_case(world.consumer, world.other_enterprise)
+    offer = ops.make_offer(world.other_agent, settled, remedy="refund", amount="10", terms="退")
+    ops.accept_offer(world.consumer, settled, offer.id)
+    db.session.commit()
+    record = db.session.scalar(db.select(Record).where(Record.complaint_id == settled.id))
+    urls = (
         f"/merchant/cases/{theirs.id}",
-        f"/merchant/cases/{theirs.id}/evidence/1",
-        f"/merchant/cases/{theirs.id}/records/ABCDEFGH.pdf",
-        f"/merchant/cases/{theirs.id + 1000}",
-    ):
+        f"/merchant/cases/{theirs.id}/evidence/{item.id}",
+        f"/merchant/cases/{settled.id}",
+        f"/merchant/cases/{settled.id}/records/{record.code}.pdf",
+    )
+    # Their own agent sees them (the control) ...
+    login(client, world.other_agent.email)
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        response.close()
+    client.post("/auth/logout")
+
+    # ... an agent of another enterprise gets 404 for every page and every action.
+    login(client, world.agent.email)
+    for url in (*urls, f"/merchant/cases/{theirs.id + 1000}"):
         assert client.get(url).status_code == 404, url
     for url, data in (
         (
@@ -242,20 +259,21 @@ def test_an_agent_of_enterprise_a_gets_404_for_a_case_of_enterprise_b(client, wo
         ),
         (f"/merchant/cases/{theirs.id}/decline", {"decline-reason": "no"}),
         (f"/merchant/cases/{theirs.id}/messages", {"message-body": "hi"}),
+        (f"/merchant/cases/{theirs.id}/evidence", {}),
+        (f"/merchant/cases/{settled.id}/performance", {"performance-note": "x"}),
         (f"/merchant/cases/{theirs.id}", {"password": PASSWORD}),
     ):
         assert client.post(url, data=data).status_code == 404, url
-    assert (
-        client.post(
-            "/merchant/inbox/assign", data={"ids": [theirs.id], "assignee_id": "none"}
-        ).status_code
-        == 404
+    response = client.post(
+        "/merchant/inbox/assign", data={"ids": [theirs.id], "assignee_id": "none"}
     )
+    assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(Complaint, theirs.id).state == "negotiating"
-    assert evidence_like is not None
+    assert db.session.get(Complaint, settled.id).performance_status == "pending"
+    assert db.session.scalar(db.select(db.func.count(Offer.id))) == 1
     inbox = client.get("/merchant/inbox").get_data(as_text=True)
-    assert theirs.reference not in inbox
+    assert theirs.reference not in inbox and settled.reference not in inbox
 
 
 def test_agents_do_not_manage_staff_or_integration(client, world):
