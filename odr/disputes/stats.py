@@ -20,6 +20,7 @@ gets the previous figures at once). Tests and a database without a snapshot comp
 """
 
 import logging
+import os
 import threading
 from datetime import date, datetime, timedelta
 
@@ -86,6 +87,8 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _config(key: str, default):
+    """An app setting, else the environment variable of the same name, else the default."""
+    default = os.environ.get(key, default)
     if has_app_context():
         return current_app.config.get(key, default)
     return default
@@ -767,7 +770,10 @@ _refreshing_lock = threading.Lock()
 
 
 def snapshots_enabled() -> bool:
-    return bool(_config("ODR_STATS_SNAPSHOTS", not _config("TESTING", False)))
+    value = _config("ODR_STATS_SNAPSHOTS", not _config("TESTING", False))
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
 
 
 def snapshot_ttl() -> float:
