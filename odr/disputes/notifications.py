@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
+from odr.disputes.memo import memo
 from odr.disputes.models import (
     BodyMembership,
     Complaint,
@@ -106,49 +107,50 @@ def recipients(complaint: Complaint, audiences: set[str]) -> list[User]:
         if complaint.assignee is not None and complaint.assignee.active:
             users.append(complaint.assignee)
         else:
-            users.extend(
-                db.session.scalars(
-                    db.select(User).where(
-                        User.enterprise_id == complaint.enterprise_id, User.active.is_(True)
-                    )
-                )
-            )
+            users.extend(_enterprise_staff(complaint.enterprise_id))
     if "mediator" in audiences:
         if complaint.mediator is not None:
             users.append(complaint.mediator)
         elif complaint.body_id is not None:
-            users.extend(
-                db.session.scalars(
-                    db.select(User)
-                    .join(BodyMembership, BodyMembership.user_id == User.id)
-                    .where(
-                        BodyMembership.body_id == complaint.body_id,
-                        BodyMembership.active.is_(True),
-                        User.active.is_(True),
-                        User.role == UserRole.MEDIATOR,
-                    )
-                )
-            )
+            users.extend(_body_mediators(complaint.body_id))
     if "parent_body" in audiences and complaint.raised_to_body_id is not None:
         # An overdue acceptance is raised to the parent office: its mediators are told.
-        users.extend(
-            db.session.scalars(
-                db.select(User)
-                .join(BodyMembership, BodyMembership.user_id == User.id)
-                .where(
-                    BodyMembership.body_id == complaint.raised_to_body_id,
-                    BodyMembership.active.is_(True),
-                    User.active.is_(True),
-                    User.role == UserRole.MEDIATOR,
-                )
-            )
-        )
+        users.extend(_body_mediators(complaint.raised_to_body_id))
     seen, unique = set(), []
     for user in users:
         if user is not None and user.id not in seen:
             seen.add(user.id)
             unique.append(user)
     return unique
+
+
+def _enterprise_staff(enterprise_id: int) -> list[User]:
+    return memo(
+        ("enterprise_staff", enterprise_id),
+        lambda: list(
+            db.session.scalars(
+                db.select(User).where(User.enterprise_id == enterprise_id, User.active.is_(True))
+            )
+        ),
+    )
+
+
+def _body_mediators(body_id: int) -> list[User]:
+    return memo(
+        ("body_mediators", body_id),
+        lambda: list(
+            db.session.scalars(
+                db.select(User)
+                .join(BodyMembership, BodyMembership.user_id == User.id)
+                .where(
+                    BodyMembership.body_id == body_id,
+                    BodyMembership.active.is_(True),
+                    User.active.is_(True),
+                    User.role == UserRole.MEDIATOR,
+                )
+            )
+        ),
+    )
 
 
 def notify(
@@ -234,12 +236,15 @@ def _public_params(params: dict) -> dict:
 
 
 def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
-    endpoints = db.session.scalars(
-        db.select(WebhookEndpoint).where(
-            WebhookEndpoint.enterprise_id == complaint.enterprise_id,
-            WebhookEndpoint.active.is_(True),
-        )
-    ).all()
+    endpoints = memo(
+        ("webhook_endpoints", complaint.enterprise_id),
+        lambda: db.session.scalars(
+            db.select(WebhookEndpoint).where(
+                WebhookEndpoint.enterprise_id == complaint.enterprise_id,
+                WebhookEndpoint.active.is_(True),
+            )
+        ).all(),
+    )
     for endpoint in endpoints:
         uid = f"evt_{uuid.uuid4().hex}"
         db.session.add(

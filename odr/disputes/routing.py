@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from odr.disputes.memo import memo
 from odr.disputes.models import BodyKind, Enterprise, MediationBody, Region, RegionLevel
 from odr.extensions import db
 
@@ -35,6 +36,10 @@ _LEVEL_ORDER = [RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE]
 def competent_body_for_region(region_code: str | None) -> MediationBody | None:
     """The county-level market-regulation office of the region; where a county has none,
     the nearest office above it."""
+    return memo(("competent_body", region_code), lambda: _competent_body(region_code))
+
+
+def _competent_body(region_code: str | None) -> MediationBody | None:
     region = db.session.get(Region, region_code) if region_code else None
     if region is None:
         return None

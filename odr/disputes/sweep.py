@@ -1,10 +1,13 @@
 """The deadline sweep: runs every due clock once, as if the clock read `as_of`.
 
-Idempotent and safe on many machines at once: each due case is locked with
-SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), re-checked, moved, and committed on its
-own, so a crash loses nothing and two sweeps never move a case twice. It only touches
-rows whose clock is due (indexed on state and deadline), so its cost grows with the due
-cases, not with all cases.
+Idempotent and safe on many machines at once: due cases are taken in batches of BATCH,
+locked with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), re-checked, moved, and
+committed together; if anything fails in a batch, the batch is undone and redone one case
+at a time, each committed on its own. A crash loses nothing (an uncommitted case is still
+due) and two sweeps never move a case twice. It only touches rows whose clock is due
+(indexed on state and deadline), so its cost grows with the due cases, not with all cases;
+lookups that do not change during a sweep (an enterprise's staff, a body's mediators, the
+competent office of a region) are asked once per sweep (odr.disputes.memo).
 """
 
 import logging
@@ -12,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from odr.disputes import memo
 from odr.disputes import operations as ops
+from odr.disputes.drafts import purge_old_drafts
 from odr.disputes.models import Complaint
 from odr.disputes.states import OPEN_STATES, DomainError, State
 from odr.extensions import db
@@ -57,11 +63,68 @@ def _due_ids(criteria, limit: int, after_id: int) -> list[int]:
     )
 
 
+def _locking(query):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=Complaint)
+    return query
+
+
 def _lock(complaint_id: int, criteria) -> Complaint | None:
     query = db.select(Complaint).where(Complaint.id == complaint_id, *criteria)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Complaint)
-    return db.session.scalar(query)
+    return db.session.scalar(_locking(query))
+
+
+def _lock_batch(ids: list[int], criteria) -> list[Complaint]:
+    """The batch's cases that are still due and not held by another sweep, locked, with
+    the parties the moves and their notifications read."""
+    query = (
+        db.select(Complaint)
+        .where(Complaint.id.in_(ids), *criteria)
+        .order_by(Complaint.id)
+        .options(
+            selectinload(Complaint.consumer),
+            selectinload(Complaint.enterprise),
+            selectinload(Complaint.assignee),
+            selectinload(Complaint.mediator),
+            selectinload(Complaint.body),
+        )
+    )
+    return list(db.session.scalars(_locking(query)))
+
+
+def _run_batch(ids, criteria_fn, action, detail) -> list[tuple[str, str]] | None:
+    """Move a batch of due cases and commit them together. Any failure undoes the whole
+    batch (None): the caller then takes its cases one at a time."""
+    done = []
+    try:
+        for complaint in _lock_batch(ids, criteria_fn()):
+            action(complaint)
+            done.append((complaint.reference, detail(complaint)))
+        db.session.commit()
+    except Exception as exc:  # retried case by case below, where it is logged
+        db.session.rollback()
+        log.info("sweep batch of %s cases retried one by one: %s", len(ids), exc)
+        return None
+    return done
+
+
+def _run_one(report, name, complaint_id, criteria_fn, action, detail) -> None:
+    try:
+        complaint = _lock(complaint_id, criteria_fn())
+        if complaint is None:  # moved meanwhile, or another sweep holds it
+            db.session.rollback()
+            return
+        action(complaint)
+        text = detail(complaint)
+        reference = complaint.reference
+        db.session.commit()
+        report.add(reference, name, text)
+    except (DomainError, StaleDataError) as exc:
+        db.session.rollback()
+        log.info("sweep skipped case %s: %s", complaint_id, exc)
+    except Exception:
+        db.session.rollback()
+        log.exception("sweep failed on case %s", complaint_id)
 
 
 def _run(
@@ -76,28 +139,22 @@ def _run(
         ids = _due_ids(criteria_fn(), BATCH, after)
         if not ids:
             return
-        for complaint_id in ids:
-            after = complaint_id
-            try:
-                complaint = _lock(complaint_id, criteria_fn())
-                if complaint is None:  # moved meanwhile, or another sweep holds it
-                    db.session.rollback()
-                    continue
-                action(complaint)
-                text = detail(complaint)
-                reference = complaint.reference
-                db.session.commit()
+        after = ids[-1]
+        done = _run_batch(ids, criteria_fn, action, detail)
+        if done is None:
+            for complaint_id in ids:
+                _run_one(report, name, complaint_id, criteria_fn, action, detail)
+        else:
+            for reference, text in done:
                 report.add(reference, name, text)
-            except (DomainError, StaleDataError) as exc:
-                db.session.rollback()
-                log.info("sweep skipped case %s: %s", complaint_id, exc)
-            except Exception:
-                db.session.rollback()
-                log.exception("sweep failed on case %s", complaint_id)
 
 
 def sweep(as_of: datetime | None = None) -> SweepReport:
-    as_of = as_of or utcnow()
+    with memo.scope():
+        return _sweep(as_of or utcnow())
+
+
+def _sweep(as_of: datetime) -> SweepReport:
     report = SweepReport(as_of=as_of)
 
     _run(
@@ -136,4 +193,8 @@ def sweep(as_of: datetime | None = None) -> SweepReport:
         lambda c: ops.send_reminder(c, now=as_of),
         lambda c: f"deadline {c.deadline_at.isoformat()}",
     )
+    purged = purge_old_drafts(as_of)
+    db.session.commit()
+    if purged:
+        report.add("-", "drafts_purged", f"{purged} drafts older than 30 days")
     return report
