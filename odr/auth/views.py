@@ -1,6 +1,15 @@
 """Sign in, sign out, consumer registration, password reset."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -53,6 +62,12 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
+    # Nothing of this person's session (flashed messages included) may reach the next one
+    # on the same browser; only the language choice stays.
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
     flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
 
