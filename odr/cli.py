@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from odr.extensions import db
 
 odr_cli = AppGroup("odr", help="ODR portal operations.")
+STATS_EVERY = 600  # seconds between recomputations of the dashboard snapshot
 
 
 def _parse_as_of(value: str | None) -> datetime | None:
@@ -44,11 +45,18 @@ def sweep_command(as_of: str | None):
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval: float, once: bool):
-    """Loop: the sweep, then the outbox (mail and webhooks)."""
+    """Loop: the sweep, then the outbox (mail and webhooks); the dashboard figures every
+    STATS_EVERY seconds."""
+    from odr.disputes import stats
     from odr.disputes.delivery import deliver_due
     from odr.disputes.sweep import sweep
 
+    last_stats = 0.0
     while True:
+        if time.monotonic() - last_stats >= STATS_EVERY:
+            for key in stats.BUILDERS:
+                stats.refresh(key)
+            last_stats = time.monotonic()
         report = sweep()
         if report.actions:
             for line in report.lines():
@@ -202,3 +210,14 @@ def _register_maintenance() -> None:
 
 
 _register_maintenance()
+
+
+@odr_cli.command("refresh-stats")
+def refresh_stats_command():
+    """Recompute the dashboard and scoreboard figures the pages read (cron or the worker)."""
+    from odr.disputes import stats
+
+    for key in stats.BUILDERS:
+        started = time.perf_counter()
+        stats.refresh(key)
+        click.echo(f"{key}: {time.perf_counter() - started:.2f} s")

@@ -474,5 +474,39 @@ def seed_demo() -> list[tuple[str, str, str]]:
         days_ago=4,
     )
     ops.withdraw(consumer, c, reason="已自行解决", now=t + timedelta(days=1))
+
+    # The platform's other request types, and a published consumer warning.
+    from odr.disputes import requests as service_requests
+    from odr.disputes.models import ConsumerWarning, User
+
+    service_requests.file_request(
+        consumer,
+        "consultation",
+        {
+            "subject": "预付卡退费咨询 (prepaid card refund)",
+            "text": "健身房转让后不认可原会员卡，应当如何维权？",
+        },
+    )
+    service_requests.file_request(
+        consumer,
+        "report",
+        {
+            "enterprise_id": mudan.id,
+            "subject": "虚假宣传 (false advertising)",
+            "text": "店内宣传“全市最低价”，与实际不符。",
+            "real_name": True,
+        },
+    )
+    admin = db.session.scalar(db.select(User).where(User.email == "admin@odr.demo"))
+    db.session.add(
+        ConsumerWarning(
+            title="关于预付式消费的消费提示 (Prepaid cards: a consumer warning)",
+            body="办理预付卡前，请核实经营者资质，保留合同和付款凭证，谨慎一次性大额充值。\n"
+            "Before buying a prepaid card, check the business, keep the contract and receipts, "
+            "and avoid large one-off top-ups.",
+            author_id=admin.id,
+            published_at=utcnow(),
+        )
+    )
     db.session.commit()
     return list(DEMO_LOGINS)

@@ -49,7 +49,7 @@ def test_the_command_recomputes_every_snapshot(world, snapshots):
     stats.dashboard()
     stats.performance_table()
     file_one(world)
-    result = snapshots.test_cli_runner().invoke(args=["admin", "refresh-stats"])
+    result = snapshots.test_cli_runner().invoke(args=["odr", "refresh-stats"])
     assert result.exit_code == 0, result.output
     assert "dashboard:" in result.output and "performance:" in result.output
     db.session.expire_all()

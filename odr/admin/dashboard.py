@@ -2,10 +2,8 @@
 
 import csv
 import io
-import time
 from datetime import datetime
 
-import click
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -306,12 +304,3 @@ def analytics_csv(name: str):
             "Cache-Control": "no-store",
         },
     )
-
-
-@bp.cli.command("refresh-stats")
-def refresh_stats_command():
-    """Recompute the dashboard and enterprise figures the pages read (cron or worker)."""
-    for key in stats.BUILDERS:
-        started = time.perf_counter()
-        stats.refresh(key)
-        click.echo(f"{key}: {time.perf_counter() - started:.2f} s")

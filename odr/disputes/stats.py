@@ -14,7 +14,7 @@ Definitions (shown on the pages as well):
 
 With a million cases one grouped scan still costs a good fraction of a second, so the pages
 do not scan: they read a snapshot (StatsSnapshot: the dashboard and the enterprise figures,
-shared by every app server) that `flask admin refresh-stats` recomputes from cron or the
+shared by every app server) that `flask odr refresh-stats` recomputes from cron or the
 worker, and that a page reading a stale snapshot refreshes in the background (the reader
 gets the previous figures at once). Tests and a database without a snapshot compute inline.
 """

@@ -65,7 +65,7 @@ class ServiceRequest(db.Model):
 
 class StatsSnapshot(db.Model):
     """The regulator's dashboard and the enterprise figures as last computed, shared by every
-    app server: pages read it, `flask admin refresh-stats` (or a stale read) recomputes it."""
+    app server: pages read it, `flask odr refresh-stats` (or a stale read) recomputes it."""
 
     __tablename__ = "stats_snapshot"
 
