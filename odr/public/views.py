@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from odr.disputes.models import Notification
+from odr.disputes.models import ConsumerWarning, Notification
 from odr.disputes.notifications import notification_text
 from odr.extensions import db
 from odr.types import utcnow
@@ -13,7 +13,13 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def home():
-    return render_template("public/home.html")
+    warnings = db.session.scalars(
+        db.select(ConsumerWarning)
+        .where(ConsumerWarning.published_at.is_not(None))
+        .order_by(ConsumerWarning.published_at.desc())
+        .limit(3)
+    ).all()
+    return render_template("public/home.html", warnings=warnings)
 
 
 @bp.route("/healthz")
