@@ -5,13 +5,16 @@ import multiprocessing
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
+from odr.auth.models import UserRole
 from odr.disputes.deadlines import working_day_deadline
-from odr.disputes.models import CaseEvent, Complaint
+from odr.disputes.models import CaseEvent, Complaint, RegionLevel
 from odr.extensions import db as _db
+from tests import factories
 from tests.factories import shanghai
 
 N = 500
@@ -83,9 +86,26 @@ def _bulk_due_cases(w) -> None:
     _db.session.commit()
 
 
+def lean_world() -> SimpleNamespace:
+    """One consumer, an ODR enterprise without staff accounts, its county office without
+    mediators: each escalation tells one person, so the test measures the sweep, not mail."""
+    factories.region("410000", "河南省", RegionLevel.PROVINCE)
+    factories.region("410100", "郑州市", RegionLevel.CITY, "410000")
+    factories.region("410105", "金水区", RegionLevel.COUNTY, "410100")
+    office = factories.body("金水区市场监督管理局", "410105", RegionLevel.COUNTY)
+    w = SimpleNamespace(
+        office=office,
+        enterprise=factories.enterprise("郑州测试百货有限公司", "410105"),
+        consumer=factories.user(UserRole.CONSUMER, "bulk@test.example", "张三"),
+    )
+    _db.session.commit()
+    return w
+
+
 @pytest.mark.postgres
-def test_two_sweep_processes_move_each_case_exactly_once(app, world, db, tmp_path):
-    _bulk_due_cases(world)
+def test_two_sweep_processes_move_each_case_exactly_once(app, db, tmp_path):
+    w = lean_world()
+    _bulk_due_cases(w)
     assert (
         _db.session.scalar(
             sa.select(sa.func.count())
@@ -141,3 +161,4 @@ def test_two_sweep_processes_move_each_case_exactly_once(app, world, db, tmp_pat
         sa.select(Complaint.state, sa.func.count()).group_by(Complaint.state)
     ).all()
     assert dict(states) == {"pending_acceptance": N}
+    assert set(_db.session.scalars(sa.select(Complaint.body_id))) == {w.office.id}
