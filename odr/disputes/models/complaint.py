@@ -43,6 +43,8 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_enterprise_id", "enterprise_id", "id"),
         sa.Index("ix_complaint_raised", "raised_to_body_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_body_mediator", "body_id", "state", "mediator_id"),
+        # The sweep's overdue-acceptance pass: only the cases not flagged yet.
+        sa.Index("ix_complaint_overdue", "state", "overdue_flagged", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
