@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -53,18 +54,27 @@ def worker_command(interval: float, once: bool):
 
     last_stats = 0.0
     while True:
-        if time.monotonic() - last_stats >= STATS_EVERY:
-            for key in stats.BUILDERS:
-                stats.refresh(key)
-            last_stats = time.monotonic()
-        report = sweep()
-        if report.actions:
-            for line in report.lines():
-                click.echo(line)
-        sent = deliver_due()
-        if sent:
-            click.echo(f"outbox: {sent}")
-        db.session.remove()
+        try:
+            if time.monotonic() - last_stats >= STATS_EVERY:
+                for key in stats.BUILDERS:
+                    stats.refresh(key)
+                last_stats = time.monotonic()
+            report = sweep()
+            if report.actions:
+                for line in report.lines():
+                    click.echo(line)
+            sent = deliver_due()
+            if sent:
+                click.echo(f"outbox: {sent}")
+        except Exception:
+            # A failed round (the database restarting, a bug on one path) must not end the
+            # worker: what was done is committed; log it and try again next round.
+            db.session.rollback()
+            if once:
+                raise
+            logging.getLogger(__name__).exception("worker round failed; retrying")
+        finally:
+            db.session.remove()
         if once:
             return
         time.sleep(interval)
@@ -84,6 +94,11 @@ def seed_demo_command(if_empty: bool):
         for role, email, password in DEMO_LOGINS:
             click.echo(f"{role} {email} {password}")
         return
+    if db.session.scalar(db.select(db.func.count(User.id))):
+        raise click.ClickException(
+            "the database already has users: the demo goes into an empty database "
+            "(--if-empty prints the demo logins instead)"
+        )
     for role, email, password in seed_demo():
         click.echo(f"{role} {email} {password}")
 

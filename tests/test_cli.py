@@ -224,3 +224,45 @@ def test_worker_once_runs_the_sweep_and_the_outbox(fresh_app, tmp_path):
         )
     assert left < pending
     assert list((tmp_path / "mail").iterdir())  # the file backend wrote the mails
+
+
+def test_seed_demo_refuses_a_database_with_users(app, world, db):
+    before = db.session.scalar(db.select(db.func.count(User.id)))
+    result = invoke(app, "odr", "seed-demo")
+    assert result.exit_code == 1
+    assert "already has users" in result.output
+    assert db.session.scalar(db.select(db.func.count(User.id))) == before
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_worker_survives_a_failing_round(app, world, db, monkeypatch, caplog):
+    import odr.cli
+    import odr.disputes.sweep
+
+    rounds = []
+    real = odr.disputes.sweep.sweep
+
+    def flaky(as_of=None):
+        rounds.append(as_of)
+        if len(rounds) == 1:
+            raise RuntimeError("database restarting")
+        return real(as_of)
+
+    def sleep(seconds):
+        if len(rounds) >= 2:
+            raise _Stop
+
+    monkeypatch.setattr(odr.disputes.sweep, "sweep", flaky)
+    monkeypatch.setattr(odr.cli.time, "sleep", sleep)
+    result = invoke(app, "odr", "worker", "--interval", "0")
+    assert isinstance(result.exception, _Stop)  # stopped by the test, not by the failure
+    assert len(rounds) == 2
+    assert "worker round failed" in caplog.text
+
+    rounds.clear()
+    once = invoke(app, "odr", "worker", "--once")
+    assert once.exit_code == 1  # --once reports the failure
+    assert isinstance(once.exception, RuntimeError)
