@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:57:11.162449
+Create Date: 2026-11-28 13:21:00.813714
 
 """
 
@@ -486,6 +486,9 @@ def upgrade():
             "ix_complaint_filed", ["filed_at", "enterprise_id", "issue"], unique=False
         )
         batch_op.create_index("ix_complaint_issue", ["issue", "filed_at"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_overdue", ["state", "overdue_flagged", "deadline_at"], unique=False
+        )
         batch_op.create_index(
             "ix_complaint_raised", ["raised_to_body_id", "state", "deadline_at", "id"], unique=False
         )
@@ -1024,6 +1027,7 @@ def downgrade():
         batch_op.drop_index("ix_complaint_state_deadline")
         batch_op.drop_index("ix_complaint_reminder")
         batch_op.drop_index("ix_complaint_raised")
+        batch_op.drop_index("ix_complaint_overdue")
         batch_op.drop_index("ix_complaint_issue")
         batch_op.drop_index("ix_complaint_filed")
         batch_op.drop_index("ix_complaint_enterprise_state")
