@@ -8,7 +8,9 @@ accepted, a body is deactivated); every other cell must still see the world as b
 import contextlib
 import re
 
+import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from odr.extensions import db
 
@@ -98,3 +100,28 @@ def text_of(response) -> str:
     if kind.startswith("text/") or kind.endswith("json") or kind.endswith("csv"):
         return response.get_data(as_text=True)
     return ""
+
+
+FAKE_PDF = b"%PDF-1.7\n% a stand-in record\n"
+
+
+@pytest.fixture
+def stand_in_records(monkeypatch):
+    """Records are not rendered (a stand-in PDF; the records' own tests render them): the
+    matrix issues a dozen, at up to a second each on a busy machine."""
+    monkeypatch.setattr(
+        "odr.disputes.records.render_record",
+        lambda complaint, kind, code, issued_at: FAKE_PDF + code.encode(),
+    )
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch):
+    """New passwords hashed with a fast scheme (the auth tests prove scrypt): registrations
+    and password changes cost 75 ms each with scrypt."""
+    monkeypatch.setattr(
+        "odr.auth.models.generate_password_hash",
+        lambda password, method=None, **kw: generate_password_hash(
+            password, method="pbkdf2:sha256:1000"
+        ),
+    )

@@ -31,7 +31,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import url_for
-from werkzeug.security import generate_password_hash
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import User
@@ -40,7 +39,15 @@ from odr.disputes.deadlines import invalidate_overrides
 from odr.extensions import db
 from odr.types import utcnow
 from tests import access_world
-from tests.access_runner import NOWHERE, classify, text_of, undone, world_transaction
+from tests.access_runner import (  # noqa: F401 - fixtures
+    NOWHERE,
+    classify,
+    fast_passwords,
+    stand_in_records,
+    text_of,
+    undone,
+    world_transaction,
+)
 from tests.factories import PASSWORD, complaint_data, credit_code
 
 # Columns of TABLE, in order.
@@ -556,7 +563,7 @@ class Matrix:
         with app.app_context():
             self.w = access_world.build()
             for user in db.session.scalars(sa.select(User)):
-                user.set_password(PASSWORD)  # a cheap hash (see `quick`)
+                user.set_password(PASSWORD)  # a cheap hash (fast_passwords)
             self.w.tokens = {}
             for role, user in self.w.users.items():
                 if user is not None:
@@ -676,27 +683,8 @@ def _row(key: str, observed: dict) -> str:
     return f'    {chr(34) + key + chr(34) + ":":<38}"{codes}",'
 
 
-FAKE_PDF = b"%PDF-1.7\n% a stand-in record for the access matrix\n"
-
-
-@pytest.fixture
-def quick(monkeypatch):
-    """What the matrix does not look at, made cheap: records are not rendered (a stand-in
-    PDF; the records' own tests render them) and passwords are hashed with a fast scheme
-    (the auth tests prove scrypt). About 2,000 calls stay under a minute."""
-    monkeypatch.setattr(
-        "odr.disputes.records.render_record",
-        lambda complaint, kind, code, issued_at: FAKE_PDF + code.encode(),
-    )
-    monkeypatch.setattr(
-        "odr.auth.models.generate_password_hash",
-        lambda password, method=None, **kw: generate_password_hash(
-            password, method="pbkdf2:sha256:1000"
-        ),
-    )
-
-
-def test_every_route_has_a_row_and_every_cell_holds(app, quick):
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
+def test_every_route_has_a_row_and_every_cell_holds(app):
     keys = [key for key, _m, _r in _rules(app)]
     missing = [key for key in keys if key not in TABLE]
     stale = sorted(set(TABLE) - set(keys))
