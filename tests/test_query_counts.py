@@ -201,6 +201,7 @@ def test_queries_per_page_are_few_and_do_not_grow_with_rows(app, world):
     report = "\n".join(
         f"{name:<24} {small[name][0]:>3} -> {large[name][0]:>3} queries" for name in small
     )
+    print("\n" + report)  # shown with pytest -s
     assert not problems, "\n".join(problems) + "\n\n" + report
     # The lists really grew (the test would prove nothing on empty pages).
     for name in ("consumer case list", "enterprise inbox", "mediator queue"):
