@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -125,7 +126,7 @@ def _lua_str(value: str) -> str:
 def simple_lua(scenario: Scenario, headers: dict[str, str]) -> str:
     lines = [f"wrk.method = {_lua_str(scenario.method)}"]
     for key, value in headers.items():
-        lines.append(f"wrk.headers[{_lua_str(key)}] = {_lua_str(value)}")
+        lines.append(f"wrk.headers[ {_lua_str(key)} ] = {_lua_str(value)}")
     if scenario.body is not None:
         lines.append(f"wrk.body = {_lua_str(scenario.body)}")
     paths = ", ".join(_lua_str(p) for p in scenario.paths)
@@ -296,6 +297,7 @@ def ensure_data(url: str, args) -> dict:
     exists = meta is not None and _database_exists(url)
     if exists and not args.regenerate and meta["n"] == args.cases:
         log(f"reusing {meta['n']:,} cases generated at {meta['as_of']} ({path.name})")
+        gen.sync_schema(gen.make_app(url), progress=log)
         return meta
     log(f"generating {args.cases:,} cases into {sa.engine.make_url(url).database} ...")
     return gen.build(url, args.cases, args.due, schema=args.schema, progress=log)
@@ -508,7 +510,10 @@ def probe(base: str, scenario: Scenario, headers: dict) -> tuple[int, str]:
         return 200, ""
     path = scenario.paths[0]
     data = scenario.body.encode() if scenario.body is not None else None
-    status, _, body = http(scenario.method, base + path, headers=headers, data=data)
+    try:
+        status, _, body = http(scenario.method, base + path, headers=headers, data=data)
+    except TimeoutError:
+        return 0, "no answer within 60 s"
     return status, body[:300].decode("utf-8", "replace")
 
 
@@ -680,6 +685,64 @@ def measure_dashboard_cold(url: str) -> dict:
     return out
 
 
+def measure_cpu(url: str, meta: dict, repeat: int = 10) -> dict:
+    """CPU milliseconds a request costs in this process (Flask test client, no HTTP, no
+    gunicorn), for each page and the floor: unlike req/s, this hardly moves when other
+    programs share the cores. On PostgreSQL the server's own CPU is not included."""
+    from bench import floor
+    from odr.auth import operations as auth_ops
+    from odr.auth.models import User
+    from odr.extensions import db
+
+    app = gen.make_app(url)
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        tokens = {}
+        for role in ("consumer", "owner"):
+            user = db.session.get(User, meta["bench_users"][role]["id"])
+            tokens[role], _ = auth_ops.issue_token(user, ttl_hours=2)
+        db.session.commit()
+
+    def login(role):
+        client = app.test_client()
+        client.post(
+            "/auth/login",
+            data={"email": meta["bench_users"][role]["email"], "password": meta["password"]},
+        )
+        return client
+
+    case_id = meta["samples"]["consumer"][len(meta["samples"]["consumer"]) // 2]
+    bearer = {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
+    pages = {
+        "floor_table": (floor.create_app(url).test_client(), "/", None),
+        "inbox": (login("owner"), "/merchant/inbox", None),
+        "consumer_cases": (login("consumer"), "/consumer/cases", None),
+        "case_page": (login("consumer"), f"/consumer/cases/{case_id}", None),
+        "mediator_queue": (login("mediator"), "/mediation/", None),
+        "api_list": (app.test_client(), "/api/v1/complaints", bearer["owner"]),
+        "api_detail": (app.test_client(), f"/api/v1/complaints/{case_id}", bearer["consumer"]),
+        "dashboard": (login("admin"), "/admin/", None),
+        "scoreboard": (app.test_client(), "/enterprises", None),
+    }
+    out = {}
+    for name, (client, path, headers) in pages.items():
+        for _ in range(2):
+            response = client.get(path, headers=headers)
+        started = time.process_time()
+        for _ in range(repeat):
+            response = client.get(path, headers=headers)
+        ms = (time.process_time() - started) / repeat * 1000
+        out[name] = {
+            "cpu_ms": round(ms, 2),
+            "status": response.status_code,
+            "bytes": len(response.data),
+        }
+        log(f"  cpu {name:<16} {ms:7.2f} ms a request ({len(response.data):,} bytes)")
+    with app.app_context():
+        db.engine.dispose()
+    return out
+
+
 def measure_pdf(url: str, count: int) -> dict:
     """Settlement records issued one after the other in a warm process."""
     from odr.disputes.choices import RecordKind
@@ -726,7 +789,6 @@ def machine() -> dict:
     meminfo = Path("/proc/meminfo").read_text()
     total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
     cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    import flask
     import gunicorn
     import psycopg
 
@@ -738,7 +800,7 @@ def machine() -> dict:
         "os": first(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "flask": flask.__version__ if hasattr(flask, "__version__") else "?",
+        "flask": importlib.metadata.version("flask"),
         "sqlalchemy": sa.__version__,
         "gunicorn": gunicorn.__version__,
         "psycopg": psycopg.__version__,
@@ -749,6 +811,7 @@ def machine() -> dict:
         "wrk": first(["sh", "-c", "wrk -v 2>&1 | head -1"]),
         "load_before": [round(x, 2) for x in load],
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": first(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
     }
 
 
@@ -771,7 +834,7 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
         f"Run {m['at']} on {m['nproc']} CPU ({m['cpu']}), {m['memory_gb']} GB, {m['os']}; "
         f"Python {m['python']}, SQLAlchemy {m['sqlalchemy']}, gunicorn {m['gunicorn']}, "
         f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, {m['wrk']}. "
-        f"Load average before the run: {m['load_before']}.",
+        f"Load average before the run: {m['load_before']}. Commit {m.get('commit', '?')}.",
         "",
         f"Command: `{command}`  ",
         f"Data: {sa.engine.make_url(url).render_as_string(hide_password=True)}, "
@@ -809,6 +872,20 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
             f"{pages.get('rss_mb', {}).get('floor')} MB).",
             "",
         ]
+    if "cpu" in res:
+        cpu = res["cpu"]
+        floor_ms = cpu.get("floor_table", {}).get("cpu_ms")
+        lines += [
+            "CPU per request in one process (Flask test client; SQL included on SQLite, "
+            "the PostgreSQL server's share not):",
+            "",
+            "| page | CPU ms | × floor's | bytes |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, r in cpu.items():
+            times = f"{r['cpu_ms'] / floor_ms:.0f}" if floor_ms else "?"
+            lines.append(f"| {name} | {r['cpu_ms']} | {times} | {r['bytes']:,} |")
+        lines.append("")
     if "sweep" in res:
         s = res["sweep"]
         lines.append(
@@ -820,7 +897,8 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
         d = res["dashboard_cold"]
         lines.append(
             f"Dashboard aggregates computed cold: {d['dashboard']['seconds']} s; "
-            f"scoreboard: {d['scoreboard']['seconds']} s (then cached for 60 s per worker)."
+            f"scoreboard: {d['scoreboard']['seconds']} s (pages read the stored snapshot, "
+            "recomputed in the background when stale)."
         )
     if "pdf" in res:
         p = res["pdf"]
@@ -885,6 +963,8 @@ def main(argv=None) -> None:
         meta = ensure_data(url, args)
         if "pages" not in skip:
             res["pages"] = measure_pages(kind, url, meta, args)
+        if "cpu" not in skip:
+            res["cpu"] = measure_cpu(url, meta)
         if "dashboard" not in skip:
             res["dashboard_cold"] = measure_dashboard_cold(url)
         if "sweep" not in skip:
