@@ -259,6 +259,33 @@ class Sink:
     def commit(self) -> None:
         self.conn.commit()
 
+    def drop_indexes(self) -> list[sa.Index]:
+        """Drop the secondary (non-unique) indexes of the tables the bulk load fills: one
+        CREATE INDEX at the end is much cheaper than maintaining them row by row."""
+        from odr.extensions import db
+
+        dropped = []
+        cur = self.conn.cursor()
+        for name in ("complaint", *Ids.TABLES):
+            for index in sorted(db.metadata.tables[name].indexes, key=lambda i: i.name):
+                if not index.unique:
+                    cur.execute(f'DROP INDEX IF EXISTS "{index.name}"')
+                    dropped.append(index)
+        self.conn.commit()
+        cur.close()
+        return dropped
+
+    def create_indexes(self, indexes: list[sa.Index]) -> None:
+        from sqlalchemy.schema import CreateIndex
+
+        cur = self.conn.cursor()
+        if self.dialect == "postgresql":
+            cur.execute("SET maintenance_work_mem = '512MB'")
+        for index in indexes:
+            cur.execute(str(CreateIndex(index).compile(dialect=self.engine.dialect)))
+            self.conn.commit()
+        cur.close()
+
     def finish(self) -> None:
         from odr.extensions import db
 
@@ -1250,6 +1277,7 @@ def generate(
     if k_due > len(negotiating):
         raise ValueError(f"only {len(negotiating)} negotiating cases for {k_due} due ones")
     due = set(random.Random(seed + 1).sample(negotiating, k_due))
+    dropped = sink.drop_indexes() if tune else []
     ids, rows = Ids(start), Rows()
     builder = CaseBuilder(world, ids, rows)
     builder.every = max(1, n // 60)
@@ -1277,6 +1305,9 @@ def generate(
     rows.flush(sink)
     sink.commit()
     loaded = time.perf_counter() - started
+    if dropped:
+        progress(f"loaded in {loaded:.1f} s; building {len(dropped)} indexes ...")
+        sink.create_indexes(dropped)
     sink.finish()
     elapsed = time.perf_counter() - started
     progress(f"generated {n:,} cases in {elapsed:.1f} s (load {loaded:.1f} s, analyze etc.)")
@@ -1445,6 +1476,39 @@ def create_schema(app, how: str) -> None:
             upgrade()
         else:
             db.create_all()
+
+
+def sync_schema(app, progress=print) -> None:
+    """Bring a reused bench database up to the models: new tables, new nullable columns and
+    new indexes are added (a new required column needs a regeneration)."""
+    from odr.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        db.create_all()
+        inspector = sa.inspect(engine)
+        with engine.begin() as conn:
+            for table in db.metadata.sorted_tables:
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    if not column.nullable:
+                        raise SystemExit(
+                            f"{table.name}.{column.name} is new and required: regenerate "
+                            "the bench data (--regenerate)"
+                        )
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+                    )
+                    progress(f"added column {table.name}.{column.name}")
+                indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+                for index in table.indexes:
+                    if index.name not in indexes:
+                        progress(f"building index {index.name} ...")
+                        index.create(conn)
+        engine.dispose()
 
 
 def meta_path(url: str) -> Path:
