@@ -295,12 +295,12 @@ def ensure_data(url: str, args) -> dict:
     path = gen.meta_path(url)
     meta = json.loads(path.read_text()) if path.exists() else None
     exists = meta is not None and _database_exists(url)
-    if exists and not args.regenerate and meta["n"] == args.cases:
+    if exists and not args.regenerate and meta["n"] == args.cases and meta["mix"] == args.mix:
         log(f"reusing {meta['n']:,} cases generated at {meta['as_of']} ({path.name})")
         gen.sync_schema(gen.make_app(url), progress=log)
         return meta
     log(f"generating {args.cases:,} cases into {sa.engine.make_url(url).database} ...")
-    return gen.build(url, args.cases, args.due, schema=args.schema, progress=log)
+    return gen.build(url, args.cases, args.due, schema=args.schema, mix=args.mix, progress=log)
 
 
 def _database_exists(url: str) -> bool:
@@ -933,6 +933,9 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--schema", choices=["create_all", "migrate"], default="create_all")
+    parser.add_argument(
+        "--mix", choices=sorted(gen.MIXES), default="default", help="open: only open cases"
+    )
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
@@ -957,7 +960,7 @@ def main(argv=None) -> None:
     if args.db in ("postgres", "both"):
         urls.append(args.pg_url)
     for url in urls:
-        kind = db_kind(url)
+        kind = db_kind(url) + ("" if args.mix == "default" else f"-{args.mix}")
         log(f"== {kind}: {sa.engine.make_url(url).render_as_string(hide_password=True)}")
         res: dict = {"machine": machine()}
         meta = ensure_data(url, args)
