@@ -48,6 +48,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    # How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto/-Host
+    # are then trusted): the client's address for rate limits, https for links and HSTS.
+    PROXY_COUNT = int(os.environ.get("ODR_PROXY_COUNT", "0"))
     RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL", "memory://")
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("ODR_LOGIN_RATE_LIMIT", "10 per minute")

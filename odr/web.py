@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
@@ -25,6 +25,11 @@ talisman = Talisman()
 
 
 def register(app: Flask) -> None:
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     talisman.init_app(
         app,
         force_https=False,
@@ -35,6 +40,18 @@ def register(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No database column can hold a NUL character (PostgreSQL refuses it with an
+        error): a page request carrying one in its query or form is malformed. The JSON
+        API validates its own input."""
+        if request.path.startswith("/api/"):
+            return
+        for source in (request.args, request.form):
+            for key, value in source.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400)
 
     @app.before_request
     def remember_language():

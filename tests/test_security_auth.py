@@ -156,7 +156,9 @@ def test_session_cookie_is_httponly_and_samesite_lax(csrf_app, world, db):
 @pytest.fixture
 def production_app(app, monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "a" * 64)
-    prod = sibling_app(app, ProductionConfig)
+    # The limiter is one object shared by every app of the process: leave it disabled, as
+    # the other tests expect (the limit is tested on real servers below).
+    prod = sibling_app(app, ProductionConfig, RATELIMIT_ENABLED=False)
     yield prod
     with prod.app_context():
         _db.engine.dispose()
@@ -333,14 +335,15 @@ from odr.config import TestConfig
 app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sys.argv[1], RATELIMIT_ENABLED=True,
                  RATELIMIT_STORAGE_URI=sys.argv[2], RATELIMIT_KEY_PREFIX=sys.argv[3],
                  INSTANCE_DIR=sys.argv[4], UPLOAD_DIR=sys.argv[4] + "/u",
-                 RECORD_DIR=sys.argv[4] + "/r", MAIL_DIR=sys.argv[4] + "/m")
+                 RECORD_DIR=sys.argv[4] + "/r", MAIL_DIR=sys.argv[4] + "/m",
+                 PROXY_COUNT=int(sys.argv[5]))
 server = make_server("127.0.0.1", 0, app, threaded=True)
 print(server.server_port, flush=True)
 server.serve_forever()
 """
 
 
-def start_server(app, storage, prefix, folder) -> tuple[subprocess.Popen, int]:
+def start_server(app, storage, prefix, folder, proxies=0) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -350,6 +353,7 @@ def start_server(app, storage, prefix, folder) -> tuple[subprocess.Popen, int]:
             storage,
             prefix,
             str(folder),
+            str(proxies),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -361,13 +365,22 @@ def start_server(app, storage, prefix, folder) -> tuple[subprocess.Popen, int]:
     return process, port
 
 
-def failed_login(port) -> int:
+def post_form(port, path, fields, headers=None) -> int:
     conn = HTTPConnection("127.0.0.1", port, timeout=30)
-    body = urlencode({"email": "consumer@test.example", "password": "wrong-password"})
-    conn.request("POST", "/auth/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    conn.request(
+        "POST",
+        path,
+        urlencode(fields),
+        {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+    )
     status = conn.getresponse().status
     conn.close()
     return status
+
+
+def failed_login(port, headers=None) -> int:
+    fields = {"email": "consumer@test.example", "password": "wrong-password"}
+    return post_form(port, "/auth/login", fields, headers)
 
 
 def test_login_limit_is_shared_by_app_servers_through_redis(app, world, db, tmp_path):
@@ -399,3 +412,43 @@ def test_login_limit_is_shared_by_app_servers_through_redis(app, world, db, tmp_
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
         client.close()
+
+
+def test_behind_a_proxy_each_client_has_its_own_budget_and_links_are_https(
+    app, world, db, tmp_path
+):
+    """With ODR_PROXY_COUNT=1 the address the proxy reports is the client's: one client
+    guessing passwords does not lock everyone else out, and e-mailed links use https."""
+    prefix = f"odr-test-{uuid.uuid4().hex}"
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    neighbour = {"X-Forwarded-For": "198.51.100.7"}
+    servers = []
+    try:
+        behind = start_server(app, "memory://", prefix, tmp_path / "proxy", proxies=1)
+        servers.append(behind[0])
+        direct = start_server(app, "memory://", prefix, tmp_path / "direct", proxies=0)
+        servers.append(direct[0])
+        for port in (behind[1], direct[1]):
+            assert [failed_login(port, attacker) for _ in range(10)] == [200] * 10
+            assert failed_login(port, attacker) == 429
+        # Trusting the proxy, the neighbour still signs in. Without it, every request seems
+        # to come from the proxy: the neighbour is locked out with the attacker.
+        fields = {"email": world.consumer.email, "password": PASSWORD}
+        assert post_form(behind[1], "/auth/login", fields, neighbour) == 302
+        assert post_form(direct[1], "/auth/login", fields, neighbour) == 429
+
+        https = {**neighbour, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "odr.example.cn"}
+        assert post_form(behind[1], "/auth/reset", {"email": world.consumer.email}, https) == 302
+        db.session.rollback()
+        mail = db.session.scalar(
+            db.select(Outbox)
+            .where(Outbox.idempotency_key.like("reset:%"))
+            .order_by(Outbox.id.desc())
+            .limit(1)
+        )
+        assert "https://odr.example.cn/auth/reset/" in mail.body
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
+            process.stdout.close()

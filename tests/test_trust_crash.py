@@ -10,25 +10,30 @@ Runs on the database under test (a SQLite file, or PostgreSQL) with a real SMTP 
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
 
+from odr.disputes import operations as ops
 from odr.disputes.delivery import sign
 from odr.disputes.events import verify_chain
-from odr.disputes.models import CaseEvent, Complaint, Outbox, WebhookEndpoint
+from odr.disputes.models import CaseEvent, Complaint, Outbox, Record, WebhookEndpoint
 from odr.disputes.states import State
 from tests.factories import file_case, shanghai
 
 ROOT = Path(__file__).resolve().parent.parent
-DUE_CASES = 60
+DUE_CASES = 40  # settlement deadlines run out: escalated
+DUE_MEDIATIONS = 8  # 45 working days run out: terminated (T5), each with a PDF (~0.3 s)
 SECRET = "crash-test-secret"
 
 
@@ -119,6 +124,39 @@ class Worker:
             self.process.wait(timeout=30)
 
 
+class DatabaseLock:
+    """Makes the worker wait: on PostgreSQL an exclusive lock on the record table (the
+    sweep's terminations insert there), on SQLite the write lock of the whole file."""
+
+    def __init__(self, app):
+        self.url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        self.postgres = self.url.get_backend_name() == "postgresql"
+        self.connection = None
+
+    def take(self):
+        if self.postgres:
+            import psycopg
+
+            self.connection = psycopg.connect(
+                host=self.url.host,
+                port=self.url.port or 5432,
+                user=self.url.username,
+                password=self.url.password,
+                dbname=self.url.database,
+            )
+            self.connection.execute("LOCK TABLE record IN EXCLUSIVE MODE")
+        else:
+            self.connection = sqlite3.connect(self.url.database, isolation_level=None)
+            self.connection.execute("BEGIN IMMEDIATE")
+
+    def release(self):
+        if self.postgres:
+            self.connection.rollback()
+        else:
+            self.connection.execute("ROLLBACK")
+        self.connection.close()
+
+
 def wait_until(predicate, what, timeout=120.0, step=0.01):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -132,11 +170,17 @@ def test_killed_worker_moves_every_case_and_sends_every_message_once(app, db, wo
     db.session.add(
         WebhookEndpoint(enterprise_id=world.enterprise.id, url="http://placeholder", secret=SECRET)
     )
-    past = shanghai(2026, 9, 1, 10)  # ten working days ran out long ago
+    past = shanghai(2026, 9, 1, 10)  # every clock ran out long ago
     ids = [
         file_case(world.consumer, world.enterprise, now=past, commit=False).id
         for _ in range(DUE_CASES)
     ]
+    mediations = []
+    for _ in range(DUE_MEDIATIONS):
+        case = file_case(world.consumer, world.enterprise, now=past, commit=False)
+        ops.escalate(world.consumer, case, now=past + timedelta(hours=1))
+        ops.accept_case(world.head, case, now=past + timedelta(days=1))
+        mediations.append(case.id)
     # Filing queued mail and webhooks too; start from an empty outbox so the receivers
     # count only what the sweep causes.
     db.session.execute(db.delete(Outbox))
@@ -158,19 +202,30 @@ def test_killed_worker_moves_every_case_and_sends_every_message_once(app, db, wo
         return db.session.scalar(query)
 
     escalated = db.select(db.func.count(CaseEvent.id)).where(CaseEvent.action == "escalate_overdue")
+    expired = db.select(db.func.count(CaseEvent.id)).where(CaseEvent.action == "expire")
     pending_mail = db.select(db.func.count(Outbox.id)).where(Outbox.status != "sent")
     try:
-        # 1. Kill it in the middle of the sweep.
+        # 1. Kill it in the middle of the sweep. It escalates the settlements first, then
+        # terminates the mediations, issuing a record for each: the test holds a lock that
+        # stops it there (the record table on PostgreSQL; every write, once the
+        # escalations are in, on SQLite), so the kill lands mid-sweep with a case in hand.
+        hold = DatabaseLock(app)
+        if hold.postgres:
+            hold.take()
         worker.start()
-        wait_until(lambda: count(escalated) >= DUE_CASES // 4, "the sweep is under way")
+        wait_until(lambda: count(escalated) == DUE_CASES, "the settlements are escalated")
+        if not hold.postgres:
+            hold.take()
+        time.sleep(0.5)  # the worker now waits for the lock, inside a termination
         worker.kill()
-        moved_before = count(escalated)
-        assert 0 < moved_before < DUE_CASES, f"not killed mid-sweep ({moved_before} moved)"
+        hold.release()
+        moved_before = count(escalated) + count(expired)
+        assert DUE_CASES <= moved_before < DUE_CASES + DUE_MEDIATIONS, moved_before
         assert not mail.ids, "the outbox started before the sweep ended"
 
         # 2. Start again; kill it in the middle of sending the outbox.
         worker.start()
-        wait_until(lambda: count(escalated) == DUE_CASES, "every case is moved")
+        wait_until(lambda: count(expired) == DUE_MEDIATIONS, "every case is moved")
         wait_until(lambda: len(mail.ids) >= 30, "mail is going out")
         worker.kill()
         total = count(db.select(db.func.count(Outbox.id)))
@@ -197,6 +252,16 @@ def test_killed_worker_moves_every_case_and_sends_every_message_once(app, db, wo
         ).all()
         assert Counter(actions) == {"file": 1, "escalate_overdue": 1}
         assert verify_chain(complaint_id) == []
+    for complaint_id in mediations:
+        complaint = db.session.get(Complaint, complaint_id)
+        assert complaint.state == State.TERMINATED and complaint.termination_reason == "T5"
+        actions = db.session.scalars(
+            db.select(CaseEvent.action).where(CaseEvent.complaint_id == complaint_id)
+        ).all()
+        assert Counter(actions) == {"file": 1, "escalate": 1, "accept": 1, "expire": 1}
+        assert verify_chain(complaint_id) == []
+        records = db.session.scalars(db.select(Record).where(Record.complaint_id == complaint_id))
+        assert len(records.all()) == 1
 
     # Every mail and webhook arrived; at most the one in flight at the kill came twice,
     # and then under the same id, so the receiver can drop it.
@@ -204,7 +269,7 @@ def test_killed_worker_moves_every_case_and_sends_every_message_once(app, db, wo
     assert all(item.status == "sent" for item in items)
     expected_mail = {f"<outbox-{i.id}@odr.local>" for i in items if i.channel == "email"}
     expected_hooks = {i.idempotency_key for i in items if i.channel == "webhook"}
-    assert len(expected_mail) >= DUE_CASES * 5 and len(expected_hooks) == DUE_CASES
+    assert len(expected_mail) >= DUE_CASES * 5 and len(expected_hooks) >= DUE_CASES
     assert set(mail.ids) == expected_mail
     assert set(hooks.deliveries) == expected_hooks
     repeats = (len(mail.ids) - len(expected_mail)) + (len(hooks.deliveries) - len(expected_hooks))

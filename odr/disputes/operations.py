@@ -111,12 +111,27 @@ def _set_clock(complaint: Complaint, deadline_at: datetime | None) -> None:
     complaint.reminder_at = deadlines.reminder_moment(deadline_at) if deadline_at else None
 
 
+def storable_text(value: str) -> bool:
+    """No NUL character (PostgreSQL refuses it) and no lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(value, field: str, *, required=True, limit=MAX_TEXT) -> str | None:
     value = (value or "").strip() if isinstance(value, str) or value is None else None
     if value is None:
         raise Invalid(_l("Invalid input."), {field: str(_l("Must be text."))})
     if required and not value:
         raise Invalid(_l("Invalid input."), {field: str(_l("This field is required."))})
+    if not storable_text(value):
+        raise Invalid(
+            _l("Invalid input."), {field: str(_l("Contains characters that are not allowed."))}
+        )
     if len(value) > limit:
         raise Invalid(
             _l("Invalid input."),
