@@ -378,3 +378,48 @@ def test_three_sweeps_and_clients_leave_every_case_in_one_valid_state(
         )
         == 0
     )
+
+
+# -- the same races through the JSON API ----------------------------------------------------
+
+
+def api_race(app, requests) -> list[tuple[int, str]]:
+    """Send each (path, token) POST from its own thread at the same instant."""
+    barrier = threading.Barrier(len(requests))
+    answers: list[tuple[int, str] | None] = [None] * len(requests)
+
+    def send(index, path, token):
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        response = client.post(
+            "/api/v1" + path, json={}, headers={"Authorization": f"Bearer {token}"}
+        )
+        body = response.get_json(silent=True) or {}
+        answers[index] = (response.status_code, body.get("error", {}).get("code", "ok"))
+
+    threads = [
+        threading.Thread(target=send, args=(i, path, token))
+        for i, (path, token) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return answers
+
+
+def test_api_clients_racing_get_one_success_and_409s(app, db, world, race_app):
+    from odr.auth.operations import issue_token
+
+    complaint_id, offer_id = open_offer(world, db)
+    token, _ = issue_token(world.consumer)
+    db.session.commit()
+    accept = f"/complaints/{complaint_id}/offers/{offer_id}/accept"
+    withdraw = f"/complaints/{complaint_id}/withdraw"
+    answers = api_race(race_app, [(accept, token)] * 10 + [(withdraw, token)] * 10)
+    tally = Counter(answers)
+    assert sum(n for (status, _), n in tally.items() if status == 200) == 1, tally
+    assert all(status in (200, 409) for status, _ in answers), tally
+    assert {code for status, code in answers if status == 409} <= {"invalid_transition", "conflict"}
+    events = assert_consistent(complaint_id)
+    assert len([e for e in events if e.action in ("accept_offer", "withdraw")]) == 1
