@@ -1333,20 +1333,38 @@ def generate(
 
 def reset_due(meta: dict, progress=print) -> None:
     """Put the K due cases back as they were generated (after a sweep moved them): delete
-    them (their events, messages, offers and notifications cascade) and build them again."""
+    their rows and build them again.
+
+    Foreign-key enforcement is off for the delete: the children are deleted first, and with
+    it on, every deleted case made the database look for children in tables without an
+    index on complaint_id (notification), a full scan per case."""
     from odr.extensions import db
 
     as_of = datetime.fromisoformat(meta["as_of"])
     engine = db.engine
     world = _load_world(meta, as_of)
     due = meta["due_ids"]
-    with engine.begin() as conn:
-        for i in range(0, len(due), 500):
-            part = due[i : i + 500]
-            marks = ", ".join(str(int(x)) for x in part)
-            for table in ("notification", "message", "case_event", "offer"):
-                conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE complaint_id IN ({marks})')
-            conn.exec_driver_sql(f"DELETE FROM complaint WHERE id IN ({marks})")
+    marks = ", ".join(str(int(x)) for x in due)
+    children = ("notification", "message", "case_event", "offer", "record", "evidence")
+    raw = engine.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            raw.driver_connection.commit()
+            cur.execute("PRAGMA foreign_keys=OFF")
+        else:
+            cur.execute("SET session_replication_role = replica")
+        for table in children:
+            cur.execute(f'DELETE FROM "{table}" WHERE complaint_id IN ({marks})')
+        cur.execute(f"DELETE FROM complaint WHERE id IN ({marks})")
+        raw.driver_connection.commit()
+        if engine.dialect.name == "sqlite":
+            cur.execute("PRAGMA foreign_keys=ON")
+        else:
+            cur.execute("SET session_replication_role = DEFAULT")
+        cur.close()
+    finally:
+        raw.close()
     sink = Sink(engine, tune=False)
     ids, rows = Ids(_start_ids(engine)), Rows()
     builder = CaseBuilder(world, ids, rows)
