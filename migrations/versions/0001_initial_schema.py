@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 13:21:00.813714
+Create Date: 2026-11-28 13:41:36.911663
 
 """
 
@@ -853,6 +853,9 @@ def upgrade():
     )
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.create_index(
+            batch_op.f("ix_notification_complaint_id"), ["complaint_id"], unique=False
+        )
+        batch_op.create_index(
             "ix_notification_user_unread", ["user_id", "read_at", "id"], unique=False
         )
 
@@ -967,6 +970,7 @@ def downgrade():
     op.drop_table("offer")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_user_unread")
+        batch_op.drop_index(batch_op.f("ix_notification_complaint_id"))
 
     op.drop_table("notification")
     with op.batch_alter_table("message", schema=None) as batch_op:

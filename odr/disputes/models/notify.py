@@ -17,8 +17,9 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    # Indexed: deleting a case (restore, retention) looks its notifications up by case.
     complaint_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("complaint.id", ondelete="CASCADE")
+        sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(sa.String(32))
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
