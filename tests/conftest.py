@@ -89,6 +89,18 @@ def _wipe(app) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _limiter_as_it_was():
+    """Flask-Limiter keeps its on/off switch on the one `limiter` object shared by every app
+    of the process: a test that builds an app with limits on (or a production config) must
+    not leave sign-in rate-limited for the tests after it."""
+    from odr.extensions import limiter
+
+    state = (limiter.enabled, limiter.initialized)
+    yield
+    limiter.enabled, limiter.initialized = state
+
+
+@pytest.fixture(autouse=True)
 def _clean_db(request):
     yield
     if "app" in request.fixturenames:
