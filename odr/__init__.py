@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from odr.config import CONFIGS, Config
@@ -68,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    login_manager.login_message = _l("Please sign in to see this page.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Shanghai")
     limiter.init_app(app)
