@@ -480,7 +480,9 @@ def report(args, result: dict) -> str:
         f"{result['requests'] / result['elapsed']:.1f} requests/s; "
         f"{result['created']['complaints']} complaints filed, "
         f"{result['created']['accepted']} settled with a PDF record.",
-        f"Errors: {len(result['errors'])}. Lost writes: {result['lost']} "
+        f"Errors: {len(result['errors'])} (any status other than the expected one, or a "
+        f"broken connection; reconnections: {result['reconnects']}). "
+        f"Lost writes: {result['lost']} "
         "(complaints, messages, offers, accepted and rejected offers, settled cases, records: "
         "what the clients were told was created versus what is in the database).",
     ]
@@ -545,7 +547,9 @@ def main(argv=None) -> int:
     created: dict[str, int] = defaultdict(int)
     errors: list[str] = []
     complaint_ids: list[int] = []
+    reconnects = 0
     for tally in tallies:
+        reconnects += tally.reconnects
         for kind, values in tally.latencies.items():
             latencies[kind].extend(values)
         for kind, n in tally.created.items():
@@ -576,6 +580,7 @@ def main(argv=None) -> int:
         "db": db,
         "elapsed": elapsed,
         "requests": len(everything),
+        "reconnects": reconnects,
         "created": dict(created),
         "errors": errors,
         "lost": sum(abs(a - b) for a, b in differences.values()),
