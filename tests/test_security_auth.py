@@ -333,7 +333,7 @@ from werkzeug.serving import make_server
 from odr import create_app
 from odr.config import TestConfig
 app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sys.argv[1], RATELIMIT_ENABLED=True,
-                 RATELIMIT_STORAGE_URI=sys.argv[2], RATELIMIT_KEY_PREFIX=sys.argv[3],
+                 RATELIMIT_KEY_PREFIX=sys.argv[3],
                  INSTANCE_DIR=sys.argv[4], UPLOAD_DIR=sys.argv[4] + "/u",
                  RECORD_DIR=sys.argv[4] + "/r", MAIL_DIR=sys.argv[4] + "/m",
                  PROXY_COUNT=int(sys.argv[5]))
@@ -356,7 +356,8 @@ def start_server(app, storage, prefix, folder, proxies=0) -> tuple[subprocess.Po
             str(proxies),
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        # The storage as an operator sets it: ODR_RATELIMIT_STORAGE_URL.
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "ODR_RATELIMIT_STORAGE_URL": storage},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
