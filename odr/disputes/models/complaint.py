@@ -33,7 +33,9 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_enterprise_state", "enterprise_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_body_state", "body_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_consumer", "consumer_id", "id"),
-        sa.Index("ix_complaint_reminder", "state", "reminder_at"),
+        # With deadline_at in it, SQLite takes this index for the sweep's reminder pass
+        # instead of (state, deadline_at), which read every open case (1.9 s at 1M open).
+        sa.Index("ix_complaint_reminder", "state", "reminder_at", "deadline_at"),
         # Analytics (odr/disputes/stats.py): filings by week and category, closing dates.
         sa.Index("ix_complaint_filed", "filed_at", "enterprise_id", "issue"),
         sa.Index("ix_complaint_issue", "issue", "filed_at"),
