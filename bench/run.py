@@ -840,9 +840,14 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
         f"Data: {sa.engine.make_url(url).render_as_string(hide_password=True)}, "
         f"generated in {meta.get('seconds', '?')} s "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(meta['counts'].items()))}).  ",
-        f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s "
-        f"per page after a {args.warmup:g} s warm-up; gunicorn {args.workers} sync workers "
-        "for the portal and for the floor.",
+    ]
+    if "pages" in res:
+        lines.append(
+            f"wrk: {args.threads} threads, {args.connections} connections, {args.duration:g} s "
+            f"per page after a {args.warmup:g} s warm-up; gunicorn {args.workers} sync workers "
+            "for the portal and for the floor."
+        )
+    lines += [
         "",
     ]
     pages = res.get("pages", {})
