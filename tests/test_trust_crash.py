@@ -99,6 +99,10 @@ class Worker:
             "ODR_SMTP_PORT": str(smtp_port),
             "FLASK_APP": "wsgi",
             "PYTHONWARNINGS": "ignore",
+            # Small batches, so the kill lands between two commits of one pass (with the
+            # default 100, all 40 escalations commit at once and a busy machine finishes
+            # them before the test can take its lock).
+            "ODR_SWEEP_BATCH": "5",
         }
         self.log = tmp_path / "worker.log"
         self.process: subprocess.Popen | None = None

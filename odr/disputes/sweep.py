@@ -11,6 +11,7 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 """
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 # Cases moved and committed together. Small enough that SQLite, which holds its one write
 # lock from the first write to the commit, keeps other writers waiting well under the
 # busy timeout (5 s).
-BATCH = 100
+BATCH = int(os.environ.get("ODR_SWEEP_BATCH", "100"))
 
 
 @dataclass
@@ -134,8 +135,9 @@ def _run(
     detail: Callable[[Complaint], str],
 ) -> None:
     due = _due_ids(criteria_fn())
-    for start in range(0, len(due), BATCH):
-        ids = due[start : start + BATCH]
+    batch = max(BATCH, 1)
+    for start in range(0, len(due), batch):
+        ids = due[start : start + batch]
         done = _run_batch(ids, criteria_fn, action, detail)
         if done is None:
             for complaint_id in ids:
