@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 13:41:36.911663
+Create Date: 2026-11-28 14:06:47.221163
 
 """
 
@@ -492,7 +492,9 @@ def upgrade():
         batch_op.create_index(
             "ix_complaint_raised", ["raised_to_body_id", "state", "deadline_at", "id"], unique=False
         )
-        batch_op.create_index("ix_complaint_reminder", ["state", "reminder_at"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_reminder", ["state", "reminder_at", "deadline_at"], unique=False
+        )
         batch_op.create_index("ix_complaint_state_deadline", ["state", "deadline_at"], unique=False)
 
     op.create_table(
