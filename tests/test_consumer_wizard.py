@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from odr.disputes.drafts import purge_old_drafts
 from odr.disputes import deadlines
+from odr.disputes.drafts import purge_old_drafts
 from odr.disputes.models import Complaint, Draft, Evidence
 from odr.extensions import db
 from odr.types import utcnow
