@@ -24,7 +24,7 @@ from odr.disputes.models import (
     Message,
     Offer,
 )
-from odr.disputes.states import Move, RefusalReason, State, TerminationReason
+from odr.disputes.states import RefusalReason, State, TerminationReason, action_label
 from odr.extensions import db
 
 PLATFORM_NAME_ZH = "在线消费纠纷解决平台"
@@ -438,11 +438,7 @@ def _termination(complaint: Complaint, context: dict) -> None:
     }
 
 
-def _event_label(action: str) -> str:
-    try:
-        return str(Move(action).label)
-    except ValueError:
-        return action or ""
+_event_label = action_label  # one translation of timeline actions for every page
 
 
 def _case_file(complaint: Complaint, context: dict) -> None:

@@ -88,6 +88,14 @@ class Move(enum.StrEnum):
         return MOVE_LABELS.get(self, self.value)
 
 
+def action_label(action: str | None) -> str:
+    """A timeline action in the reader's language (the raw name for an unknown one)."""
+    try:
+        return str(Move(action).label)
+    except ValueError:
+        return action or ""
+
+
 MOVE_LABELS = {
     Move.FILE: _l("Complaint filed"),
     Move.MAKE_OFFER: _l("Offer made"),

@@ -38,7 +38,7 @@ from odr.disputes.models import (
     Record,
 )
 from odr.disputes.permissions import can, is_body_head, role_in_case
-from odr.disputes.states import Invalid, Move, Role, State
+from odr.disputes.states import Invalid, Move, Role, State, action_label
 from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
@@ -607,11 +607,7 @@ def send_record(found: Record, complaint: Complaint):
 # -- template helpers --------------------------------------------------------------------
 
 
-def _event_label(action: str) -> str:
-    try:
-        return str(Move(action).label)
-    except ValueError:
-        return action
+_event_label = action_label  # one translation of timeline actions for every page
 
 
 def _actor_label(role: str | None) -> str:

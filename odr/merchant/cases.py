@@ -19,7 +19,7 @@ from odr.disputes.models import (
 )
 from odr.disputes.permissions import can, can_see_contact, role_in_case
 from odr.disputes.records import record_bytes
-from odr.disputes.states import AGREED_STATES, DomainError, Invalid, Move, Role
+from odr.disputes.states import AGREED_STATES, DomainError, Invalid, Move, Role, action_label
 from odr.extensions import db
 from odr.merchant import queries
 from odr.merchant.forms import (
@@ -42,11 +42,7 @@ def load_case(case_id: int) -> Complaint:
     return complaint
 
 
-def _label(action: str) -> str:
-    try:
-        return str(Move(action).label)
-    except ValueError:
-        return action
+_label = action_label  # one translation of timeline actions for every page
 
 
 def render_case(complaint: Complaint, status: int = 200, **forms):
