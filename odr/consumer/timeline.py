@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from odr.disputes.choices import PerformanceStatus, Remedy, Request
 from odr.disputes.models import CaseEvent, Complaint, MediationBody
-from odr.disputes.states import Move, RefusalReason, State, TerminationReason
+from odr.disputes.states import Move, RefusalReason, State, TerminationReason, action_label
 from odr.extensions import db
 from odr.web import localdate, money_filter
 
@@ -161,10 +161,7 @@ def timeline(complaint: Complaint) -> list[dict]:
     bodies = _body_names(events)
     items = []
     for event in events:
-        try:
-            label = str(Move(event.action).label)
-        except ValueError:
-            label = event.action
+        label = action_label(event.action)
         try:
             to_state = State(event.to_state)
         except ValueError:
