@@ -178,3 +178,31 @@ def test_mediators_list_the_cases_of_their_bodies(world, api, db):
     ]
     everything = api.get(world.admin, "/complaints").get_json()["items"]
     assert {c["id"] for c in everything} == {here.id, elsewhere.id}
+
+
+def test_mediators_list_cases_raised_to_their_body_once_newest_first(world, api, db):
+    """The list is the union of the cases at the caller's bodies and those raised to them
+    (overdue acceptance): each case once, newest first, the same across pages."""
+    cases = [escalated_case(db, world) for _ in range(5)]
+    cases[1].raised_to_body_id = world.city_body.id  # raised from Jinshui to the city
+    cases[3].raised_to_body_id = world.city_body.id
+    cases[4].body_id = world.city_body.id  # at the city and raised to it: both arms
+    cases[4].raised_to_body_id = world.city_body.id
+    db.session.commit()
+    expected = [cases[4].id, cases[3].id, cases[1].id]
+
+    def listed(user, query=""):
+        ids, cursor = [], None
+        while True:
+            path = "/complaints?limit=1" + query + (f"&cursor={cursor}" if cursor else "")
+            answer = api.get(user, path).get_json()
+            ids += [c["id"] for c in answer["items"]]
+            cursor = answer["next_cursor"]
+            if cursor is None:
+                return ids
+
+    assert listed(world.city_mediator) == expected
+    assert listed(world.city_mediator, "&state=pending_acceptance") == expected
+    assert listed(world.city_mediator, "&state=mediating") == []
+    assert listed(world.mediator) == [cases[3].id, cases[2].id, cases[1].id, cases[0].id]
+    assert listed(world.other_mediator) == []

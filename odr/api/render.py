@@ -11,6 +11,7 @@ from odr.disputes.models import (
     Complaint,
     Enterprise,
     Evidence,
+    MediationBody,
     Message,
     Offer,
     Record,
@@ -66,41 +67,110 @@ def case_dict(complaint: Complaint, user: User | None, *, contact: bool = False)
     may see them."""
     enterprise = complaint.enterprise
     body = complaint.body
-    data = {
-        **complaint_summary(complaint),
-        "filed_at": iso(complaint.filed_at),
-        "closed_at": iso(complaint.closed_at),
-        "enterprise": {"id": enterprise.id, "name": enterprise.name} if enterprise else None,
-        "respondent_name": complaint.respondent_display,
-        "body": {"id": body.id, "name": body.display_name()} if body else None,
-        "mediator_id": complaint.mediator_id,
-        "green_channel": bool(complaint.green_channel),
-        "subject_kind": _value(complaint.subject_kind),
-        "subject": complaint.subject,
-        "purchase_date": _date(complaint.purchase_date),
-        "purchase_place": complaint.purchase_place,
-        "purchase_url": complaint.purchase_url,
-        "amount": money_str(complaint.amount),
-        "issue": _value(complaint.issue),
-        "requests": list(complaint.requests or []),
-        "claimed_amount": money_str(complaint.claimed_amount),
-        "facts": complaint.facts,
-        "refusal_reason": _value(complaint.refusal_reason),
-        "termination_reason": _value(complaint.termination_reason),
-        "settled_amount": money_str(complaint.settled_amount),
-        "performance_status": _value(complaint.performance_status),
-        "performance_due": _date(complaint.performance_due),
-        "rating": complaint.rating,
-        "complainant_name": complaint.complainant_name,
-    }
+    data = case_fields(
+        complaint,
+        enterprise.name if enterprise else None,
+        {"id": body.id, "name": body.display_name()} if body else None,
+    )
     if contact and can_see_contact(user, complaint):
         data["complainant_phone"] = complaint.complainant_phone
         data["complainant_address"] = complaint.complainant_address
     return data
 
 
-def case_list_options():
-    return (selectinload(Complaint.enterprise), selectinload(Complaint.body))
+def case_fields(c, enterprise_name: str | None, body: dict | None) -> dict:
+    """The listed fields of a case, from a Complaint or from a row of LIST_COLUMNS (the API
+    list reads columns, not ORM objects: a third of the CPU of a 50-row page)."""
+    return {
+        **complaint_summary(c),
+        "filed_at": iso(c.filed_at),
+        "closed_at": iso(c.closed_at),
+        "enterprise": (
+            {"id": c.enterprise_id, "name": enterprise_name} if c.enterprise_id else None
+        ),
+        # Complaint.respondent_display: the listed enterprise, else the name the consumer gave.
+        "respondent_name": enterprise_name if c.enterprise_id else (c.respondent_name or ""),
+        "body": body,
+        "mediator_id": c.mediator_id,
+        "green_channel": bool(c.green_channel),
+        "subject_kind": _value(c.subject_kind),
+        "subject": c.subject,
+        "purchase_date": _date(c.purchase_date),
+        "purchase_place": c.purchase_place,
+        "purchase_url": c.purchase_url,
+        "amount": money_str(c.amount),
+        "issue": _value(c.issue),
+        "requests": list(c.requests or []),
+        "claimed_amount": money_str(c.claimed_amount),
+        "facts": c.facts,
+        "refusal_reason": _value(c.refusal_reason),
+        "termination_reason": _value(c.termination_reason),
+        "settled_amount": money_str(c.settled_amount),
+        "performance_status": _value(c.performance_status),
+        "performance_due": _date(c.performance_due),
+        "rating": c.rating,
+        "complainant_name": c.complainant_name,
+    }
+
+
+# What case_fields reads, as columns.
+LIST_COLUMNS = (
+    Complaint.id,
+    Complaint.reference,
+    Complaint.state,
+    Complaint.deadline_at,
+    Complaint.filed_at,
+    Complaint.closed_at,
+    Complaint.enterprise_id,
+    Complaint.respondent_name,
+    Complaint.body_id,
+    Complaint.mediator_id,
+    Complaint.green_channel,
+    Complaint.subject_kind,
+    Complaint.subject,
+    Complaint.purchase_date,
+    Complaint.purchase_place,
+    Complaint.purchase_url,
+    Complaint.amount,
+    Complaint.issue,
+    Complaint.requests,
+    Complaint.claimed_amount,
+    Complaint.facts,
+    Complaint.refusal_reason,
+    Complaint.termination_reason,
+    Complaint.settled_amount,
+    Complaint.performance_status,
+    Complaint.performance_due,
+    Complaint.rating,
+    Complaint.complainant_name,
+)
+
+
+def case_list_select():
+    """The listed columns of cases with their enterprise's and body's names: one query, no
+    ORM objects."""
+    return (
+        db.select(
+            *LIST_COLUMNS,
+            Enterprise.name.label("enterprise_name"),
+            MediationBody.name.label("body_name"),
+            MediationBody.name_en.label("body_name_en"),
+        )
+        .select_from(Complaint)
+        .outerjoin(Enterprise, Enterprise.id == Complaint.enterprise_id)
+        .outerjoin(MediationBody, MediationBody.id == Complaint.body_id)
+    )
+
+
+def case_rows_out(rows) -> list[dict]:
+    """case_fields for rows of case_list_select."""
+    bodies: dict = {}
+    for row in rows:
+        if row.body_id is not None and row.body_id not in bodies:
+            # MediationBody.display_name picks the name for the reader's language.
+            name = MediationBody(name=row.body_name, name_en=row.body_name_en).display_name()
+            bodies[row.body_id] = {"id": row.body_id, "name": name}
+    return [case_fields(row, row.enterprise_name, bodies.get(row.body_id)) for row in rows]
 
 
 def event_out(event: CaseEvent) -> dict:
