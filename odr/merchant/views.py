@@ -34,7 +34,7 @@ from odr.disputes.evidence import ALLOWED, sniff
 from odr.disputes.models import Region, RegionLevel
 from odr.disputes.states import Invalid, State
 from odr.extensions import db, limiter, login_manager
-from odr.merchant import queries
+from odr.merchant import queries, rows
 from odr.merchant.actions import assign_cases
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
@@ -44,6 +44,12 @@ bp = Blueprint("merchant", __name__)
 PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
 # The application form is public and creates an account: a few tries an hour per address.
 APPLY_RATE_LIMIT = "20 per hour"
+
+
+@bp.record_once
+def _register_row_helpers(state) -> None:
+    """The shared macros (templates/macros.html) use the cheap row helpers on every page."""
+    rows.register(state.app)
 
 
 @bp.before_request

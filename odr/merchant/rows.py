@@ -1,0 +1,165 @@
+"""Cheap per-row values for the case lists and the shared macros (templates/macros.html).
+
+A list row used to cost a gettext per label, a Babel format_date per date and a walk over
+the working-day calendar per clock, each again on every row. Here a label is translated
+once per language (kept for the life of the process), a date is formatted once per day and
+language, and the working days from today are counted once per request for all rows.
+
+The helpers are template globals (registered by the merchant blueprint, see `register`) so
+that the shared macros can use them; their natural home would be odr/web.py.
+"""
+
+import functools
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from flask import Flask, g, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from odr.disputes import deadlines
+from odr.disputes.states import State
+from odr.types import utcnow
+
+STATE_COLOURS = {
+    "negotiating": "primary",
+    "pending_acceptance": "warning",
+    "mediating": "info",
+    "suspended": "secondary",
+    "settled": "success",
+    "mediated": "success",
+    "refused": "dark",
+    "terminated": "dark",
+    "withdrawn": "light",
+}
+
+CLOCK_TEXTS = {
+    "overdue": _l("overdue by %(n)s working days"),
+    "today": _l("due today"),
+    "left": _l("%(n)s working days left"),
+}
+
+# A deadline further than this from today is counted directly rather than tabled.
+_TABLE_DAYS = 800
+_per_locale: dict[tuple[str, str], dict] = {}
+
+
+def locale_key() -> str:
+    return str(get_locale())
+
+
+def per_locale(name: str, build: Callable[[], dict]) -> dict:
+    """A dict built once per language (translations do not change while the process runs)."""
+    key = (name, locale_key())
+    value = _per_locale.get(key)
+    if value is None:
+        value = _per_locale[key] = build()
+    return value
+
+
+def translated(name: str, table: dict) -> dict[str, Markup]:
+    """{key: translated text} of a table of lazy strings, once per language. The texts are
+    Markup, as Jinja's gettext returns them: `text % {"n": 3}` escapes the values."""
+    # Our own catalog's texts, trusted as Jinja's gettext trusts them.
+    return per_locale(name, lambda: {key: Markup(str(text)) for key, text in table.items()})  # noqa: S704
+
+
+def state_labels() -> dict[str, Markup]:
+    # Markup, as a lazy label printed in a template is not escaped either (its __html__).
+    return per_locale("state", lambda: {s: Markup(str(s.label)) for s in State})  # noqa: S704
+
+
+def state_label(state) -> Markup:
+    return state_labels()[state]
+
+
+def state_colour(state) -> str:
+    return STATE_COLOURS.get(state, "secondary")
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_day(day: date, locale: str, fmt: str) -> str:
+    # `locale` is the cache key: format_date reads the same locale from the request.
+    return format_date(day, fmt)
+
+
+def local_day(value, fmt: str = "medium") -> str:
+    """The `localdate` filter (odr/web.py), with each day formatted once per language."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = deadlines.local_date(value)
+    return _format_day(value, locale_key(), fmt)
+
+
+class DaysFrom:
+    """Working days from `today` to any day, each calendar day looked up once: the same
+    numbers as deadlines.working_days_between(today, day)."""
+
+    def __init__(self, today: date):
+        self.today = today
+        self._ahead = [0]  # [k]: working days in (today, today + k]
+        self._behind = [0]  # [k]: working days in (today - k, today]
+
+    def __call__(self, day: date) -> int:
+        delta = (day - self.today).days
+        if abs(delta) > _TABLE_DAYS:
+            return deadlines.working_days_between(self.today, day)
+        if delta >= 0:
+            table = self._ahead
+            while len(table) <= delta:
+                step = self.today + timedelta(days=len(table))
+                table.append(table[-1] + deadlines.is_workday(step))
+            return table[delta]
+        table = self._behind
+        while len(table) <= -delta:
+            step = self.today - timedelta(days=len(table) - 1)
+            table.append(table[-1] + deadlines.is_workday(step))
+        return -table[-delta]
+
+
+def days_left(deadline_at: datetime | None) -> int | None:
+    """The `working_days_left` template global (odr/web.py), counted once per request."""
+    if deadline_at is None:
+        return None
+    today = deadlines.local_date(utcnow())
+    counter = g.get("_odr_days_from")
+    if counter is None or counter.today != today:
+        counter = g._odr_days_from = DaysFrom(today)
+    return counter(deadlines.local_date(deadline_at))
+
+
+def clock_class(left: int) -> str:
+    if left < 0:
+        return "text-danger fw-bold"
+    if left <= 2:
+        return "text-warning-emphasis fw-bold"
+    return ""
+
+
+def clock_text(left: int) -> Markup:
+    texts = translated("clock", CLOCK_TEXTS)
+    if left < 0:
+        return texts["overdue"] % {"n": -left}
+    if left == 0:
+        return texts["today"] % {}
+    return texts["left"] % {"n": left}
+
+
+def url_maker(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """url_for once: the returned function builds the URL of any id by string."""
+    marker = 987654321
+    head, tail = url_for(endpoint, **{key: marker}, **values).split(str(marker), 1)
+    return lambda ident: f"{head}{ident}{tail}"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        days_left=days_left,
+        local_day=local_day,
+        state_label=state_label,
+        state_colour=state_colour,
+        clock_class=clock_class,
+        clock_text=clock_text,
+    )
