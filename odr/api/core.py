@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import joinedload
 
 from odr.auth.models import User, UserRole
 from odr.auth.operations import user_for_token
@@ -149,9 +150,17 @@ def query(model: type[BaseModel]):
 # -- cases -------------------------------------------------------------------------------
 
 
+# Every case view shows the enterprise's and the body's names: loaded with the case.
+CASE_OPTIONS = (joinedload(Complaint.enterprise), joinedload(Complaint.body))
+
+
 def load_case(complaint_id: int) -> Complaint:
     """The case, if the caller may see it; otherwise it does not exist (404, never 403)."""
-    complaint = db.session.get(Complaint, complaint_id) if 0 < complaint_id <= MAX_ID else None
+    complaint = (
+        db.session.get(Complaint, complaint_id, options=CASE_OPTIONS)
+        if 0 < complaint_id <= MAX_ID
+        else None
+    )
     if complaint is None or role_in_case(caller(), complaint) is None:
         raise NotFound(_l("No such case."))
     return complaint
