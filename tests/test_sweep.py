@@ -4,9 +4,11 @@ changes nothing."""
 import hashlib
 from datetime import datetime
 
+from odr.disputes import bulk
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI
-from odr.disputes.models import CaseEvent, Complaint, Notification, Outbox, Record
+from odr.disputes.events import verify_chain
+from odr.disputes.models import CaseEvent, Complaint, Notification, Offer, Outbox, Record
 from odr.disputes.permissions import role_in_case
 from odr.disputes.records import record_bytes
 from odr.disputes.sweep import sweep
@@ -267,7 +269,16 @@ def test_each_case_commits_on_its_own(world, db, monkeypatch):
             raise RuntimeError("simulated crash")
         return real(complaint, now=now)
 
+    real_many = bulk.escalate_overdue_many
+
+    def batch_crashing_on_the_second(ids, criteria, now):
+        # The batch path meets the same crash: the batch is undone, its cases retried alone.
+        if cases[1].id in ids:
+            raise RuntimeError("simulated crash")
+        return real_many(ids, criteria, now)
+
     monkeypatch.setattr(ops, "escalate_overdue", crash_on_the_second)
+    monkeypatch.setattr(bulk, "escalate_overdue_many", batch_crashing_on_the_second)
     report = sweep(shanghai(2026, 10, 19, 9))
     assert report.count("escalated") == 2
     states = [reload(c).state for c in cases]
@@ -300,3 +311,91 @@ def test_sweep_command_prints_what_it_did(app, world, db):
     bad = runner.invoke(args=["odr", "sweep", "--as-of", "next tuesday"])
     assert bad.exit_code == 2
     assert "ISO timestamp" in bad.output
+
+
+def test_the_batch_escalation_writes_what_the_one_case_operation_writes(world, db, monkeypatch):
+    """The sweep escalates a batch with a few statements (odr.disputes.bulk); a case moved
+    that way must look exactly like one moved by operations.escalate_overdue: same fields,
+    same event (chained), same notices, same e-mails in each recipient's language, its open
+    offer lapsed."""
+    filed = shanghai(2026, 9, 28, 9)
+    by_batch, by_operation = (
+        file_case(world.consumer_en, world.enterprise, now=filed) for _ in range(2)
+    )
+    for c in (by_batch, by_operation):
+        ops.make_offer(world.agent, c, remedy="refund", amount="80.00", terms="Refund", now=filed)
+    _db.session.commit()
+    as_of = shanghai(2026, 10, 19, 9)
+    for c in (by_batch, by_operation):
+        _db.session.execute(_db.delete(Outbox).where(Outbox.idempotency_key.contains(f"{c.id}:")))
+        _db.session.execute(_db.delete(Notification).where(Notification.complaint_id == c.id))
+    _db.session.commit()
+
+    versions = {c.id: reload(c).version for c in (by_batch, by_operation)}
+    ops.escalate_overdue(reload(by_operation), now=as_of)
+    _db.session.commit()
+    real_many, calls = bulk.escalate_overdue_many, []
+
+    def spy(*args):
+        calls.append(args)
+        return real_many(*args)
+
+    monkeypatch.setattr(bulk, "escalate_overdue_many", spy)
+    report = sweep(as_of)
+    assert report.count("escalated") == 1 and len(calls) == 1
+
+    def case_fields(c):
+        c = reload(c)
+        return (
+            c.state,
+            c.body_id,
+            c.deadline_at,
+            c.reminder_at,
+            c.escalated_at,
+            c.arrived_at,
+            c.overdue_flagged,
+            c.raised_to_body_id,
+            c.version > versions[c.id],  # optimistic lock: moved on (by one flush or two)
+            list(_db.session.scalars(_db.select(Offer.status).where(Offer.complaint_id == c.id))),
+        )
+
+    assert case_fields(by_batch) == case_fields(by_operation)
+
+    def event_fields(c):
+        (event,) = events(c.id, "escalate_overdue")
+        assert reload(c).chain_head == event.hash
+        return (
+            event.at,
+            event.actor_id,
+            event.actor_role,
+            event.from_state,
+            event.to_state,
+            event.details,
+        )
+
+    assert event_fields(by_batch) == event_fields(by_operation)
+    assert verify_chain(by_batch.id) == [] and verify_chain(by_operation.id) == []
+
+    def notices(c):
+        rows = _db.session.scalars(
+            _db.select(Notification).where(Notification.complaint_id == c.id)
+        )
+        return sorted((n.user_id, n.kind, {**n.params, "reference": "-"}) for n in rows)
+
+    assert notices(by_batch) == notices(by_operation) and len(notices(by_batch)) >= 3
+
+    def mails(c):
+        rows = _db.session.scalars(
+            _db.select(Outbox).where(Outbox.idempotency_key.startswith(f"mail:{c.id}:"))
+        )
+        return sorted(
+            (
+                m.recipient,
+                m.subject.replace(c.reference, "-"),
+                m.body.replace(c.reference, "-").replace(f"/cases/{c.id}", "/cases/-"),
+            )
+            for m in rows
+        )
+
+    assert mails(by_batch) == mails(by_operation) and len(mails(by_batch)) >= 3
+    assert any("went to mediation" in subject for _, subject, _ in mails(by_batch))

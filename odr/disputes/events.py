@@ -8,24 +8,52 @@ from odr.auth.models import User
 from odr.disputes.models import CaseEvent, Complaint
 from odr.extensions import db
 
+_FIELDS = ("complaint_id", "at", "actor_id", "actor_role", "action", "from_state", "to_state")
 
-def _canonical(event: CaseEvent) -> bytes:
-    payload = {
-        "complaint_id": event.complaint_id,
-        # In UTC: the row comes back from the database in UTC whatever zone it was given in.
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "details": event.details,
-    }
+
+def _canonical(fields: dict) -> bytes:
+    payload = {name: fields[name] for name in _FIELDS}
+    # In UTC: the row comes back from the database in UTC whatever zone it was given in.
+    payload["at"] = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    payload["details"] = fields["details"]
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
 
 
+def _hash(fields: dict) -> str:
+    return hashlib.sha256((fields["prev_hash"] or "").encode() + _canonical(fields)).hexdigest()
+
+
 def event_hash(event: CaseEvent) -> str:
-    return hashlib.sha256((event.prev_hash or "").encode() + _canonical(event)).hexdigest()
+    return _hash({name: getattr(event, name) for name in (*_FIELDS, "details", "prev_hash")})
+
+
+def event_row(
+    complaint_id: int,
+    prev_hash: str | None,
+    *,
+    actor_id: int | None,
+    actor_role: str,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    details: dict | None,
+    at: datetime,
+) -> dict:
+    """The columns of a case's next event, its hash linked to `prev_hash` (the case's chain
+    head). record_event adds one through the session; the sweep inserts many at once."""
+    row = {
+        "complaint_id": complaint_id,
+        "at": at,
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "details": _jsonable(details or {}),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _hash(row)
+    return row
 
 
 def record_event(
@@ -40,17 +68,18 @@ def record_event(
     at: datetime,
 ) -> CaseEvent:
     event = CaseEvent(
-        complaint_id=complaint.id,
-        at=at,
-        actor_id=actor.id if actor is not None else None,
-        actor_role=actor_role,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        details=_jsonable(details or {}),
-        prev_hash=complaint.chain_head,
+        **event_row(
+            complaint.id,
+            complaint.chain_head,
+            actor_id=actor.id if actor is not None else None,
+            actor_role=actor_role,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            details=details,
+            at=at,
+        )
     )
-    event.hash = event_hash(event)
     complaint.chain_head = event.hash
     db.session.add(event)
     return event

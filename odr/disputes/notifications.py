@@ -1,11 +1,13 @@
 """Tell people what happened: in-app notifications, e-mail and webhooks, all through the
 outbox so that nothing is sent inside the request and nothing is lost if a receiver is down.
 
-Texts are rendered in each recipient's language at enqueue time.
+Texts are rendered in each recipient's language at enqueue time (from a skeleton kept per
+language and kind of notice: see render_email).
 """
 
 import json
 import uuid
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -99,23 +101,63 @@ def notification_text(kind: str, params: dict) -> str:
     return str(text) % {"reference": params.get("reference", "")}
 
 
-def recipients(complaint: Complaint, audiences: set[str]) -> list[User]:
-    users: list[User] = []
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What telling a user needs, kept apart from the session: the sweep remembers an
+    enterprise's staff and a body's mediators across its batches, and a loaded User would
+    be expired (and read again) at every commit."""
+
+    id: int
+    email: str
+    name: str
+    locale: str | None
+    role: UserRole
+    active: bool
+
+    @classmethod
+    def of(cls, user: User) -> "Recipient":
+        return cls(user.id, user.email, user.name, user.locale, user.role, user.active)
+
+
+def recipients(complaint: Complaint, audiences: set[str]) -> list[User | Recipient]:
+    return recipients_of(
+        audiences,
+        consumer=complaint.consumer,
+        enterprise_id=complaint.enterprise_id,
+        assignee=complaint.assignee,
+        mediator=complaint.mediator,
+        body_id=complaint.body_id,
+        raised_to_body_id=complaint.raised_to_body_id,
+    )
+
+
+def recipients_of(
+    audiences: set[str],
+    *,
+    consumer: User | None,
+    enterprise_id: int | None,
+    assignee: User | None,
+    mediator: User | None,
+    body_id: int | None,
+    raised_to_body_id: int | None,
+) -> list[User | Recipient]:
+    """Who is told, from a case's parties (the sweep passes them without loading the case)."""
+    users: list[User | Recipient] = []
     if "consumer" in audiences:
-        users.append(complaint.consumer)
-    if "enterprise" in audiences and complaint.enterprise_id is not None:
-        if complaint.assignee is not None and complaint.assignee.active:
-            users.append(complaint.assignee)
+        users.append(consumer)
+    if "enterprise" in audiences and enterprise_id is not None:
+        if assignee is not None and assignee.active:
+            users.append(assignee)
         else:
-            users.extend(_enterprise_staff(complaint.enterprise_id))
+            users.extend(_enterprise_staff(enterprise_id))
     if "mediator" in audiences:
-        if complaint.mediator is not None:
-            users.append(complaint.mediator)
-        elif complaint.body_id is not None:
-            users.extend(_body_mediators(complaint.body_id))
-    if "parent_body" in audiences and complaint.raised_to_body_id is not None:
+        if mediator is not None:
+            users.append(mediator)
+        elif body_id is not None:
+            users.extend(_body_mediators(body_id))
+    if "parent_body" in audiences and raised_to_body_id is not None:
         # An overdue acceptance is raised to the parent office: its mediators are told.
-        users.extend(_body_mediators(complaint.raised_to_body_id))
+        users.extend(_body_mediators(raised_to_body_id))
     seen, unique = set(), []
     for user in users:
         if user is not None and user.id not in seen:
@@ -124,22 +166,24 @@ def recipients(complaint: Complaint, audiences: set[str]) -> list[User]:
     return unique
 
 
-def _enterprise_staff(enterprise_id: int) -> list[User]:
+def _enterprise_staff(enterprise_id: int) -> list[Recipient]:
     return memo(
         ("enterprise_staff", enterprise_id),
-        lambda: list(
-            db.session.scalars(
+        lambda: [
+            Recipient.of(user)
+            for user in db.session.scalars(
                 db.select(User).where(User.enterprise_id == enterprise_id, User.active.is_(True))
             )
-        ),
+        ],
     )
 
 
-def _body_mediators(body_id: int) -> list[User]:
+def _body_mediators(body_id: int) -> list[Recipient]:
     return memo(
         ("body_mediators", body_id),
-        lambda: list(
-            db.session.scalars(
+        lambda: [
+            Recipient.of(user)
+            for user in db.session.scalars(
                 db.select(User)
                 .join(BodyMembership, BodyMembership.user_id == User.id)
                 .where(
@@ -149,7 +193,7 @@ def _body_mediators(body_id: int) -> list[User]:
                     User.role == UserRole.MEDIATOR,
                 )
             )
-        ),
+        ],
     )
 
 
@@ -183,25 +227,93 @@ def notify(
             queue_webhooks(complaint, event, params, key=f"{key}:{event}")
 
 
-def queue_email(user: User, kind: str, params: dict, complaint: Complaint | None, *, key: str):
-    with force_locale(user.locale or "zh_CN"):
-        subject = notification_text(kind, params)
-        body = render_template(
-            "emails/notification.txt",
-            user=user,
-            subject=subject,
-            params=params,
-            complaint_url=_case_url(user, complaint) if complaint else None,
-        )
-    db.session.add(
-        Outbox(
-            channel="email",
-            idempotency_key=key,
-            recipient=user.email,
-            subject=subject,
-            body=body,
-        )
+def queue_email(
+    user: User | Recipient, kind: str, params: dict, complaint: Complaint | None, *, key: str
+):
+    complaint_id = complaint.id if complaint is not None else None
+    db.session.add(Outbox(**email_row(user, kind, params, complaint_id, key=key)))
+
+
+def email_row(
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
+) -> dict:
+    """The outbox row of one notification e-mail, in the recipient's language."""
+    subject, body = render_email(
+        user.locale or "zh_CN",
+        kind,
+        params,
+        name=user.name,
+        complaint_url=_case_url(user, complaint_id) if complaint_id is not None else None,
     )
+    return {
+        "channel": "email",
+        "idempotency_key": key,
+        "recipient": user.email,
+        "subject": subject,
+        "body": body,
+    }
+
+
+# Values stand in the rendered skeleton as these markers (NUL never reaches stored text:
+# operations refuse it), replaced by the real values afterwards, so no value is ever
+# evaluated as a template.
+_SLOTS = ("name", "subject", "amount", "body", "deadline", "url")
+_MARK = {slot: f"\x00{slot}\x00" for slot in _SLOTS}
+
+
+def render_email(
+    locale: str, kind: str, params: dict, *, name: str, complaint_url: str | None
+) -> tuple[str, str]:
+    """Subject and body of a notification e-mail. The template
+    (emails/notification.txt) is rendered once per language, kind of notice and shape
+    (which optional lines it has) with markers for the values, and kept; each e-mail is
+    then the kept text with the values put in: the sweep sends tens of thousands, and a
+    full Jinja render with Babel in the recipient's language cost a millisecond each."""
+    shape = (
+        locale,
+        kind,
+        bool(params.get("amount")),
+        bool(params.get("body")),
+        bool(params.get("deadline")),
+        bool(complaint_url),
+    )
+    cache = current_app.extensions.setdefault("odr_mail_skeletons", {})
+    skeleton = cache.get(shape)
+    if skeleton is None:
+        skeleton = cache[shape] = _skeleton(shape)
+    subject_format, body = skeleton
+    subject = subject_format % {"reference": params.get("reference", "")}
+    values = {
+        "name": name,
+        "subject": subject,
+        "amount": params.get("amount"),
+        "body": params.get("body"),
+        "deadline": params.get("deadline"),
+        "url": complaint_url,
+    }
+    for slot in _SLOTS:
+        marker = _MARK[slot]
+        if marker in body:
+            body = body.replace(marker, str(values[slot]))
+    return subject, body
+
+
+def _skeleton(shape: tuple) -> tuple[str, str]:
+    locale, kind, amount, body, deadline, url = shape
+    with force_locale(locale):
+        subject_format = str(KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0])
+        text = render_template(
+            "emails/notification.txt",
+            user={"name": _MARK["name"]},
+            subject=_MARK["subject"],
+            params={
+                "amount": _MARK["amount"] if amount else None,
+                "body": _MARK["body"] if body else None,
+                "deadline": _MARK["deadline"] if deadline else None,
+            },
+            complaint_url=_MARK["url"] if url else None,
+        )
+    return subject_format, text
 
 
 def queue_plain_email(email: str, subject: str, body: str, *, key: str) -> None:
@@ -210,14 +322,14 @@ def queue_plain_email(email: str, subject: str, body: str, *, key: str) -> None:
     )
 
 
-def _case_url(user: User, complaint: Complaint) -> str:
+def _case_url(user: User | Recipient, complaint_id: int) -> str:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     prefix = {
         UserRole.CONSUMER: "/consumer/cases/",
         UserRole.ENTERPRISE: "/merchant/cases/",
         UserRole.MEDIATOR: "/mediation/cases/",
     }.get(user.role, "/consumer/cases/")
-    return f"{base}{prefix}{complaint.id}"
+    return f"{base}{prefix}{complaint_id}"
 
 
 def webhook_payload(complaint: Complaint, event: str, params: dict, event_uid: str) -> dict:
@@ -235,17 +347,20 @@ def _public_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k not in {"reference"}}
 
 
-def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
-    endpoints = memo(
-        ("webhook_endpoints", complaint.enterprise_id),
+def webhook_endpoints(enterprise_id: int) -> list[WebhookEndpoint]:
+    return memo(
+        ("webhook_endpoints", enterprise_id),
         lambda: db.session.scalars(
             db.select(WebhookEndpoint).where(
-                WebhookEndpoint.enterprise_id == complaint.enterprise_id,
+                WebhookEndpoint.enterprise_id == enterprise_id,
                 WebhookEndpoint.active.is_(True),
             )
         ).all(),
     )
-    for endpoint in endpoints:
+
+
+def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
+    for endpoint in webhook_endpoints(complaint.enterprise_id):
         uid = f"evt_{uuid.uuid4().hex}"
         db.session.add(
             Outbox(

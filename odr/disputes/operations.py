@@ -53,6 +53,11 @@ def _now(now: datetime | None) -> datetime:
     return now or utcnow()
 
 
+# session.info key: ids of the cases the sweep holds (locked and freshly loaded) in the
+# current transaction.
+HELD = "odr_held_cases"
+
+
 def _lock(complaint: Complaint) -> None:
     """Hold the case's row (SELECT ... FOR UPDATE on PostgreSQL) until the transaction ends
     and reload it, so concurrent moves on one case queue up here and each sees the state
@@ -60,6 +65,8 @@ def _lock(complaint: Complaint) -> None:
     offer and complaint rows). SQLite serialises writers anyway."""
     if complaint.id is None or complaint not in db.session:
         return
+    if complaint.id in db.session.info.get(HELD, ()):
+        return  # the sweep locked and loaded it in this transaction
     db.session.scalars(
         db.select(Complaint)
         .where(Complaint.id == complaint.id)

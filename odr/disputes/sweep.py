@@ -13,13 +13,14 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 import logging
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from odr.disputes import memo
+from odr.disputes import bulk, memo
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
 from odr.disputes.models import Complaint
@@ -92,14 +93,30 @@ def _lock_batch(ids: list[int], criteria) -> list[Complaint]:
     return list(db.session.scalars(_locking(query)))
 
 
-def _run_batch(ids, criteria_fn, action, detail) -> list[tuple[str, str]] | None:
+@contextmanager
+def _held(ids):
+    """Tell the operations that these cases are already locked and freshly loaded in this
+    transaction, so they do not select them again FOR UPDATE for each move."""
+    db.session.info[ops.HELD] = set(ids)
+    try:
+        yield
+    finally:
+        db.session.info.pop(ops.HELD, None)
+
+
+def _run_batch(ids, criteria_fn, action, detail, batch_action) -> list[tuple[str, str]] | None:
     """Move a batch of due cases and commit them together. Any failure undoes the whole
     batch (None): the caller then takes its cases one at a time."""
     done = []
     try:
-        for complaint in _lock_batch(ids, criteria_fn()):
-            action(complaint)
-            done.append((complaint.reference, detail(complaint)))
+        if batch_action is not None:
+            done = batch_action(ids, criteria_fn())
+        else:
+            complaints = _lock_batch(ids, criteria_fn())
+            with _held(c.id for c in complaints):
+                for complaint in complaints:
+                    action(complaint)
+                    done.append((complaint.reference, detail(complaint)))
         db.session.commit()
     except Exception as exc:  # retried case by case below, where it is logged
         db.session.rollback()
@@ -114,7 +131,8 @@ def _run_one(report, name, complaint_id, criteria_fn, action, detail) -> None:
         if complaint is None:  # moved meanwhile, or another sweep holds it
             db.session.rollback()
             return
-        action(complaint)
+        with _held([complaint.id]):
+            action(complaint)
         text = detail(complaint)
         reference = complaint.reference
         db.session.commit()
@@ -133,18 +151,26 @@ def _run(
     criteria_fn: Callable[[], list],
     action: Callable[[Complaint], object],
     detail: Callable[[Complaint], str],
+    batch_action: Callable[[list[int], list], list[tuple[str, str]]] | None = None,
 ) -> None:
+    """Every due case of one kind: in batches (`batch_action` moves a whole batch with a few
+    statements; without it, `action` moves each case of the batch), and where a batch
+    fails, one case at a time through `action`."""
     due = _due_ids(criteria_fn())
     batch = max(BATCH, 1)
     for start in range(0, len(due), batch):
         ids = due[start : start + batch]
-        done = _run_batch(ids, criteria_fn, action, detail)
+        done = _run_batch(ids, criteria_fn, action, detail, batch_action)
         if done is None:
             for complaint_id in ids:
                 _run_one(report, name, complaint_id, criteria_fn, action, detail)
         else:
             for reference, text in done:
                 report.add(reference, name, text)
+
+
+def _escalated(body_id) -> str:
+    return f"-> pending_acceptance at body {body_id}"
 
 
 def sweep(as_of: datetime | None = None) -> SweepReport:
@@ -160,7 +186,11 @@ def _sweep(as_of: datetime) -> SweepReport:
         "escalated",
         lambda: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
         lambda c: ops.escalate_overdue(c, now=as_of),
-        lambda c: f"-> pending_acceptance at body {c.body_id}",
+        lambda c: _escalated(c.body_id),
+        lambda ids, criteria: [
+            (reference, _escalated(body_id))
+            for reference, body_id in bulk.escalate_overdue_many(ids, criteria, as_of)
+        ],
     )
     _run(
         report,
