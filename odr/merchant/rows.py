@@ -70,6 +70,14 @@ def state_labels() -> dict[str, Markup]:
     return per_locale("state", lambda: {s: Markup(str(s.label)) for s in State})  # noqa: S704
 
 
+def labels_of(enum_class) -> dict[str, Markup]:
+    """{member: label} of a labelled enum (State, Issue, ...), once per language."""
+    return per_locale(
+        enum_class.__name__,
+        lambda: {m: Markup(str(m.label)) for m in enum_class},  # noqa: S704 (as above)
+    )
+
+
 def state_label(state) -> Markup:
     return state_labels()[state]
 

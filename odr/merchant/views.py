@@ -7,6 +7,7 @@ owner's console pages for the owner only).
 import csv
 import io
 import secrets
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from odr.merchant import queries, rows
 from odr.merchant.actions import assign_cases
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
+from odr.web import money_filter
 
 bp = Blueprint("merchant", __name__)
 
@@ -224,6 +226,72 @@ def applied():
 # -- the inbox -------------------------------------------------------------------------------
 
 
+INBOX_TEXTS = {"select": _l("Select %(reference)s")}
+
+
+@dataclass(slots=True)
+class InboxRow:
+    """What one inbox row prints, computed once (the template only places it)."""
+
+    id: int
+    reference: str
+    url: str
+    select_label: str
+    consumer: str
+    phone: str
+    subject: str
+    issue: str
+    claimed: str
+    state: str
+    state_label: str
+    colour: str
+    filed: str
+    assignee: str | None
+    # The running clock of an open case: working days left, its class and text.
+    left: int | None = None
+    deadline: str = ""
+    clock_class: str = ""
+    clock_text: str = ""
+
+    @property
+    def row_class(self) -> str:
+        if self.left is None or self.left > 2:
+            return ""
+        return "table-danger" if self.left < 0 else "table-warning"
+
+
+def inbox_rows(complaints, staff: dict) -> list[InboxRow]:
+    texts = rows.translated("inbox", INBOX_TEXTS)
+    states, issues = rows.labels_of(State), rows.labels_of(Issue)
+    case_url = rows.url_maker("merchant.case", "case_id")
+    out = []
+    for c in complaints:
+        assignee = staff.get(c.assignee_id) if c.assignee_id else None
+        row = InboxRow(
+            id=c.id,
+            reference=c.reference,
+            url=case_url(c.id),
+            select_label=texts["select"] % {"reference": c.reference},
+            consumer=c.complainant_name,
+            phone=queries.mask_phone(c.complainant_phone),
+            subject=c.subject,
+            issue=issues[c.issue],
+            claimed=money_filter(c.claimed_amount),
+            state=c.state.value,
+            state_label=states[c.state],
+            colour=rows.state_colour(c.state),
+            filed=rows.local_day(c.filed_at),
+            assignee=assignee.name if assignee is not None else None,
+        )
+        if c.deadline_at is not None and c.state.is_open:
+            row.left = left = rows.days_left(c.deadline_at)
+            row.deadline = rows.local_day(c.deadline_at)
+            row.clock_class = rows.clock_class(left)
+            row.clock_text = rows.clock_text(left)
+        out.append(row)
+    return out
+
+
 @bp.route("/inbox")
 def inbox():
     now = utcnow()
@@ -234,15 +302,14 @@ def inbox():
     form.assignee_id.choices = assignee_choices(staff)
     return render_template(
         "merchant/inbox.html",
-        complaints=complaints,
+        rows=inbox_rows(complaints, {u.id: u for u in staff}),
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
         counts=queries.clock_counts(current_user.enterprise_id, now),
-        staff={u.id: u for u in staff},
         form=form,
-        states=list(State),
-        issues=list(Issue),
+        states=rows.labels_of(State),
+        issues=rows.labels_of(Issue),
         enterprise=current_user.enterprise,
     )
 
