@@ -91,6 +91,7 @@ TABLE = {
     "GET admin.enterprise_licence":       "L   403 403 403 403 403 403 ok  403 403",
     "POST admin.mediator_active":         "L   403 403 403 403 403 403 ok  403 403",
     "POST admin.mediator_move":           "L   403 403 403 403 403 403 ok  403 403",
+    "GET admin.alerts":                   "L   403 403 403 403 403 403 ok  403 403",
     "GET admin.performance":              "L   403 403 403 403 403 403 ok  403 403",
     "GET admin.requests":                 "L   403 403 403 403 403 403 ok  403 403",
     "GET admin.request_detail":           "L   403 403 403 403 403 403 ok  403 403",

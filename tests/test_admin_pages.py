@@ -24,6 +24,8 @@ CONSOLE_PAGES = [
     "/admin/warnings/new",
     "/admin/requests",
     "/admin/requests?kind=report&state=closed",
+    "/admin/alerts",
+    "/admin/alerts?kind=enterprise",
 ]
 
 
@@ -172,3 +174,57 @@ def test_scoreboard_search_and_pages(world, client):
     assert client.get("/enterprises?page=2").status_code == 404
     login(client, world.admin)
     assert client.get("/admin/performance?page=2").status_code == 404
+
+
+def test_dashboard_shows_the_first_alerts_and_links_to_all(world, client, monkeypatch):
+    """A long list of early warnings stays off the dashboard (the first few of each kind)
+    and is a page of its own, by kind, with the same CSV."""
+    from odr.disputes import stats
+
+    real = stats.dashboard
+
+    def with_alerts():
+        data = dict(real())
+        data["alerts"] = [
+            {"kind": "category", "key": "quality", "name": None, "current": 40, "baseline": 5.0}
+        ] + [
+            {
+                "kind": "enterprise",
+                "key": str(world.enterprise.id),
+                "name": f"企业{i}",
+                "current": 100 - i,
+                "baseline": 1.5,
+            }
+            for i in range(25)
+        ]
+        return data
+
+    monkeypatch.setattr(stats, "dashboard", with_alerts)
+    login(client, world.admin)
+    html = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert html.count('data-alert-kind="enterprise"') == 10
+    assert html.count('data-alert-kind="category"') == 1
+    assert "All 26 early warnings" in html and 'href="/admin/alerts"' in html
+    page = client.get("/admin/alerts").get_data(as_text=True)
+    assert page.count('data-alert-kind="enterprise"') == 25 and "企业24" in page
+    only = client.get("/admin/alerts?kind=category").get_data(as_text=True)
+    assert only.count("data-alert-kind=") == 1
+    assert client.get("/admin/alerts?kind=nope").status_code == 404
+    assert client.get("/admin/alerts?page=2").status_code == 404
+
+
+def test_dashboard_lists_the_first_late_enterprises_and_links_to_all(world, client, monkeypatch):
+    from odr.admin import dashboard
+    from odr.disputes import stats
+
+    late = [
+        {"enterprise_id": world.enterprise.id, "name": f"迟复企业{i}", "on_time_rate": 0.5}
+        | {"on_time": 5, "on_time_counted": 10}
+        for i in range(dashboard.ONTIME_SHOWN + 3)
+    ]
+    monkeypatch.setattr(stats, "ontime_warnings", lambda: late)
+    login(client, world.admin)
+    html = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert html.count('ontime-alert"') == dashboard.ONTIME_SHOWN
+    assert f"All {len(late)} enterprises answering late" in html
+    assert "/admin/performance?status=approved" in html

@@ -39,20 +39,33 @@ def _region_param() -> str | None:
     return code
 
 
+# The dashboard shows the first few of each list; the rest is a link away (and in the CSV).
+ALERTS_SHOWN = 10  # early warnings of each kind
+ONTIME_SHOWN = 10  # enterprises answering late
+
+
 @bp.route("/")
 def dashboard():
     data = stats.dashboard()
     region = _region_param()
     regions = stats.region_breakdown(region, data["by_enterprise"], data["unlisted"])
+    shown, seen = [], {}
+    for alert in data["alerts"]:
+        seen[alert["kind"]] = seen.get(alert["kind"], 0) + 1
+        if seen[alert["kind"]] <= ALERTS_SHOWN:
+            shown.append(alert)
+    ontime = stats.ontime_warnings()
     return render_template(
         "admin/dashboard.html",
         data=data,
         overview=data["overview"],
         regions=regions,
         charts=_chart_rows(data, regions),
-        alerts=_alerts(data["alerts"]),
+        alerts=_alerts(shown),
+        alerts_total=len(data["alerts"]),
         computed_at=datetime.fromisoformat(data["computed_at"]),
-        ontime=stats.ontime_warnings(),
+        ontime=ontime[:ONTIME_SHOWN],
+        ontime_total=len(ontime),
         threshold=stats.ontime_threshold(),
         min_cases=stats.ontime_min_cases(),
         rule={
@@ -62,6 +75,30 @@ def dashboard():
         },
         request_kinds=list(RequestKind),
         kind_label=kind_label,
+    )
+
+
+ALERT_KINDS = ("category", "region", "enterprise")
+
+
+@bp.route("/alerts")
+def alerts():
+    """Every early warning (the dashboard shows the first few of each kind), a page at a
+    time, optionally of one kind."""
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in ALERT_KINDS:
+        abort(404)
+    data = stats.dashboard()
+    rows = [a for a in data["alerts"] if kind is None or a["kind"] == kind]
+    rows, page, pages = paginate(rows)
+    return render_template(
+        "admin/alerts.html",
+        alerts=_alerts(rows),
+        kind=kind,
+        kinds=ALERT_KINDS,
+        page=page,
+        pages=pages,
+        computed_at=datetime.fromisoformat(data["computed_at"]),
     )
 
 
