@@ -7,7 +7,7 @@ from odr.disputes.models import ConsumerWarning
 from odr.extensions import db
 from odr.public.views import bp
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # as the case lists
 
 
 @bp.route("/enterprises")
@@ -27,10 +27,31 @@ def scoreboard():
         abort(404)
     return render_template(
         "public/scoreboard.html",
-        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        rows=[_shown(r) for r in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
         q=q,
         page=page,
         pages=pages,
+    )
+
+
+def _value(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _shown(row: dict) -> tuple:
+    """A row as the table prints it, worked out here rather than by a macro call per cell:
+    (id, name, credit code, cases, agreements, then (data-value, text) for the settlement
+    rate, the on-time rate and the average days; text None prints a dash)."""
+    rate, on_time, days = row["settlement_rate"], row["on_time_rate"], row["average_days"]
+    return (
+        row["enterprise_id"],
+        row["name"],
+        row["credit_code"],
+        row["cases"],
+        row["settled"],
+        (_value(rate), None if rate is None else f"{rate * 100:.1f}%"),
+        (_value(on_time), None if on_time is None else f"{on_time * 100:.1f}%"),
+        (_value(days), None if days is None else f"{days:.1f}"),
     )
 
 
