@@ -120,35 +120,26 @@ def _alerts(alerts: list[dict]) -> list[dict]:
 
 
 def _chart_rows(data: dict, regions: dict) -> dict:
-    """Each chart's rows: (label, value) or (label, value, link)."""
+    """Each chart's rows: (label, value) or (label, value, link). Links are built from one
+    url_for each (region codes and ids need no quoting), not one a row."""
     overview = data["overview"]
     has_detail = "admin.enterprise" in current_app.view_functions
+    drill = url_for("admin.dashboard") + "?region={}#regions-title"
     region_rows = [
-        (
-            region_name(r),
-            r["cases"],
-            url_for("admin.dashboard", region=r["code"], _anchor="regions-title")
-            if r["drillable"]
-            else None,
-        )
+        (region_name(r), r["cases"], drill.format(r["code"]) if r["drillable"] else None)
         for r in regions["rows"]
     ]
     if regions["unknown"]:
         region_rows.append((_("Region not known"), regions["unknown"], None))
     if regions["direct"]:
         region_rows.append((_("At this level itself"), regions["direct"], None))
+    detail = url_for("admin.enterprise", enterprise_id=0)[:-1] if has_detail else None
     return {
         "states": [(str(s.label), overview["by_state"].get(s.value, 0)) for s in State],
         "categories": [(str(i.label), overview["by_issue"].get(i.value, 0)) for i in Issue],
         "regions": region_rows,
         "enterprises": [
-            (
-                r["name"],
-                r["cases"],
-                url_for("admin.enterprise", enterprise_id=r["enterprise_id"])
-                if has_detail
-                else None,
-            )
+            (r["name"], r["cases"], f"{detail}{r['enterprise_id']}" if detail else None)
             for r in data["top_enterprises"]
         ],
         "weekly": [(w["week"], w["cases"]) for w in data["weekly"]],
