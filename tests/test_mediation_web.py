@@ -1,6 +1,8 @@
 """The mediator's web pages: who sees which case, the acceptance decision, the workspace."""
 
+import html as html_lib
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -610,3 +612,76 @@ def test_private_notes_never_reach_the_parties(world, client, api):
         client.post("/auth/logout")
         detail = api.get(user, f"/complaints/{complaint.id}").get_data(as_text=True)
         assert "仅供调解员" not in detail
+
+
+def queue_order(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr class="queue-row[^"]*" data-case="(\d+)"', html)]
+
+
+def test_queue_pages_at_50_and_the_next_page_continues_in_urgency_order(world, client):
+    from odr.mediation.queue import PAGE_SIZE
+
+    now = utcnow()
+    # Pending cases filed over 60 days (overdue, due soon, running), a few mediating and
+    # suspended ones: more than two pages.
+    cases = [pending_case(world, now=now - timedelta(days=i % 20)) for i in range(PAGE_SIZE + 8)]
+    for _ in range(4):
+        cases.append(mediating_case(world))
+    for complaint in cases[-2:]:
+        ops.suspend(world.mediator, complaint, reason="送检")
+    for complaint in (pending_case(world), pending_case(world)):
+        cases.append(complaint)
+    db.session.commit()
+    login(client, world.head)
+    first = client.get("/mediation/").get_data(as_text=True)
+    shown = queue_order(first)
+    assert len(shown) == PAGE_SIZE
+    assert 'id="next-page"' in first and 'id="first-page"' not in first
+    link = html_lib.unescape(re.search(r'id="next-page" rel="next" href="([^"]+)"', first)[1])
+    second = client.get(link).get_data(as_text=True)
+    shown += queue_order(second)
+    assert 'id="next-page"' not in second and 'id="first-page"' in second
+    assert sorted(shown) == sorted(c.id for c in cases)  # every case once
+    # The urgency order runs on across the pages: the running clocks by deadline, then
+    # the paused ones.
+    by_id = {c.id: c for c in cases}
+    db.session.expire_all()
+    keys = []
+    for case_id in shown:
+        complaint = db.session.get(type(by_id[case_id]), case_id)
+        paused = complaint.state == State.SUSPENDED
+        keys.append((paused, complaint.deadline_at if not paused else None, case_id))
+    running = [k for k in keys if not k[0]]
+    assert running == sorted(running)
+    assert keys[-2:] == sorted(k for k in keys if k[0])
+    assert all(c.reference in first + second for c in cases)
+    # Every row of either page keeps its action (assignment with a suggestion, decide).
+    assert first.count('class="d-flex gap-1 assign-form"') == PAGE_SIZE
+    assert "<option selected value=" in second
+
+
+def test_queue_cursor_that_is_bad_starts_at_the_first_page(world, client):
+    complaint = pending_case(world)
+    login(client, world.head)
+    for cursor in ("nonsense", "eyJzIjoiYSJ9", "%00"):
+        response = client.get(f"/mediation/?cursor={cursor}&raised={cursor}")
+        assert response.status_code in (200, 400)
+        if response.status_code == 200:
+            assert complaint.reference in response.get_data(as_text=True)
+
+
+def test_closed_cases_page_newest_first(world, client):
+    from odr.mediation import queue as q
+
+    closed = []
+    for _ in range(5):
+        complaint = mediating_case(world)
+        ops.terminate(world.mediator, complaint, reason="T4")
+        closed.append(complaint)
+    db.session.commit()
+    rows, cursor = q.queue_page(world.head, state="closed", size=3)
+    assert len(rows) == 3 and cursor
+    more, end = q.queue_page(world.head, state="closed", size=3, cursor=cursor)
+    assert end is None
+    ids = [r.complaint.id for r in rows + more]
+    assert sorted(ids) == sorted(c.id for c in closed) and len(set(ids)) == 5

@@ -8,6 +8,7 @@ from 5 to 50 messages; a page whose count grows with the rows has an N+1 query.
 """
 
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import event
@@ -17,6 +18,7 @@ from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint
 from odr.extensions import db as _db
+from odr.merchant.queries import encode_cursor
 from tests import factories
 
 # Most a page may send (login, user, unread count and the page's own few queries).
@@ -26,6 +28,7 @@ LIMITS = {
     "enterprise inbox": 16,
     "enterprise case page": 20,
     "mediator queue": 20,
+    "mediator queue, a later page": 20,
     "mediator workspace": 24,
     "admin dashboard": 30,
     "public scoreboard": 8,
@@ -135,6 +138,12 @@ def measure(app, world, clients, tokens, case_ids) -> dict[str, tuple[int, int]]
         "enterprise inbox": (clients["owner"], "/merchant/inbox", None),
         "enterprise case page": (clients["owner"], f"/merchant/cases/{consumer_case}", None),
         "mediator queue": (clients["head"], "/mediation/", None),
+        # A cursor before every deadline: the paged path, showing every row.
+        "mediator queue, a later page": (
+            clients["head"],
+            "/mediation/?cursor=" + encode_cursor("a", datetime(2000, 1, 1, tzinfo=UTC), 0),
+            None,
+        ),
         "mediator workspace": (clients["head"], f"/mediation/cases/{mediated_case}", None),
         "admin dashboard": (clients["admin"], "/admin/", None),
         "public scoreboard": (app.test_client(), "/enterprises", None),
@@ -204,6 +213,11 @@ def test_queries_per_page_are_few_and_do_not_grow_with_rows(app, world):
     print("\n" + report)  # shown with pytest -s
     assert not problems, "\n".join(problems) + "\n\n" + report
     # The lists really grew (the test would prove nothing on empty pages).
-    for name in ("consumer case list", "enterprise inbox", "mediator queue"):
+    for name in (
+        "consumer case list",
+        "enterprise inbox",
+        "mediator queue",
+        "mediator queue, a later page",
+    ):
         assert large[name][1] > small[name][1], f"{name} did not show the new cases"
     assert large["consumer case page"][1] > small["consumer case page"][1]

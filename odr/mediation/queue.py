@@ -14,11 +14,12 @@ from odr.disputes.models import BodyMembership, Complaint, MediationBody
 from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
 from odr.extensions import db
-from odr.types import utcnow
+from odr.merchant.queries import decode_cursor, encode_cursor
+from odr.types import UTCDateTime, utcnow
 
 ACTIVE_STATES = (State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED)
 CLOSED_AT_BODY = (State.MEDIATED, State.REFUSED, State.TERMINATED, State.WITHDRAWN)
-LIMIT = 200
+PAGE_SIZE = 50
 DUE_SOON_DAYS = 2
 
 OVERDUE, DUE_SOON, RUNNING, PAUSED, CLOSED = range(5)
@@ -79,85 +80,152 @@ def _rows(complaints, now: datetime) -> list[Row]:
     return rows
 
 
-def queue_rows(
-    user: User, *, state: str | None = None, scope: str = "all", now: datetime | None = None
-) -> list[Row]:
-    """The cases of the user's bodies. A body's head sees all of them; another mediator the
-    cases assigned to them and the ones nobody has taken yet. `scope="mine"`: only the
-    cases assigned to the user."""
-    now = now or utcnow()
-    bodies = user.body_ids
-    if not bodies:
-        return []
+def _visible(user: User):
+    """A body's head sees all its cases; another mediator the cases assigned to them and
+    the ones nobody has taken yet."""
     heads = head_bodies(user)
-    others = bodies - heads
-    visible = db.or_(
+    others = user.body_ids - heads
+    return db.or_(
         Complaint.body_id.in_(heads) if heads else db.false(),
         db.and_(
             Complaint.body_id.in_(others) if others else db.false(),
             db.or_(Complaint.mediator_id == user.id, Complaint.mediator_id.is_(None)),
         ),
     )
-    query = db.select(Complaint).where(visible).options(*ROW_LOADS)
+
+
+def queue_page(
+    user: User,
+    *,
+    state: str | None = None,
+    scope: str = "all",
+    cursor: str | None = None,
+    size: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> tuple[list[Row], str | None]:
+    """One page of the cases of the user's bodies, the most urgent first, and the cursor of
+    the next page. `scope="mine"`: only the cases assigned to the user. Closed cases:
+    the most recently closed first."""
+    now = now or utcnow()
+    if not user.body_ids:
+        return [], None
+    where = [_visible(user)]
     if scope == "mine":
-        query = query.where(Complaint.mediator_id == user.id)
+        where.append(Complaint.mediator_id == user.id)
     if state == "closed":
-        query = query.where(Complaint.state.in_(CLOSED_AT_BODY)).order_by(
-            Complaint.closed_at.desc(), Complaint.id.desc()
-        )
-        closed = db.session.scalars(query.limit(LIMIT)).all()
-        return [Row(c, CLOSED, None) for c in closed]
+        keys, next_cursor = _closed_keys(where, cursor, size)
+        return [Row(c, CLOSED, None) for c in _load(keys)], next_cursor
     try:
         wanted = [State(state)] if state else list(ACTIVE_STATES)
     except ValueError:
         wanted = list(ACTIVE_STATES)
-    ids = _first_by_deadline(query.whereclause, wanted, LIMIT)
+    keys, next_cursor = _urgent_keys(where, wanted, cursor, size)
+    return _rows(_load(keys), now), next_cursor
+
+
+def raised_page(
+    user: User, *, cursor: str | None = None, size: int = PAGE_SIZE, now: datetime | None = None
+) -> tuple[list[Row], str | None]:
+    """Overdue acceptance decisions of child offices, raised to one of the user's bodies."""
+    now = now or utcnow()
+    bodies = user.body_ids
+    if not bodies:
+        return [], None
+    where = [Complaint.raised_to_body_id.in_(bodies)]
+    keys, next_cursor = _urgent_keys(where, [State.PENDING_ACCEPTANCE], cursor, size)
+    return _rows(_load(keys), now), next_cursor
+
+
+def _load(ids: list[int]) -> list[Complaint]:
     if not ids:
         return []
-    rows = db.session.scalars(
-        db.select(Complaint).where(Complaint.id.in_(ids)).options(*ROW_LOADS)
-    ).all()
-    return _rows(rows, now)
+    loaded = {
+        c.id: c
+        for c in db.session.scalars(
+            db.select(Complaint).where(Complaint.id.in_(ids)).options(*ROW_LOADS)
+        )
+    }
+    return [loaded[i] for i in ids if i in loaded]
 
 
-def _first_by_deadline(where, states, limit: int) -> list[int]:
-    """Ids of the first `limit` cases by (deadline_at, id) among `states`. One ordered,
-    limited query per state, merged: each walks ix_complaint_body_state (body_id, state,
-    deadline_at, id) and stops after `limit` rows, where a single ORDER BY over several
-    states sorted every open case of the body (a second at a million cases)."""
-    arms = [
-        sa.select(Complaint.id.label("id"), Complaint.deadline_at.label("deadline_at"))
-        .where(where, Complaint.state == state)
-        .order_by(Complaint.deadline_at, Complaint.id)
-        .limit(limit)
-        for state in states
-    ]
+def _urgent_keys(where: list, states, cursor: str | None, size: int):
+    """Ids of one page in urgency order, and the next cursor. Segment "a": the cases with a
+    running clock by (deadline_at, id), which is also overdue, due soon, running; segment
+    "b": those without one (suspended) by id. Each state is read by its own ordered, limited
+    query walking ix_complaint_body_state (body_id, state, deadline_at, id), merged: the cost
+    of a page does not grow with the number of cases."""
+    position = decode_cursor(cursor)
+    segment, after = ("a", None) if position is None else (position[0], position[1:])
+    keys: list[tuple[str, datetime | None, int]] = []
+    if segment == "a":
+        keys += [("a", d, i) for i, d in _segment(where, states, "a", after, size + 1)]
+        after = None
+    if len(keys) <= size:
+        more = _segment(where, states, "b", after, size + 1 - len(keys))
+        keys += [("b", None, i) for i, _d in more]
+    next_cursor = None
+    if len(keys) > size:
+        keys = keys[:size]
+        next_cursor = encode_cursor(*keys[-1])
+    return [k[2] for k in keys], next_cursor
+
+
+def _segment(where: list, states, segment: str, after, limit: int) -> list[tuple[int, datetime]]:
+    c = Complaint
+    arms = []
+    for state in states:
+        conditions = [*where, c.state == state]
+        if segment == "a":
+            conditions.append(c.deadline_at.is_not(None))
+            if after is not None:
+                conditions.append(
+                    sa.tuple_(c.deadline_at, c.id)
+                    > sa.tuple_(sa.literal(after[0], UTCDateTime()), sa.literal(after[1]))
+                )
+            order = (c.deadline_at, c.id)
+        else:
+            conditions.append(c.deadline_at.is_(None))
+            if after is not None:
+                conditions.append(c.id > after[1])
+            order = (c.deadline_at, c.id)  # deadline_at is NULL: lets the index give the order
+        arms.append(
+            sa.select(c.id.label("id"), c.deadline_at.label("deadline_at"))
+            .where(*conditions)
+            .order_by(*order)
+            .limit(limit)
+        )
     if len(arms) == 1:
         query = arms[0]
     else:
         # Each arm wrapped so that its ORDER BY and LIMIT stay its own (SQLite requires it).
         merged = sa.union_all(*[sa.select(arm.subquery().c) for arm in arms]).subquery()
-        query = sa.select(merged.c.id).order_by(merged.c.deadline_at, merged.c.id).limit(limit)
-    return list(db.session.scalars(query))
-
-
-def raised_rows(user: User, *, now: datetime | None = None) -> list[Row]:
-    """Overdue acceptance decisions of child offices, raised to one of the user's bodies."""
-    now = now or utcnow()
-    bodies = user.body_ids
-    if not bodies:
-        return []
-    query = (
-        db.select(Complaint)
-        .options(*ROW_LOADS)
-        .where(
-            Complaint.raised_to_body_id.in_(bodies),
-            Complaint.state == State.PENDING_ACCEPTANCE,
+        query = sa.select(merged.c.id, merged.c.deadline_at).order_by(
+            merged.c.deadline_at, merged.c.id
         )
-        .order_by(Complaint.deadline_at, Complaint.id)
-        .limit(LIMIT)
-    )
-    return _rows(db.session.scalars(query).all(), now)
+        query = query.limit(limit)
+    return [(row.id, row.deadline_at) for row in db.session.execute(query)]
+
+
+def _closed_keys(where: list, cursor: str | None, size: int):
+    """Ids of one page of closed cases, the most recently closed first, and the next cursor
+    (the position is (closed_at, id), carried in a cursor's "a" segment)."""
+    c = Complaint
+    query = sa.select(c.id, c.closed_at).where(*where, c.state.in_(CLOSED_AT_BODY))
+    position = decode_cursor(cursor)
+    if position is not None and position[0] == "a":
+        query = query.where(
+            sa.tuple_(c.closed_at, c.id)
+            < sa.tuple_(sa.literal(position[1], UTCDateTime()), sa.literal(position[2]))
+        )
+    query = query.order_by(c.closed_at.desc(), c.id.desc()).limit(size + 1)
+    found = db.session.execute(query).all()
+    next_cursor = None
+    if len(found) > size:
+        found = found[:size]
+        last = found[-1]
+        if last.closed_at is not None:
+            next_cursor = encode_cursor("a", last.closed_at, last.id)
+    return [row.id for row in found], next_cursor
 
 
 def body_mediators(body_id: int) -> list[User]:

@@ -5,6 +5,7 @@ validates its form, calls one operation and commits once.
 """
 
 import io
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -19,7 +20,9 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import SelectChoice
 
 from odr.auth.decorators import gate_blueprint
@@ -43,6 +46,7 @@ from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
 from odr.mediation.sessions import schedule_session, sessions_of
+from odr.merchant import rows as rows_kit
 
 bp = Blueprint("mediation", __name__)
 gate_blueprint(bp, UserRole.MEDIATOR)
@@ -99,6 +103,10 @@ def workload(body_id: int) -> list[tuple[User, int]]:
 def mediator_choices(body_id: int | None) -> tuple[list[SelectChoice], User | None]:
     if body_id is None:
         return [], None
+    return memo(("choices", body_id), lambda: _mediator_choices(body_id))
+
+
+def _mediator_choices(body_id: int) -> tuple[list[SelectChoice], User | None]:
     load = workload(body_id)
     suggestion = q.least_busy(load)
     choices = []
@@ -150,22 +158,129 @@ def hand_down_form(complaint: Complaint, formdata=None) -> forms.HandDownForm | 
 # -- the queue ---------------------------------------------------------------------------
 
 
+QUEUE_TEXTS = {
+    "paused": _l("Clock paused"),
+    "left": _l("%(n)s working days left"),
+    "acceptance": _l("Acceptance (7 working days)"),
+    "mediation": _l("Mediation (45 working days)"),
+    "mediator_of": _l("Mediator of %(reference)s"),
+}
+
+
+@dataclass(slots=True)
+class QueueRow:
+    """What one queue row prints, computed once (the template only places it)."""
+
+    id: int
+    reference: str
+    url: str
+    subject: str
+    respondent: str
+    urgency: int
+    state: str
+    state_label: str
+    colour: str
+    body: str
+    mediator: str | None
+    decide_url: str | None
+    clock: str = ""  # "paused", "running" or "" (none)
+    clock_kind: str = ""
+    deadline: str = ""
+    clock_class: str = ""
+    clock_text: str = ""
+    # The head's assignment form: the <option>s (suggestion or mediator selected), its label.
+    assign_options: str | None = None
+    assign_label: str = ""
+    assign_url: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.urgency == q.OVERDUE
+
+    @property
+    def due_soon(self) -> bool:
+        return self.urgency == q.DUE_SOON
+
+
+def assign_options(body_id: int | None, selected: int | None) -> Markup:
+    """The <option>s of the assignment select, as WTForms prints them, once per body and
+    selected mediator in a request."""
+
+    def build():
+        choices, _suggestion = mediator_choices(body_id)
+        option = Markup('<option {}value="{}">{}</option>')
+        return Markup("").join(
+            option.format(Markup("selected ") if c.value == selected else "", c.value, c.label)
+            for c in choices
+        )
+
+    return memo(("options", body_id, selected), build)
+
+
+def queue_rows(rows: list, heads: set[int]) -> list[QueueRow]:
+    user = current_user._get_current_object()
+    texts = rows_kit.translated("queue", QUEUE_TEXTS)
+    states = rows_kit.labels_of(State)
+    workspace_url = rows_kit.url_maker("mediation.workspace", "complaint_id")
+    decide_url = rows_kit.url_maker("mediation.acceptance", "complaint_id")
+    assign_url = rows_kit.url_maker("mediation.assign", "complaint_id")
+    out = []
+    for row in rows:
+        c = row.complaint
+        item = QueueRow(
+            id=c.id,
+            reference=c.reference,
+            url=workspace_url(c.id),
+            subject=c.subject,
+            respondent=c.respondent_display,
+            urgency=row.urgency,
+            state=c.state.value,
+            state_label=states[c.state],
+            colour=rows_kit.state_colour(c.state),
+            body=c.body.display_name() if c.body else "—",
+            mediator=c.mediator.name if c.mediator else None,
+            decide_url=decide_url(c.id) if c.state == State.PENDING_ACCEPTANCE else None,
+        )
+        if c.state == State.SUSPENDED:
+            item.clock = "paused"
+            item.clock_text = texts["paused"]
+            if c.clock_days_left is not None:
+                item.clock_text += Markup(" · ") + texts["left"] % {"n": c.clock_days_left}
+        elif c.deadline_at and c.state in (State.PENDING_ACCEPTANCE, State.MEDIATING):
+            left = rows_kit.days_left(c.deadline_at)
+            item.clock = "running"
+            item.clock_kind = texts[
+                "acceptance" if c.state == State.PENDING_ACCEPTANCE else "mediation"
+            ]
+            item.deadline = rows_kit.local_day(c.deadline_at)
+            item.clock_class = rows_kit.clock_class(left)
+            item.clock_text = rows_kit.clock_text(left)
+        if c.body_id in heads and c.state.is_open and can(user, Move.ASSIGN, c):
+            _choices, suggestion = mediator_choices(c.body_id)
+            selected = c.mediator_id
+            if selected is None and suggestion is not None:
+                selected = suggestion.id
+            item.assign_options = assign_options(c.body_id, selected)
+            item.assign_label = texts["mediator_of"] % {"reference": c.reference}
+            item.assign_url = assign_url(c.id)
+        out.append(item)
+    return out
+
+
 @bp.route("/")
 def queue():
     state = request.args.get("state") or None
     if state not in STATE_FILTERS:
         state = None
     scope = "mine" if request.args.get("scope") == "mine" else "all"
-    rows = q.queue_rows(current_user, state=state, scope=scope)
-    raised = q.raised_rows(current_user) if state in (None, "pending_acceptance") else []
+    cursor = request.args.get("cursor") or None
+    raised_cursor = request.args.get("raised") or None
+    rows, next_cursor = q.queue_page(current_user, state=state, scope=scope, cursor=cursor)
+    raised, raised_next = [], None
+    if state in (None, "pending_acceptance"):
+        raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
     heads = q.head_bodies(current_user)
-    assign_forms = {}
     hand_down = {}
-    for row in rows:
-        if row.complaint.body_id in heads and row.complaint.state.is_open:
-            form = assign_form(row.complaint)
-            if form is not None:
-                assign_forms[row.complaint.id] = form
     for row in raised:
         form = hand_down_form(row.complaint)
         if form is not None:
@@ -179,12 +294,15 @@ def queue():
     }
     return render_template(
         "mediation/queue.html",
-        rows=rows,
-        raised=raised,
+        rows=queue_rows(rows, heads),
+        raised=queue_rows(raised, set()),
         state=state,
         scope=scope,
+        cursor=cursor,
+        next_cursor=next_cursor,
+        raised_cursor=raised_cursor,
+        raised_next=raised_next,
         filters=STATE_FILTERS,
-        assign_forms=assign_forms,
         hand_down=hand_down,
         pull_up=forms.ActionForm(prefix="pull"),
         workloads=workloads,
