@@ -104,19 +104,20 @@ def list_complaints():
 
 def _at_bodies(bodies: list[int], state, after: int | None, size: int):
     """The ids of the newest `size` cases at these bodies or raised to them: one arm per
-    column, each on its own index (ix_complaint_body_state, ix_complaint_raised), instead
-    of `body_id IN .. OR raised_to_body_id IN ..`, which walks the whole table backwards
-    for a body with few cases. A case in both arms is listed once (`id IN`)."""
+    column, each on its own index, instead of `body_id IN .. OR raised_to_body_id IN ..`,
+    which walks the whole table backwards for a body with few cases (SQLite at 1M cases:
+    437 ms for a body without cases). A case in both arms is listed once (`id IN`)."""
     if not bodies:
         return db.select(Complaint.id).where(db.false())
-    key = Complaint.id
-    if db.engine.dialect.name == "sqlite":
-        # `id + 0`: with the bare rowid in ORDER BY or the cursor, SQLite walks the table
-        # backwards (its statistics cannot tell how rare a body's cases are); this way each
-        # arm reads its index and sorts what it found. PostgreSQL chooses well by itself.
-        key = Complaint.id + 0
+    sqlite = db.engine.dialect.name == "sqlite"
 
-    def arm(column):
+    def arm(column, in_order: bool):
+        # `id + 0` hides the rowid order from SQLite, which otherwise walks the table
+        # backwards (its statistics cannot tell how rare a body's cases are): the arm then
+        # reads its index (ix_complaint_body_state, ix_complaint_raised: every case of the
+        # body) and sorts. With an index on (column, id) the bare id reads 51 entries in
+        # order. PostgreSQL chooses well by itself.
+        key = Complaint.id if in_order or not sqlite else Complaint.id + 0
         newest = db.select(Complaint.id).where(column.in_(bodies))
         if state is not None:
             newest = newest.where(Complaint.state == state)
@@ -125,7 +126,17 @@ def _at_bodies(bodies: list[int], state, after: int | None, size: int):
         newest = newest.order_by(key.desc()).limit(size).subquery()
         return db.select(newest.c.id)
 
-    return db.union_all(arm(Complaint.body_id), arm(Complaint.raised_to_body_id))
+    return db.union_all(
+        arm(Complaint.body_id, _indexed_with_id("body_id")),
+        arm(Complaint.raised_to_body_id, _indexed_with_id("raised_to_body_id")),
+    )
+
+
+def _indexed_with_id(column: str) -> bool:
+    """Whether an index on (column, id) exists: then a body's newest cases come in order."""
+    return any(
+        [c.name for c in index.columns] == [column, "id"] for index in Complaint.__table__.indexes
+    )
 
 
 @endpoint(
