@@ -1,15 +1,22 @@
 """How a case reads to its consumer: the timeline from the event log, in the reader's
-language, and the sentence that says who must act by when."""
+language, and the sentence that says who must act by when.
+
+Labels are lazy strings translated once per language (rows.per_locale), not a gettext per
+event or per message; a timeline item carries its text ready to print.
+"""
+
+from datetime import UTC, datetime
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from odr.disputes import deadlines
 from odr.disputes.choices import PerformanceStatus, Remedy, Request
 from odr.disputes.models import CaseEvent, Complaint, MediationBody
 from odr.disputes.states import Move, RefusalReason, State, TerminationReason, action_label
 from odr.extensions import db
-from odr.web import localdate, money_filter
+from odr.merchant import rows
+from odr.web import money_filter
 
 PARTY_LABELS = {
     "consumer": _l("the consumer"),
@@ -32,11 +39,54 @@ AGREEMENT_STATUS_LABELS = {
 }
 
 
+ACTOR_LABELS = {
+    "consumer": _l("You"),
+    "enterprise": _l("The enterprise"),
+    "mediator": _l("Mediator"),
+    "admin": _l("Regulator"),
+    None: _l("The portal"),
+}
+
+DETAIL_LABELS = {
+    "sent_to": _l("Sent to"),
+    "competent_office": _l("the competent office"),
+    "body": _l("Mediation body"),
+    "from": _l("From"),
+    "raised_to": _l("Raised to"),
+    "remedy": _l("Remedy"),
+    "amount": _l("Amount"),
+    "counter_proposal": _l("Counter-proposal"),
+    "ground": _l("Ground"),
+    "reason": _l("Reason"),
+    "explanation": _l("Explanation"),
+    "signed_by": _l("Signed by"),
+    "performance": _l("Performance"),
+    "note": _l("Note"),
+    "rating": _l("Rating"),
+    "rating_value": _l("%(n)s of 5"),
+    "clock_left": _l("Working days left on the clock"),
+    "deadline": _l("Deadline"),
+}
+
+# Texts the template used to translate per item, as Jinja's gettext gives them (Markup).
+ITEM_TEXTS = {
+    "now": _l("Now: %(state)s"),
+    "detail": _l("%(label)s:"),
+}
+
+
+def _texts(name: str, table: dict) -> dict[str, str]:
+    """{key: translated text} of a table of lazy strings, once per language (plain str, as
+    gettext returns them in Python)."""
+    return rows.per_locale(name, lambda: {key: str(text) for key, text in table.items()})
+
+
 def _enum_label(enum_cls, value) -> str:
     try:
-        return str(enum_cls(value).label)
+        member = enum_cls(value)
     except ValueError:
         return str(value)
+    return str(rows.labels_of(enum_cls)[member])
 
 
 def request_labels(values) -> str:
@@ -45,34 +95,50 @@ def request_labels(values) -> str:
 
 
 def actor_label(role: str, complaint: Complaint) -> str:
-    if role == "consumer":
-        return _("You")
+    texts = _texts("consumer.actors", ACTOR_LABELS)
     if role == "enterprise":
-        return complaint.respondent_display or _("The enterprise")
-    if role == "mediator":
-        return _("Mediator")
-    if role == "admin":
-        return _("Regulator")
-    return _("The portal")
+        return complaint.respondent_display or texts["enterprise"]
+    return texts.get(role) or texts[None]
+
+
+def local_dt(value: datetime | None) -> str:
+    """The `localdt` filter (odr/web.py) in its default pattern, yyyy-MM-dd HH:mm in
+    Asia/Shanghai: the same digits in both our languages, without Babel's pattern machinery
+    on every message and event (tests/test_consumer_case.py compares the two)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # Flask-Babel takes a naive datetime for UTC
+        value = value.replace(tzinfo=UTC)
+    at = value.astimezone(deadlines.SHANGHAI)
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+
+
+WHO_MUST_ACT = {
+    State.NEGOTIATING: _l("The enterprise must answer by"),
+    State.PENDING_ACCEPTANCE: _l("The mediation body must decide whether to accept it by"),
+    State.MEDIATING: _l("Mediation must be concluded by"),
+    "suspended_days": _l(
+        "Mediation is suspended: the clock is stopped with %(n)s working days left."
+    ),
+    State.SUSPENDED: _l("Mediation is suspended: the clock is stopped."),
+}
 
 
 def who_must_act(complaint: Complaint) -> str | None:
     """Who must act next, said so that the date of macros.clock completes the sentence."""
-    state = complaint.state
-    if state == State.NEGOTIATING:
-        return _("The enterprise must answer by")
-    if state == State.PENDING_ACCEPTANCE:
-        return _("The mediation body must decide whether to accept it by")
-    if state == State.MEDIATING:
-        return _("Mediation must be concluded by")
-    if state == State.SUSPENDED:
-        if complaint.clock_days_left is not None:
-            return _(
-                "Mediation is suspended: the clock is stopped with %(n)s working days left.",
-                n=complaint.clock_days_left,
-            )
-        return _("Mediation is suspended: the clock is stopped.")
-    return None
+    return who_must_act_in(complaint.state, complaint.clock_days_left)
+
+
+def who_must_act_in(state: State, clock_days_left: int | None) -> str | None:
+    """who_must_act from the two columns it reads (texts translated once per language)."""
+    if state not in WHO_MUST_ACT:
+        return None
+    texts = rows.per_locale(
+        "consumer.who", lambda: {key: str(text) for key, text in WHO_MUST_ACT.items()}
+    )
+    if state == State.SUSPENDED and clock_days_left is not None:
+        return texts["suspended_days"] % {"n": clock_days_left}
+    return texts[state]
 
 
 def _body_names(events: list[CaseEvent]) -> dict[int, str]:
@@ -91,66 +157,77 @@ def _body_names(events: list[CaseEvent]) -> dict[int, str]:
 def event_details(event: CaseEvent, complaint: Complaint, bodies: dict[int, str]) -> list:
     """(label, text) pairs worth showing for one event."""
     details = event.details or {}
+    if not details:
+        return []
+    label = _texts("consumer.details", DETAIL_LABELS)
     out: list[tuple[str, str]] = []
 
-    def add(label, value):
+    def add(key, value):
         if value not in (None, ""):
-            out.append((str(label), str(value)))
+            out.append((label[key], str(value)))
 
     if details.get("routed_to") == "enterprise":
-        add(_("Sent to"), complaint.respondent_display)
+        add("sent_to", complaint.respondent_display)
     elif details.get("routed_to") == "body":
-        add(_("Sent to"), bodies.get(details.get("body_id")) or _("the competent office"))
+        add("sent_to", bodies.get(details.get("body_id")) or label["competent_office"])
     elif details.get("body_id") in bodies:
-        add(_("Mediation body"), bodies[details["body_id"]])
+        add("body", bodies[details["body_id"]])
     if details.get("from_body_id") in bodies:
-        add(_("From"), bodies[details["from_body_id"]])
+        add("from", bodies[details["from_body_id"]])
     if details.get("raised_to_body_id") in bodies:
-        add(_("Raised to"), bodies[details["raised_to_body_id"]])
+        add("raised_to", bodies[details["raised_to_body_id"]])
     if details.get("remedy"):
-        add(_("Remedy"), _enum_label(Remedy, details["remedy"]))
+        add("remedy", _enum_label(Remedy, details["remedy"]))
     if details.get("amount") not in (None, ""):
         try:
-            add(_("Amount"), money_filter(float(details["amount"])))
+            add("amount", money_filter(float(details["amount"])))
         except (TypeError, ValueError):
-            add(_("Amount"), details["amount"])
-    add(_("Counter-proposal"), details.get("counter_proposal"))
+            add("amount", details["amount"])
+    add("counter_proposal", details.get("counter_proposal"))
     reason = details.get("reason")
     if reason:
         if event.action == Move.REFUSE:
-            add(_("Ground"), f"{reason} · {_enum_label(RefusalReason, reason)}")
+            add("ground", f"{reason} · {_enum_label(RefusalReason, reason)}")
         elif event.action in (Move.TERMINATE, Move.EXPIRE):
-            add(_("Ground"), f"{reason} · {_enum_label(TerminationReason, reason)}")
+            add("ground", f"{reason} · {_enum_label(TerminationReason, reason)}")
         else:
-            add(_("Reason"), reason)
-    add(_("Explanation"), details.get("explanation"))
+            add("reason", reason)
+    add("explanation", details.get("explanation"))
     if details.get("termination_reason") and event.action == Move.WITHDRAW:
         code = details["termination_reason"]
-        add(_("Ground"), f"{code} · {_enum_label(TerminationReason, code)}")
+        add("ground", f"{code} · {_enum_label(TerminationReason, code)}")
     if details.get("party") in PARTY_LABELS:
-        add(_("Signed by"), PARTY_LABELS[details["party"]])
+        add("signed_by", _texts("consumer.parties", PARTY_LABELS)[details["party"]])
     if details.get("status"):
-        add(_("Performance"), _enum_label(PerformanceStatus, details["status"]))
-    add(_("Note"), details.get("note"))
+        add("performance", _enum_label(PerformanceStatus, details["status"]))
+    add("note", details.get("note"))
     if details.get("rating"):
-        add(_("Rating"), _("%(n)s of 5", n=details["rating"]))
+        add("rating", label["rating_value"] % {"n": details["rating"]})
     if details.get("working_days_left") is not None:
-        add(_("Working days left on the clock"), details["working_days_left"])
+        add("clock_left", details["working_days_left"])
     if details.get("deadline_at") and event.action in (Move.REMIND, Move.ESCALATE_OVERDUE):
-        add(_("Deadline"), _deadline_text(details["deadline_at"]))
+        add("deadline", _deadline_text(details["deadline_at"]))
     return out
 
 
 def _deadline_text(value) -> str:
-    from datetime import datetime
-
     try:
-        return localdate(datetime.fromisoformat(str(value)))
+        return rows.local_day(datetime.fromisoformat(str(value)))
     except ValueError:
         return str(value)
 
 
+def _move_label(action: str | None) -> str:
+    """action_label, from a table made once per language."""
+    try:
+        move = Move(action)
+    except ValueError:
+        return action or ""
+    return rows.per_locale("consumer.moves", lambda: {m: action_label(m) for m in Move})[move]
+
+
 def timeline(complaint: Complaint) -> list[dict]:
+    """The case's events as the template prints them: every text made here, once."""
     events = list(
         db.session.scalars(
             db.select(CaseEvent)
@@ -159,21 +236,28 @@ def timeline(complaint: Complaint) -> list[dict]:
         )
     )
     bodies = _body_names(events)
+    states = rows.state_labels()
+    texts = rows.translated("consumer.timeline", ITEM_TEXTS)
     items = []
     for event in events:
-        label = action_label(event.action)
         try:
             to_state = State(event.to_state)
         except ValueError:
             to_state = None
+        moved = to_state is not None and event.from_state != event.to_state
         items.append(
             {
                 "id": event.id,
                 "at": event.at,
-                "label": label,
+                "at_text": local_dt(event.at),
+                "label": _move_label(event.action),
                 "actor": actor_label(event.actor_role, complaint),
-                "state": to_state if event.from_state != event.to_state else None,
-                "details": event_details(event, complaint, bodies),
+                "state": to_state if moved else None,
+                "now": texts["now"] % {"state": states[to_state]} if moved else None,
+                "details": [
+                    (texts["detail"] % {"label": name}, value)
+                    for name, value in event_details(event, complaint, bodies)
+                ],
             }
         )
     return items

@@ -5,7 +5,9 @@ one operation of odr.disputes.operations and commits once. The operations check 
 again; a button shown here is only a convenience.
 """
 
+import functools
 from io import BytesIO
+from typing import NamedTuple
 
 from flask import (
     Blueprint,
@@ -18,8 +20,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr.auth.models import UserRole
@@ -28,9 +32,11 @@ from odr.consumer.timeline import (
     AGREEMENT_STATUS_LABELS,
     OFFER_STATUS_LABELS,
     actor_label,
+    local_dt,
     request_labels,
     timeline,
     who_must_act,
+    who_must_act_in,
 )
 from odr.disputes import operations as ops
 from odr.disputes import permissions
@@ -39,6 +45,7 @@ from odr.disputes.models import (
     Agreement,
     Complaint,
     Draft,
+    Enterprise,
     Evidence,
     Message,
     Offer,
@@ -56,6 +63,7 @@ from odr.disputes.states import (
     State,
 )
 from odr.extensions import db
+from odr.merchant import rows
 
 bp = Blueprint("consumer", __name__)
 
@@ -123,125 +131,273 @@ def _field_errors(form, exc: Invalid) -> None:
 STATE_FILTERS = ("open", "closed", *[s.value for s in State])
 
 
+class CaseRow(NamedTuple):
+    """One line of the case list, every value computed in the view."""
+
+    id: int
+    url: str
+    reference: str
+    state: str
+    colour: str
+    label: Markup
+    respondent: str
+    subject: str
+    filed: Markup
+    who: str | None
+    clock: Markup | None
+
+
+def deadline_clock(deadline_at) -> Markup | None:
+    """macros.clock's markup (same output), from values counted once per request."""
+    if deadline_at is None:
+        return None
+    left = rows.days_left(deadline_at)
+    return CLOCK_HTML.format(
+        rows.clock_class(left), rows.local_day(deadline_at), rows.clock_text(left)
+    )
+
+
+CLOCK_HTML = Markup('<span class="deadline-clock {}">{} · {}</span>')
+LIST_TEXTS = {"filed": _l("Filed %(when)s")}
+
+
+@functools.cache
+def _list_statement(kind: str, direction: str):
+    """The case list's query, built once for each filter kind and direction, with the
+    consumer, the state and the cursor as bound parameters. Columns, not entities: the
+    enterprise's name joined in, no ORM object per row."""
+    query = (
+        db.select(
+            Complaint.id,
+            Complaint.reference,
+            Complaint.state,
+            Complaint.subject,
+            Complaint.filed_at,
+            Complaint.deadline_at,
+            Complaint.clock_days_left,
+            Complaint.enterprise_id,
+            Complaint.respondent_name,
+            Enterprise.name,
+        )
+        .outerjoin(Enterprise, Enterprise.id == Complaint.enterprise_id)
+        .where(Complaint.consumer_id == db.bindparam("consumer_id"))
+    )
+    if kind == "open":
+        query = query.where(Complaint.state.in_(OPEN_STATES))
+    elif kind == "closed":
+        query = query.where(Complaint.state.in_(CLOSED_STATES))
+    elif kind == "one":
+        query = query.where(Complaint.state == db.bindparam("state"))
+    if direction == "after":
+        query = query.where(Complaint.id > db.bindparam("cursor")).order_by(Complaint.id.asc())
+    else:
+        if direction == "before":
+            query = query.where(Complaint.id < db.bindparam("cursor"))
+        query = query.order_by(Complaint.id.desc())
+    return query.limit(PAGE_SIZE + 1)
+
+
 @bp.route("/cases")
 def cases():
     state = request.args.get("state", "")
     if state not in STATE_FILTERS:
         state = ""
-    query = (
-        db.select(Complaint)
-        .where(Complaint.consumer_id == current_user.id)
-        .options(selectinload(Complaint.enterprise))
-    )
-    if state == "open":
-        query = query.where(Complaint.state.in_(OPEN_STATES))
-    elif state == "closed":
-        query = query.where(Complaint.state.in_(CLOSED_STATES))
-    elif state:
-        query = query.where(Complaint.state == State(state))
     before = request.args.get("before", type=int)
     after = request.args.get("after", type=int)
+    kind = state if state in ("", "open", "closed") else "one"
+    params = {"consumer_id": current_user.id}
+    if kind == "one":
+        params["state"] = State(state)
     if after:
-        rows = db.session.scalars(
-            query.where(Complaint.id > after).order_by(Complaint.id.asc()).limit(PAGE_SIZE + 1)
-        ).all()
-        has_newer = len(rows) > PAGE_SIZE
-        rows = list(reversed(rows[:PAGE_SIZE]))
+        params["cursor"] = after
+        found = db.session.execute(_list_statement(kind, "after"), params).all()
+        has_newer = len(found) > PAGE_SIZE
+        found = list(reversed(found[:PAGE_SIZE]))
         has_older = True
     else:
         if before:
-            query = query.where(Complaint.id < before)
-        rows = db.session.scalars(query.order_by(Complaint.id.desc()).limit(PAGE_SIZE + 1)).all()
-        has_older = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
+            params["cursor"] = before
+        found = db.session.execute(
+            _list_statement(kind, "before" if before else "first"), params
+        ).all()
+        has_older = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
         has_newer = bool(before)
     drafts = db.session.scalars(
         db.select(Draft)
         .where(Draft.consumer_id == current_user.id)
         .order_by(Draft.updated_at.desc())
     ).all()
+    labels = rows.state_labels()
+    filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
+    case_url = rows.url_maker("consumer.case", "complaint_id")
+    case_rows = []
+    for cid, ref, st, subject, filed_at, deadline_at, days_left, ent_id, resp, ent_name in found:
+        who = who_must_act_in(st, days_left) if st in OPEN_STATES else None
+        case_rows.append(
+            CaseRow(
+                cid,
+                case_url(cid),
+                ref,
+                st.value,
+                rows.state_colour(st),
+                labels[st],
+                ent_name if ent_id else (resp or ""),
+                subject,
+                filed % {"when": rows.local_day(filed_at)},
+                who,
+                deadline_clock(deadline_at) if who else None,
+            )
+        )
     return render_template(
         "consumer/cases.html",
-        cases=rows,
+        cases=case_rows,
         drafts=drafts,
         state=state,
-        states=list(State),
-        older=rows[-1].id if rows and has_older else None,
-        newer=rows[0].id if rows and has_newer else None,
-        who_must_act=who_must_act,
+        state_options=[(s.value, labels[s]) for s in State],
+        older=found[-1].id if found and has_older else None,
+        newer=found[0].id if found and has_newer else None,
     )
 
 
 # -- the case page -----------------------------------------------------------------------
 
 
-def _blank_forms() -> dict:
+BLANK_FORMS = {
+    "message_form": lambda: forms.MessageForm(prefix="msg", formdata=None),
+    "accept_form": lambda: forms.ConfirmForm(prefix="accept", formdata=None),
+    "reject_form": lambda: forms.RejectForm(prefix="reject", formdata=None),
+    "escalate_form": lambda: forms.EscalateForm(prefix="escalate", formdata=None),
+    "withdraw_form": lambda: forms.WithdrawForm(prefix="withdraw", formdata=None),
+    "sign_form": lambda: forms.SignForm(formdata=None),
+    "performance_form": lambda: forms.PerformanceForm(prefix="perf", formdata=None),
+    "rating_form": lambda: forms.RatingForm(prefix="rate", formdata=None),
+    "evidence_form": lambda: forms.CaseEvidenceForm(prefix="ev", formdata=None),
+}
+
+
+class CaseForms:
+    """The case page's forms, each made when the page first shows it (most pages show two
+    or three of the nine): the submitted one with its errors, or a blank one."""
+
+    def __init__(self, submitted: dict):
+        unknown = set(submitted) - set(BLANK_FORMS)
+        if unknown:
+            raise TypeError(f"not a form of the case page: {', '.join(sorted(unknown))}")
+        self.__dict__.update(submitted)
+
+    def __getattr__(self, name: str):
+        try:
+            make = BLANK_FORMS[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        form = make()
+        setattr(self, name, form)
+        return form
+
+
+def _present(cid) -> list:
+    """Whether the case has messages, offers, an agreement, evidence and records: one
+    EXISTS each, so that the page asks only for the lists that have something in them."""
+    return [
+        db.select(Message.id)
+        .where(Message.complaint_id == cid, Message.internal.is_(False))
+        .exists()
+        .label("messages"),
+        db.select(Offer.id).where(Offer.complaint_id == cid).exists().label("offers"),
+        db.select(Agreement.id)
+        .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
+        .exists()
+        .label("agreement"),
+        db.select(Evidence.id).where(Evidence.complaint_id == cid).exists().label("evidence"),
+        db.select(Record.id).where(Record.complaint_id == cid).exists().label("records"),
+    ]
+
+
+@functools.cache
+def _page_statements() -> dict:
+    """The case page's queries, built once with the case's id as a bound parameter."""
+    cid = db.bindparam("cid")
     return {
-        "message_form": forms.MessageForm(prefix="msg", formdata=None),
-        "accept_form": forms.ConfirmForm(prefix="accept", formdata=None),
-        "reject_form": forms.RejectForm(prefix="reject", formdata=None),
-        "escalate_form": forms.EscalateForm(prefix="escalate", formdata=None),
-        "withdraw_form": forms.WithdrawForm(prefix="withdraw", formdata=None),
-        "sign_form": forms.SignForm(formdata=None),
-        "performance_form": forms.PerformanceForm(prefix="perf", formdata=None),
-        "rating_form": forms.RatingForm(prefix="rate", formdata=None),
-        "evidence_form": forms.CaseEvidenceForm(prefix="ev", formdata=None),
+        # The case, its enterprise (respondent_display) and what it has, in one query.
+        "case": db.select(Complaint, *_present(Complaint.id))
+        .options(joinedload(Complaint.enterprise))
+        .where(Complaint.id == cid),
+        "present": db.select(*_present(cid)),
+        "messages": db.select(Message)
+        .where(Message.complaint_id == cid, Message.internal.is_(False))
+        .order_by(Message.id),
+        "offers": db.select(Offer).where(Offer.complaint_id == cid).order_by(Offer.id.desc()),
+        "agreement": db.select(Agreement)
+        .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
+        .order_by(Agreement.id.desc())
+        .limit(1),
+        "evidence": db.select(Evidence).where(Evidence.complaint_id == cid).order_by(Evidence.id),
+        "records": db.select(Record).where(Record.complaint_id == cid).order_by(Record.id),
     }
 
 
-def render_case(complaint: Complaint, *, status: int = 200, **submitted):
-    """The case page; `submitted` replaces a blank form with the one that had errors."""
-    messages = db.session.scalars(
-        db.select(Message)
-        .where(Message.complaint_id == complaint.id, Message.internal.is_(False))
-        .order_by(Message.id)
-    ).all()
-    offers = db.session.scalars(
-        db.select(Offer).where(Offer.complaint_id == complaint.id).order_by(Offer.id.desc())
-    ).all()
-    agreement = db.session.scalar(
-        db.select(Agreement)
-        .where(Agreement.complaint_id == complaint.id, Agreement.status != "superseded")
-        .order_by(Agreement.id.desc())
-        .limit(1)
-    )
-    evidence = db.session.scalars(
-        db.select(Evidence).where(Evidence.complaint_id == complaint.id).order_by(Evidence.id)
-    ).all()
-    records = db.session.scalars(
-        db.select(Record).where(Record.complaint_id == complaint.id).order_by(Record.id)
-    ).all()
+def render_case(complaint: Complaint, *, status: int = 200, present=None, **submitted):
+    """The case page; `submitted` replaces a blank form with the one that had errors.
+    `present` (from own_page_case) says which of the case's lists have rows."""
+    user = current_user._get_current_object()  # not the proxy, for the checks below
+    statements = _page_statements()
+    bound = {"cid": complaint.id}
+    if present is None:
+        present = db.session.execute(statements["present"], bound).one()
+
+    def rows_of(name: str) -> list:
+        if not getattr(present, name):
+            return []
+        return db.session.scalars(statements[name], bound).all()
+
+    agreement = db.session.scalar(statements["agreement"], bound) if present.agreement else None
     signed_by_me = agreement is not None and any(
         s.party == "consumer" for s in agreement.signatures
     )
+    state = complaint.state
+    who = who_must_act(complaint)
     context = {
         "c": complaint,
+        "state_label": rows.state_label(state),
+        "state_colour": rows.state_colour(state),
+        "who": who,
+        "clock": deadline_clock(complaint.deadline_at) if who and state.is_open else None,
         "events": timeline(complaint),
-        "messages": messages,
-        "offers": offers,
+        "messages": rows_of("messages"),
+        "offers": rows_of("offers"),
         "agreement": agreement,
         "signed_by_me": signed_by_me,
-        "evidence": evidence,
-        "records": records,
-        "who": who_must_act(complaint),
-        "may": {move.value: permissions.can(current_user, move, complaint) for move in TRANSITIONS},
-        "may_write": complaint.state.is_open or complaint.state in (State.SETTLED, State.MEDIATED),
+        "evidence": rows_of("evidence"),
+        "records": rows_of("records"),
+        "may": {move.value: permissions.can(user, move, complaint) for move in TRANSITIONS},
+        "may_write": state.is_open or state in (State.SETTLED, State.MEDIATED),
         "offer_status": OFFER_STATUS_LABELS,
         "actor_label": actor_label,
         "request_labels": request_labels,
         "agreement_status": AGREEMENT_STATUS_LABELS,
-        **_blank_forms(),
-        **submitted,
+        "local_dt": local_dt,
+        "local_day": rows.local_day,
+        "enum_label": enum_label,
+        "forms": CaseForms(submitted),
     }
     return render_template("consumer/case.html", **context), status
 
 
+def enum_label(member) -> Markup:
+    """A labelled enum member's label (Issue, Remedy, ...), translated once per language."""
+    return rows.labels_of(type(member))[member]
+
+
 @bp.route("/cases/<int:complaint_id>", methods=["GET", "POST"])
 def case(complaint_id: int):
-    complaint = own_case(complaint_id)
     if request.method == "POST":
-        return _sign(complaint)
-    return render_case(complaint)
+        return _sign(own_case(complaint_id))
+    found = db.session.execute(_page_statements()["case"], {"cid": complaint_id}).first()
+    complaint = found[0] if found is not None else None
+    if complaint is None or permissions.role_in_case(current_user, complaint) != Role.CONSUMER:
+        abort(404)
+    return render_case(complaint, present=found)
 
 
 def _sign(complaint: Complaint):
