@@ -168,6 +168,13 @@ def test_template_gettext_follows_the_language_and_force_locale(app):
             chinese = template.render()
         assert "Sign out" not in chinese and "&lt;b&gt;" in chinese and "<b>" not in chinese
         assert template.render() == "Sign out|&lt;b&gt; unread"
+    plain = app.jinja_env.from_string(
+        "{% autoescape false %}{{ _('%(n)s unread', n='<b>') }}|{{ _('Sign out') }}"
+        "{% endautoescape %}"
+    )
+    with app.test_request_context("/?lang=en"):
+        assert plain.render() == "<b> unread|Sign out"
+        assert template.render() == "Sign out|&lt;b&gt; unread"  # the other cache
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
