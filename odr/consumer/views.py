@@ -329,6 +329,7 @@ def _page_statements() -> dict:
         .order_by(Message.id),
         "offers": db.select(Offer).where(Offer.complaint_id == cid).order_by(Offer.id.desc()),
         "agreement": db.select(Agreement)
+        .options(joinedload(Agreement.signatures))  # shown with it: one query, not two
         .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
         .order_by(Agreement.id.desc())
         .limit(1),
@@ -351,7 +352,11 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
             return []
         return db.session.scalars(statements[name], bound).all()
 
-    agreement = db.session.scalar(statements["agreement"], bound) if present.agreement else None
+    agreement = (
+        db.session.scalars(statements["agreement"], bound).unique().first()
+        if present.agreement
+        else None
+    )
     signed_by_me = agreement is not None and any(
         s.party == "consumer" for s in agreement.signatures
     )
