@@ -1357,6 +1357,11 @@ def reset_due(meta: dict, progress=print) -> None:
         for table in children:
             cur.execute(f'DELETE FROM "{table}" WHERE complaint_id IN ({marks})')
         cur.execute(f"DELETE FROM complaint WHERE id IN ({marks})")
+        # The generator queues no mail: what the outbox holds came from earlier sweeps (and
+        # filings) of the bench. A re-escalated case writes the same event again, so its
+        # e-mails would have the same idempotency keys.
+        cur.execute("DELETE FROM delivery_attempt")
+        cur.execute("DELETE FROM outbox")
         raw.driver_connection.commit()
         if engine.dialect.name == "sqlite":
             cur.execute("PRAGMA foreign_keys=ON")

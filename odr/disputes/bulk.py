@@ -16,13 +16,14 @@ sweep then undoes the batch and moves its cases one at a time through the operat
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.auth.models import User
 from odr.disputes import deadlines, routing
 from odr.disputes import notifications as notices
 from odr.disputes.events import event_row
-from odr.disputes.memo import memo
+from odr.disputes.memo import memo, remember, unknown
 from odr.disputes.models import CaseEvent, Complaint, Enterprise, Notification, Offer, Outbox
 from odr.disputes.states import TARGETS, Move, Role, check_move
 from odr.extensions import db
@@ -36,20 +37,85 @@ def _locking(query):
     return query
 
 
-def _enterprise(enterprise_id: int | None) -> Enterprise | None:
-    if enterprise_id is None:
-        return None
-    return memo(("enterprise", enterprise_id), lambda: db.session.get(Enterprise, enterprise_id))
+def _plain(body) -> tuple[int, str] | None:
+    return (body.id, body.name) if body is not None else None
 
 
 def _competent_body(enterprise_id: int | None, region_code: str | None) -> tuple[int, str] | None:
-    """(id, name) of the body a case goes to, remembered for the sweep as plain values."""
+    """(id, name) of the body a case goes to (routing.competent_body), remembered for the
+    sweep as plain values: the enterprise's office (or its platform's) where it has one,
+    else the office of the region the consumer named."""
+    if enterprise_id is not None:
+        body = memo(
+            ("escalation_body", enterprise_id),
+            lambda: _plain(routing.competent_body(db.session.get(Enterprise, enterprise_id))),
+        )
+        if body is not None:
+            return body
+    return memo(
+        ("escalation_body_region", region_code),
+        lambda: _plain(routing.competent_body_for_region(region_code)),
+    )
 
-    def find():
-        body = routing.competent_body(_enterprise(enterprise_id), region_code)
-        return (body.id, body.name) if body is not None else None
 
-    return memo(("escalation_body", enterprise_id, region_code), find)
+def _prefetch(enterprise_ids: set[int]) -> None:
+    """What the batch's enterprises need (their office, staff and webhooks), asked with a
+    few queries for all of them rather than a few for each."""
+    wanted = [key[1] for key in unknown(("escalation_body", e) for e in enterprise_ids)]
+    if wanted:
+        for enterprise in db.session.scalars(
+            sa.select(Enterprise)
+            .where(Enterprise.id.in_(wanted))
+            .options(selectinload(Enterprise.platform))
+        ):
+            remember(("escalation_body", enterprise.id), _plain(routing.competent_body(enterprise)))
+    notices.prefetch(enterprise_ids)
+
+
+def _insert(table: sa.Table, rows: list[dict]) -> None:
+    """INSERT many rows (dicts with the same keys) with one executemany at the driver.
+
+    SQLAlchemy's executemany binds every value of every row through its column type (a
+    UTC datetime conversion, a JSON dump) and was a third of the sweep's time; here each
+    distinct value object is bound once by its column's own processor (a batch shares its
+    timestamps, a case's recipients share its params), and the column defaults the rows
+    leave out are computed once for the batch."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect
+    names = list(rows[0])
+    defaults = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in names or default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            defaults[column.name] = default.arg
+        elif default.is_callable:
+            defaults[column.name] = default.arg(None)
+    columns = [*names, *defaults]
+    binders = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    fixed = [defaults[name] for name in defaults]
+    seen: list[dict[int, object]] = [{} for _ in columns]
+    values = []
+    for row in rows:
+        out = []
+        for i, value in enumerate([row[name] for name in names] + fixed):
+            binder = binders[i]
+            if binder is not None and value is not None:
+                bound = seen[i].get(id(value), seen)  # the rows keep every value alive
+                if bound is seen:
+                    bound = seen[i][id(value)] = binder(value)
+                value = bound
+            out.append(value)
+        values.append(tuple(out))
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    db.session.connection().exec_driver_sql(sql, values)
 
 
 def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list[tuple[str, int]]:
@@ -90,6 +156,7 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
             )
         )
     }
+    _prefetch({r.enterprise_id for r in rows if r.enterprise_id is not None})
     move = Move.ESCALATE_OVERDUE
     target = TARGETS[move]
     deadline_at = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS)
@@ -151,17 +218,13 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
         .where(offer.complaint_id.in_([row.id for row in rows]), offer.status == "open")
         .values(status="lapsed")
     )
-    event_ids = db.session.scalars(
-        sa.insert(CaseEvent.__table__).returning(
-            CaseEvent.__table__.c.id, sort_by_parameter_order=True
-        ),
-        events,
-    ).all()
-
+    _insert(CaseEvent.__table__, events)
     notes, mails, hooked = [], [], []
-    for (row, consumer, body), event_id in zip(cases, event_ids, strict=True):
+    for (row, consumer, body), event in zip(cases, events, strict=True):
         params = {"reference": row.reference, "body": body[1] if body else ""}
-        key = f"{row.id}:{KIND}:{event_id}"
+        # Keyed by the event's hash (unique in the case's chain), not its id, which is
+        # only known after the insert.
+        key = f"{row.id}:{KIND}:{event['hash'][:32]}"
         for user in notices.recipients_of(
             audiences,
             consumer=consumer,
@@ -177,10 +240,8 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
             mails.append(notices.email_row(user, KIND, params, row.id, key=f"mail:{key}:{user.id}"))
         if row.enterprise_id is not None and notices.webhook_endpoints(row.enterprise_id):
             hooked.append((row.id, params, key))
-    if notes:
-        db.session.execute(sa.insert(Notification.__table__), notes)
-    if mails:
-        db.session.execute(sa.insert(Outbox.__table__), mails)
+    _insert(Notification.__table__, notes)
+    _insert(Outbox.__table__, mails)
     if hooked:
         # Few enterprises take webhooks; their payload carries the case as the API shows it.
         loaded = {

@@ -6,7 +6,7 @@ first answer for a key is kept until the scope ends, so ten thousand escalations
 database once per enterprise and once per body instead of once per case.
 """
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
@@ -31,3 +31,17 @@ def memo(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in store:
         store[key] = compute()
     return store[key]
+
+
+def unknown(keys: Iterable[Hashable]) -> list[Hashable]:
+    """The keys without an answer yet (all of them outside `scope()`)."""
+    store = _store.get()
+    return [key for key in keys if store is None or key not in store]
+
+
+def remember(key: Hashable, value: T) -> T:
+    """Keep an answer found in bulk (a no-op outside `scope()`)."""
+    store = _store.get()
+    if store is not None:
+        store[key] = value
+    return value
