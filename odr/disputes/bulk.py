@@ -144,18 +144,21 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
     ).all()
     if not rows:
         return []
-    people = {
-        user.id: user
-        for user in db.session.scalars(
-            sa.select(User).where(
-                User.id.in_(
-                    {r.consumer_id for r in rows}
-                    | {r.assignee_id for r in rows if r.assignee_id}
-                    | {r.mediator_id for r in rows if r.mediator_id}
-                )
+    # The parties as plain values (a loaded User costs more than the rest of its case).
+    people, regions = {}, {}
+    for user_id, email, name, locale, role, active, region_code in db.session.execute(
+        sa.select(
+            User.id, User.email, User.name, User.locale, User.role, User.active, User.region_code
+        ).where(
+            User.id.in_(
+                {r.consumer_id for r in rows}
+                | {r.assignee_id for r in rows if r.assignee_id}
+                | {r.mediator_id for r in rows if r.mediator_id}
             )
         )
-    }
+    ):
+        people[user_id] = notices.Recipient(user_id, email, name, locale, role, active)
+        regions[user_id] = region_code
     _prefetch({r.enterprise_id for r in rows if r.enterprise_id is not None})
     move = Move.ESCALATE_OVERDUE
     target = TARGETS[move]
@@ -168,7 +171,7 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
         check_move(move, row.state, Role.SYSTEM)
         consumer = people[row.consumer_id]
         body = _competent_body(
-            row.enterprise_id, row.respondent_region_code or consumer.region_code
+            row.enterprise_id, row.respondent_region_code or regions[row.consumer_id]
         )
         body_id = body[0] if body else None
         event = event_row(
