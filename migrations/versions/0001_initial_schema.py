@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 14:06:47.221163
+Create Date: 2026-11-28 15:10:45.447156
 
 """
 
@@ -468,6 +468,7 @@ def upgrade():
         sa.UniqueConstraint("reference", name=op.f("uq_complaint_reference")),
     )
     with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.create_index("ix_complaint_body_id", ["body_id", "id"], unique=False)
         batch_op.create_index(
             "ix_complaint_body_mediator", ["body_id", "state", "mediator_id"], unique=False
         )
@@ -1042,6 +1043,7 @@ def downgrade():
         batch_op.drop_index("ix_complaint_closed")
         batch_op.drop_index("ix_complaint_body_state")
         batch_op.drop_index("ix_complaint_body_mediator")
+        batch_op.drop_index("ix_complaint_body_id")
 
     op.drop_table("complaint")
     with op.batch_alter_table("body_membership", schema=None) as batch_op:

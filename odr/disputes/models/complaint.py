@@ -43,6 +43,7 @@ class Complaint(db.Model):
         # Speed at scale (bench/, docs/PERFORMANCE.md): an enterprise's cases newest first
         # (API list), cases raised to a parent office, and a body's open cases per mediator.
         sa.Index("ix_complaint_enterprise_id", "enterprise_id", "id"),
+        sa.Index("ix_complaint_body_id", "body_id", "id"),  # a mediator's API list
         sa.Index("ix_complaint_raised", "raised_to_body_id", "state", "deadline_at", "id"),
         sa.Index("ix_complaint_body_mediator", "body_id", "state", "mediator_id"),
         # The sweep's overdue-acceptance pass: only the cases not flagged yet.
