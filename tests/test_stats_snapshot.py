@@ -86,3 +86,18 @@ def test_the_dashboard_page_reads_the_snapshot(world, snapshots, client):
     assert db.session.get(StatsSnapshot, "dashboard") is not None
     stats.clear_cache()
     assert db.session.scalar(db.select(db.func.count()).select_from(StatsSnapshot)) == 0
+
+
+def test_the_kept_scoreboard_follows_an_enterprise_decision_at_once(world, snapshots):
+    """The combined table is kept in the process while nothing changes, but a regulator's
+    decision (an enterprise event) shows on the next page, without waiting for a refresh."""
+    from odr.disputes import enterprises
+
+    file_one(world)
+    listed = {row["enterprise_id"] for row in stats.enterprise_scoreboard()}
+    assert world.enterprise.id in listed
+    assert stats.enterprise_scoreboard() is stats.enterprise_scoreboard()  # kept
+    enterprises.decide(world.admin, world.enterprise, "suspend", "Late answers")
+    db.session.commit()
+    listed = {row["enterprise_id"] for row in stats.enterprise_scoreboard()}
+    assert world.enterprise.id not in listed

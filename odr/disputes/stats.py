@@ -34,6 +34,7 @@ from odr.disputes.choices import Issue
 from odr.disputes.models import (
     Complaint,
     Enterprise,
+    EnterpriseEvent,
     EnterpriseStatus,
     Region,
     RegionLevel,
@@ -374,9 +375,44 @@ def enterprise_performance(
 
 
 def performance_table(*, approved_only: bool = False) -> list[dict]:
-    """The enterprises as they are now, with their numbers from the snapshot."""
-    numbers = snapshot("performance")["numbers"]
-    return _combine(_enterprises(approved_only), numbers)
+    """The enterprises as they are now, with their numbers from the snapshot. Kept in the
+    process (read-only for callers) until the snapshot or an enterprise changes: with two
+    thousand enterprises, combining them cost more than the rest of the page."""
+    if not snapshots_enabled():
+        return _combine(_enterprises(approved_only), snapshot("performance")["numbers"])
+    return _kept(
+        ("performance_table", approved_only),
+        _performance_version(),
+        lambda: _combine(_enterprises(approved_only), snapshot("performance")["numbers"]),
+    )
+
+
+def _performance_version() -> tuple:
+    return (_snapshot_moment("performance"), *_enterprises_version())
+
+
+def _enterprises_version() -> tuple:
+    """Changes whenever an enterprise is added or changes status (each change writes an
+    enterprise event)."""
+    return tuple(
+        db.session.execute(
+            sa.select(
+                sa.select(sa.func.max(Enterprise.id)).scalar_subquery(),
+                sa.select(sa.func.max(EnterpriseEvent.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def _kept(key, version, compute):
+    """A value computed once per process for a given version of what it is made from."""
+    store = current_app.extensions.setdefault("odr_stats_kept", {})
+    found = store.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    value = compute()
+    store[key] = (version, value)
+    return value
 
 
 SCOREBOARD_KEYS = (
@@ -396,9 +432,16 @@ def enterprise_scoreboard() -> list[dict]:
     settlement rate, on-time answer rate and average working days to an agreement.
     Rates are fractions (0-1, four decimals) or None when there is nothing to measure yet.
     No personal data."""
-    return [
-        {key: row[key] for key in SCOREBOARD_KEYS} for row in performance_table(approved_only=True)
-    ]
+
+    def compute():
+        return [
+            {key: row[key] for key in SCOREBOARD_KEYS}
+            for row in performance_table(approved_only=True)
+        ]
+
+    if not snapshots_enabled():
+        return compute()
+    return _kept("scoreboard", _performance_version(), compute)
 
 
 def ontime_warnings(now: datetime | None = None) -> list[dict]:
@@ -822,22 +865,31 @@ def snapshot(key: str) -> dict:
     the background; without one (or with snapshots off, as in tests) they are computed now."""
     if not snapshots_enabled():
         return BUILDERS[key](None)
-    row = db.session.get(StatsSnapshot, key)
-    if row is None:
+    computed_at = _snapshot_moment(key)
+    if computed_at is None:
         return refresh(key)
-    if (utcnow() - row.computed_at).total_seconds() > snapshot_ttl() and _claim(row):
+    if (utcnow() - computed_at).total_seconds() > snapshot_ttl() and _claim(key, computed_at):
         _refresh_later(key)
-    return row.data
+    # The figures are parsed once per process and version, not on every page.
+    return _kept(
+        ("snapshot", key),
+        computed_at,
+        lambda: db.session.scalar(sa.select(StatsSnapshot.data).where(StatsSnapshot.key == key)),
+    )
 
 
-def _claim(row: StatsSnapshot) -> bool:
+def _snapshot_moment(key: str) -> datetime | None:
+    return db.session.scalar(sa.select(StatsSnapshot.computed_at).where(StatsSnapshot.key == key))
+
+
+def _claim(key: str, computed_at: datetime) -> bool:
     """Mark a stale snapshot as being recomputed, so that one app server does it, not all:
     whoever moves its timestamp from the value read wins."""
     table = StatsSnapshot.__table__
     with db.engine.begin() as conn:
         claimed = conn.execute(
             table.update()
-            .where(table.c.key == row.key, table.c.computed_at == row.computed_at)
+            .where(table.c.key == key, table.c.computed_at == computed_at)
             .values(computed_at=utcnow())
         ).rowcount
     return claimed == 1
