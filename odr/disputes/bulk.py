@@ -137,6 +137,8 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
                 Complaint.mediator_id,
                 Complaint.deadline_at,
                 Complaint.chain_head,
+                Complaint.overdue_flagged,
+                Complaint.raised_to_body_id,
             )
             .where(Complaint.id.in_(ids), *criteria)
             .order_by(Complaint.id)
@@ -196,6 +198,11 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
         )
         cases.append((row, consumer, body))
 
+    # A negotiating case is never flagged nor raised; those columns are set only when one
+    # is (SQLite rewrites the index entries of every column named in SET).
+    cleared = {}
+    if any(row.overdue_flagged or row.raised_to_body_id is not None for row in rows):
+        cleared = {"overdue_flagged": False, "raised_to_body_id": None}
     moved = db.session.execute(
         sa.update(Complaint.__table__)
         .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_version"))
@@ -204,12 +211,11 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
             body_id=sa.bindparam("b_body_id"),
             escalated_at=now,
             arrived_at=now,
-            overdue_flagged=False,
-            raised_to_body_id=None,
             deadline_at=deadline_at,
             reminder_at=reminder_at,
             chain_head=sa.bindparam("b_chain_head"),
             version=c.version + 1,
+            **cleared,
         ),
         updates,
     )
