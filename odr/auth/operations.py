@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy.orm import joinedload
 
 from odr.auth.models import (
     ApiToken,
@@ -128,8 +130,17 @@ def issue_token(
     return raw, token
 
 
+# The token with its user and the user's enterprise, in one query (was three: the token,
+# then the user and the enterprise lazily); built once, with the hash as a bound parameter.
+_TOKEN = (
+    db.select(ApiToken)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+    .options(joinedload(ApiToken.user, innerjoin=True).joinedload(User.enterprise))
+)
+
+
 def user_for_token(raw: str) -> User | None:
-    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    token = db.session.scalar(_TOKEN, {"token_hash": hash_token(raw)})
     now = utcnow()
     if token is None or token.revoked_at is not None:
         return None
