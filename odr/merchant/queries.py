@@ -10,6 +10,7 @@ cases the enterprise has.
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -80,30 +81,6 @@ class InboxFilter:
         f.args = kept
         return f
 
-    def conditions(self, now: datetime) -> list:
-        c = Complaint
-        where = []
-        if self.issue is not None:
-            where.append(c.issue == self.issue)
-        if self.filed_from is not None:
-            where.append(c.filed_at >= deadlines.start_of_day(self.filed_from))
-        if self.filed_to is not None:
-            where.append(c.filed_at <= deadlines.end_of_day(self.filed_to))
-        if self.q:
-            where.append(
-                sa.or_(
-                    c.reference == self.q.upper(),
-                    c.complainant_name.icontains(self.q, autoescape=True),
-                )
-            )
-        if self.due_soon:
-            where.append(c.deadline_at <= soon_threshold(now))
-        if self.assignee == "me":
-            where.append(c.assignee_id == self.me_id)
-        elif self.assignee == "none":
-            where.append(c.assignee_id.is_(None))
-        return where
-
 
 def soon_threshold(now: datetime) -> datetime:
     """The end of the 2nd working day from today: a deadline before it is 'due soon'."""
@@ -139,29 +116,113 @@ def decode_cursor(cursor: str | None) -> tuple[str, datetime | None, int] | None
 
 # -- the page --------------------------------------------------------------------------------
 
+# What a row of the inbox (and of its CSV export) shows: plain values, no loaded objects.
+ROW_COLUMNS = (
+    Complaint.id,
+    Complaint.reference,
+    Complaint.state,
+    Complaint.filed_at,
+    Complaint.deadline_at,
+    Complaint.complainant_name,
+    Complaint.complainant_phone,
+    Complaint.issue,
+    Complaint.subject,
+    Complaint.amount,
+    Complaint.claimed_amount,
+    Complaint.assignee_id,
+)
 
-def _segment(
-    f: InboxFilter, segment: str, after: tuple | None, limit: int, now: datetime
-) -> list[tuple[int, datetime | None]]:
-    """(id, deadline_at) of up to `limit` cases of one segment, in order, after `after`."""
+
+def _like_pattern(text: str) -> str:
+    """`text` for `LIKE ... ESCAPE '/'`, as SQLAlchemy's autoescape writes it."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _shape(f: InboxFilter) -> tuple:
+    """What decides the form of the filter's statements (the values are bound)."""
+    return (
+        tuple(f.states),
+        f.issue is not None,
+        f.filed_from is not None,
+        f.filed_to is not None,
+        bool(f.q),
+        f.due_soon,
+        f.assignee,
+    )
+
+
+def _params(f: InboxFilter, now: datetime) -> dict:
+    """The bound values of the filter's statements."""
+    params: dict = {"enterprise": f.enterprise_id}
+    if f.issue is not None:
+        params["issue"] = f.issue
+    if f.filed_from is not None:
+        params["filed_from"] = deadlines.start_of_day(f.filed_from)
+    if f.filed_to is not None:
+        params["filed_to"] = deadlines.end_of_day(f.filed_to)
+    if f.q:
+        params["reference"] = f.q.upper()
+        params["name_like"] = _like_pattern(f.q)
+    if f.due_soon:
+        params["soon"] = soon_threshold(now)
+    if f.assignee == "me":
+        params["me"] = f.me_id
+    return params
+
+
+def _conditions(shape: tuple) -> list:
+    """The filter's conditions with bound values (see _params), as InboxFilter.conditions."""
+    _states, issue, filed_from, filed_to, q, due_soon, assignee = shape
     c = Complaint
+    where = []
+    if issue:
+        where.append(c.issue == sa.bindparam("issue"))
+    if filed_from:
+        where.append(c.filed_at >= sa.bindparam("filed_from"))
+    if filed_to:
+        where.append(c.filed_at <= sa.bindparam("filed_to"))
+    if q:
+        where.append(
+            sa.or_(
+                c.reference == sa.bindparam("reference"),
+                c.complainant_name.icontains(sa.bindparam("name_like"), escape="/"),
+            )
+        )
+    if due_soon:
+        where.append(c.deadline_at <= sa.bindparam("soon"))
+    if assignee == "me":
+        where.append(c.assignee_id == sa.bindparam("me"))
+    elif assignee == "none":
+        where.append(c.assignee_id.is_(None))
+    return where
+
+
+@functools.lru_cache(maxsize=512)
+def _segment_statement(segment: str, shape: tuple, paged: bool):
+    """The statement of one segment of one shape of filter, built once: SQLAlchemy builds a
+    nine-arm UNION and walks it for its cache key in some 9 ms; bound, it is done once.
+    Parameters: enterprise, limit, the filter's values, and after_deadline/after_id."""
+    c = Complaint
+    limit = sa.bindparam("limit")
     arms = []
-    extra = f.conditions(now)
-    for state in f.states:
-        where = [c.enterprise_id == f.enterprise_id, c.state == state, *extra]
+    extra = _conditions(shape)
+    for state in shape[0]:
+        where = [c.enterprise_id == sa.bindparam("enterprise"), c.state == state, *extra]
         if segment == "a":
             where.append(c.deadline_at.is_not(None))
-            if after is not None:
-                deadline_at, last_id = after
+            if paged:
                 where.append(
                     sa.tuple_(c.deadline_at, c.id)
-                    > sa.tuple_(sa.literal(deadline_at, UTCDateTime()), sa.literal(last_id))
+                    > sa.tuple_(
+                        sa.bindparam("after_deadline", type_=UTCDateTime()),
+                        sa.bindparam("after_id", type_=sa.Integer()),
+                    )
                 )
             order = (c.deadline_at.asc(), c.id.asc())
         else:
             where.append(c.deadline_at.is_(None))
-            if after is not None:
-                where.append(c.id < after[1])
+            if paged:
+                where.append(c.id < sa.bindparam("after_id"))
             # deadline_at is NULL throughout; naming it lets PostgreSQL walk the index
             # backwards instead of sorting (it does not treat IS NULL as an equality).
             order = (c.deadline_at.desc(), c.id.desc())
@@ -171,20 +232,32 @@ def _segment(
             .order_by(*order)
             .limit(limit)
         )
-    if not arms:
-        return []
     if len(arms) == 1:
-        query = arms[0]
+        return arms[0]
+    # Each arm is wrapped so that its ORDER BY and LIMIT stay its own (SQLite requires it).
+    wrapped = [sa.select(arm.subquery().c) for arm in arms]
+    merged = sa.union_all(*wrapped).subquery()
+    if segment == "a":
+        order = (merged.c.deadline_at.asc(), merged.c.id.asc())
     else:
-        # Each arm is wrapped so that its ORDER BY and LIMIT stay its own (SQLite requires it).
-        wrapped = [sa.select(arm.subquery().c) for arm in arms]
-        merged = sa.union_all(*wrapped).subquery()
-        if segment == "a":
-            order = (merged.c.deadline_at.asc(), merged.c.id.asc())
-        else:
-            order = (merged.c.deadline_at.desc(), merged.c.id.desc())
-        query = sa.select(merged.c.id, merged.c.deadline_at).order_by(*order).limit(limit)
-    return [(row.id, row.deadline_at) for row in db.session.execute(query)]
+        order = (merged.c.deadline_at.desc(), merged.c.id.desc())
+    return sa.select(merged.c.id, merged.c.deadline_at).order_by(*order).limit(limit)
+
+
+def _segment(
+    f: InboxFilter, segment: str, after: tuple | None, limit: int, now: datetime
+) -> list[tuple[int, datetime | None]]:
+    """(id, deadline_at) of up to `limit` cases of one segment, in order, after `after`."""
+    if not f.states:
+        return []
+    params = _params(f, now)
+    params["limit"] = limit
+    if after is not None:
+        params["after_deadline"], params["after_id"] = after
+        if segment == "b":
+            del params["after_deadline"]
+    statement = _segment_statement(segment, _shape(f), after is not None)
+    return db.session.execute(statement, params).all()
 
 
 def page_keys(
@@ -211,17 +284,19 @@ def page_keys(
     return keys, next_cursor
 
 
+_ROWS = sa.select(*ROW_COLUMNS).where(Complaint.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def page(
     f: InboxFilter, cursor: str | None, size: int = PAGE_SIZE, now: datetime | None = None
-) -> tuple[list[Complaint], str | None]:
-    """One page of cases, loaded in one more query, and the cursor of the next page."""
+) -> tuple[list[sa.Row], str | None]:
+    """One page of cases (rows of ROW_COLUMNS), read in one more query, and the cursor of
+    the next page."""
     keys, next_cursor = page_keys(f, cursor, size, now)
     ids = [k[1] for k in keys]
     if not ids:
         return [], next_cursor
-    loaded = {
-        c.id: c for c in db.session.scalars(db.select(Complaint).where(Complaint.id.in_(ids)))
-    }
+    loaded = {row.id: row for row in db.session.execute(_ROWS, {"ids": ids})}
     return [loaded[i] for i in ids if i in loaded], next_cursor
 
 
@@ -231,28 +306,56 @@ def all_rows(f: InboxFilter, batch: int = 1000, now: datetime | None = None):
     cursor = None
     while True:
         complaints, cursor = page(f, cursor, batch, now)
-        # The session's identity map holds objects weakly: a written batch is let go.
         yield from complaints
         if cursor is None:
             return
 
 
+def _clock_counts_statement():
+    """Three counts, each its own range of ix_complaint_enterprise_state: the overdue and
+    the soon ones read only their deadlines' range, the running ones count the index
+    entries without looking at them (SQLite at 1M, 8,777 running cases: 0.5 ms instead of
+    1.8 ms for one pass with CASE sums)."""
+    c = Complaint
+    open_states = sorted(OPEN_STATES)
+
+    def count(*where):
+        return (
+            sa.select(sa.func.count())
+            .select_from(c)
+            .where(c.enterprise_id == sa.bindparam("enterprise"), c.state.in_(open_states), *where)
+            .scalar_subquery()
+        )
+
+    now = sa.bindparam("now", type_=UTCDateTime())
+    return sa.select(
+        count(c.deadline_at < now),
+        count(c.deadline_at >= now, c.deadline_at <= sa.bindparam("soon", type_=UTCDateTime())),
+        count(c.deadline_at.is_not(None)),
+    )
+
+
+_CLOCK_COUNTS = _clock_counts_statement()
+
+
 def clock_counts(enterprise_id: int, now: datetime | None = None) -> dict[str, int]:
     """How many open cases are overdue, and how many are due within 2 working days."""
     now = now or utcnow()
-    c = Complaint
-    overdue = sa.func.sum(sa.case((c.deadline_at < now, 1), else_=0))
-    soon = sa.func.sum(
-        sa.case((sa.and_(c.deadline_at >= now, c.deadline_at <= soon_threshold(now)), 1), else_=0)
-    )
-    row = db.session.execute(
-        sa.select(overdue, soon, sa.func.count(c.id)).where(
-            c.enterprise_id == enterprise_id,
-            c.state.in_(sorted(OPEN_STATES)),
-            c.deadline_at.is_not(None),
-        )
-    ).one()
-    return {"overdue": int(row[0] or 0), "soon": int(row[1] or 0), "running": int(row[2] or 0)}
+    params = {"enterprise": enterprise_id, "now": now, "soon": soon_threshold(now)}
+    overdue, soon, running = db.session.execute(_CLOCK_COUNTS, params).one()
+    return {"overdue": overdue, "soon": soon, "running": running}
+
+
+_STAFF = (
+    sa.select(User.id, User.name, User.active)
+    .where(User.enterprise_id == sa.bindparam("enterprise"))
+    .order_by(User.id)
+)
+
+
+def staff_names(enterprise_id: int) -> list[sa.Row]:
+    """(id, name, active) of the enterprise's staff, for the inbox's assignee choices."""
+    return db.session.execute(_STAFF, {"enterprise": enterprise_id}).all()
 
 
 def staff_of(enterprise_id: int) -> list[User]:

@@ -281,7 +281,7 @@ def inbox_rows(complaints, staff: dict) -> list[InboxRow]:
             state_label=states[c.state],
             colour=rows.state_colour(c.state),
             filed=rows.local_day(c.filed_at),
-            assignee=assignee.name if assignee is not None else None,
+            assignee=assignee,
         )
         if c.deadline_at is not None and c.state.is_open:
             row.left = left = rows.days_left(c.deadline_at)
@@ -297,12 +297,12 @@ def inbox():
     now = utcnow()
     flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
-    staff = queries.staff_of(current_user.enterprise_id)
+    staff = queries.staff_names(current_user.enterprise_id)
     form = AssignForm()
     form.assignee_id.choices = assignee_choices(staff)
     return render_template(
         "merchant/inbox.html",
-        rows=inbox_rows(complaints, {u.id: u for u in staff}),
+        rows=inbox_rows(complaints, {u.id: u.name for u in staff}),
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
@@ -323,7 +323,7 @@ def assignee_choices(staff) -> list[tuple[str, str]]:
 @bp.route("/inbox/assign", methods=["POST"])
 def assign():
     form = AssignForm()
-    form.assignee_id.choices = assignee_choices(queries.staff_of(current_user.enterprise_id))
+    form.assignee_id.choices = assignee_choices(queries.staff_names(current_user.enterprise_id))
     back = request.form.get("back") or ""
     target = back if back.startswith("/merchant/") else url_for("merchant.inbox")
     if not form.validate_on_submit():
@@ -355,7 +355,7 @@ def export():
     """The filtered list as CSV, streamed, UTF-8 with a byte-order mark for Excel."""
     now = utcnow()
     flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
-    staff = {u.id: u.name for u in queries.staff_of(current_user.enterprise_id)}
+    staff = {u.id: u.name for u in queries.staff_names(current_user.enterprise_id)}
     header = [
         _("Reference"),
         _("State"),
