@@ -313,6 +313,82 @@ def test_sweep_command_prints_what_it_did(app, world, db):
     assert "ISO timestamp" in bad.output
 
 
+def _spy(monkeypatch, name) -> list:
+    real, calls = getattr(bulk, name), []
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(bulk, name, spy)
+    return calls
+
+
+def _case_fields(c, versions):
+    c = reload(c)
+    return (
+        c.state,
+        c.body_id,
+        c.deadline_at,
+        c.reminder_at,
+        c.escalated_at,
+        c.arrived_at,
+        c.overdue_flagged,
+        c.raised_to_body_id,
+        c.version > versions[c.id],  # optimistic lock: moved on (by one flush or two)
+        list(_db.session.scalars(_db.select(Offer.status).where(Offer.complaint_id == c.id))),
+    )
+
+
+def _event_fields(c, action):
+    (event,) = events(c.id, action)
+    assert reload(c).chain_head == event.hash
+    return (
+        event.at,
+        event.actor_id,
+        event.actor_role,
+        event.from_state,
+        event.to_state,
+        event.details,
+    )
+
+
+def _notices(c):
+    rows = _db.session.scalars(_db.select(Notification).where(Notification.complaint_id == c.id))
+    return sorted((n.user_id, n.kind, {**n.params, "reference": "-"}) for n in rows)
+
+
+def _mails(c):
+    rows = _db.session.scalars(
+        _db.select(Outbox).where(Outbox.idempotency_key.startswith(f"mail:{c.id}:"))
+    )
+    return sorted(
+        (
+            m.recipient,
+            m.subject.replace(c.reference, "-"),
+            m.body.replace(c.reference, "-").replace(f"/cases/{c.id}", "/cases/-"),
+        )
+        for m in rows
+    )
+
+
+def _forget_what_was_sent(*cases):
+    for c in cases:
+        _db.session.execute(_db.delete(Outbox).where(Outbox.idempotency_key.contains(f"{c.id}:")))
+        _db.session.execute(_db.delete(Notification).where(Notification.complaint_id == c.id))
+    _db.session.commit()
+
+
+def _same_as_one_at_a_time(by_batch, by_operation, versions, action, subject=None):
+    assert _case_fields(by_batch, versions) == _case_fields(by_operation, versions)
+    assert _event_fields(by_batch, action) == _event_fields(by_operation, action)
+    assert verify_chain(by_batch.id) == [] and verify_chain(by_operation.id) == []
+    assert _notices(by_batch) == _notices(by_operation) and len(_notices(by_batch)) >= 3
+    assert _mails(by_batch) == _mails(by_operation) and len(_mails(by_batch)) >= 3
+    if subject is not None:
+        assert any(subject in mail_subject for _, mail_subject, _ in _mails(by_batch))
+
+
 def test_the_batch_escalation_writes_what_the_one_case_operation_writes(world, db, monkeypatch):
     """The sweep escalates a batch with a few statements (odr.disputes.bulk); a case moved
     that way must look exactly like one moved by operations.escalate_overdue: same fields,
@@ -325,77 +401,36 @@ def test_the_batch_escalation_writes_what_the_one_case_operation_writes(world, d
     for c in (by_batch, by_operation):
         ops.make_offer(world.agent, c, remedy="refund", amount="80.00", terms="Refund", now=filed)
     _db.session.commit()
+    _forget_what_was_sent(by_batch, by_operation)
     as_of = shanghai(2026, 10, 19, 9)
-    for c in (by_batch, by_operation):
-        _db.session.execute(_db.delete(Outbox).where(Outbox.idempotency_key.contains(f"{c.id}:")))
-        _db.session.execute(_db.delete(Notification).where(Notification.complaint_id == c.id))
-    _db.session.commit()
 
     versions = {c.id: reload(c).version for c in (by_batch, by_operation)}
     ops.escalate_overdue(reload(by_operation), now=as_of)
     _db.session.commit()
-    real_many, calls = bulk.escalate_overdue_many, []
-
-    def spy(*args):
-        calls.append(args)
-        return real_many(*args)
-
-    monkeypatch.setattr(bulk, "escalate_overdue_many", spy)
+    calls = _spy(monkeypatch, "escalate_overdue_many")
     report = sweep(as_of)
     assert report.count("escalated") == 1 and len(calls) == 1
+    _same_as_one_at_a_time(
+        by_batch, by_operation, versions, "escalate_overdue", "went to mediation"
+    )
 
-    def case_fields(c):
-        c = reload(c)
-        return (
-            c.state,
-            c.body_id,
-            c.deadline_at,
-            c.reminder_at,
-            c.escalated_at,
-            c.arrived_at,
-            c.overdue_flagged,
-            c.raised_to_body_id,
-            c.version > versions[c.id],  # optimistic lock: moved on (by one flush or two)
-            list(_db.session.scalars(_db.select(Offer.status).where(Offer.complaint_id == c.id))),
-        )
 
-    assert case_fields(by_batch) == case_fields(by_operation)
+def test_the_batch_reminder_writes_what_the_one_case_operation_writes(world, db, monkeypatch):
+    """Reminders too: a mediating case reminded in a batch looks exactly like one reminded
+    by operations.send_reminder (the mediator, both parties, in their languages)."""
+    by_batch, by_operation = (
+        mediating_case(world, accepted=shanghai(2026, 3, 2, 10 + i)) for i in range(2)
+    )
+    _forget_what_was_sent(by_batch, by_operation)
+    as_of = shanghai(2026, 5, 6, 9)  # two working days before 2026-05-08
+    assert reload(by_batch).reminder_at <= as_of < reload(by_batch).deadline_at
 
-    def event_fields(c):
-        (event,) = events(c.id, "escalate_overdue")
-        assert reload(c).chain_head == event.hash
-        return (
-            event.at,
-            event.actor_id,
-            event.actor_role,
-            event.from_state,
-            event.to_state,
-            event.details,
-        )
-
-    assert event_fields(by_batch) == event_fields(by_operation)
-    assert verify_chain(by_batch.id) == [] and verify_chain(by_operation.id) == []
-
-    def notices(c):
-        rows = _db.session.scalars(
-            _db.select(Notification).where(Notification.complaint_id == c.id)
-        )
-        return sorted((n.user_id, n.kind, {**n.params, "reference": "-"}) for n in rows)
-
-    assert notices(by_batch) == notices(by_operation) and len(notices(by_batch)) >= 3
-
-    def mails(c):
-        rows = _db.session.scalars(
-            _db.select(Outbox).where(Outbox.idempotency_key.startswith(f"mail:{c.id}:"))
-        )
-        return sorted(
-            (
-                m.recipient,
-                m.subject.replace(c.reference, "-"),
-                m.body.replace(c.reference, "-").replace(f"/cases/{c.id}", "/cases/-"),
-            )
-            for m in rows
-        )
-
-    assert mails(by_batch) == mails(by_operation) and len(mails(by_batch)) >= 3
-    assert any("went to mediation" in subject for _, subject, _ in mails(by_batch))
+    versions = {c.id: reload(c).version for c in (by_batch, by_operation)}
+    ops.send_reminder(reload(by_operation), now=as_of)
+    _db.session.commit()
+    calls = _spy(monkeypatch, "remind_many")
+    report = sweep(as_of)
+    assert report.count("reminded") == 1 and len(calls) == 1
+    _same_as_one_at_a_time(by_batch, by_operation, versions, "remind")
+    deadline = "2026-05-08"  # the date is in every reminder, in every language
+    assert all(deadline in body for _, _, body in _mails(by_batch))

@@ -28,8 +28,6 @@ from odr.disputes.models import CaseEvent, Complaint, Enterprise, Notification, 
 from odr.disputes.states import TARGETS, Move, Role, check_move
 from odr.extensions import db
 
-KIND = "escalated"
-
 
 def _locking(query):
     if db.session.get_bind().dialect.name == "postgresql":
@@ -118,150 +116,231 @@ def _insert(table: sa.Table, rows: list[dict]) -> None:
     db.session.connection().exec_driver_sql(sql, values)
 
 
+_COLUMNS = (
+    Complaint.id,
+    Complaint.reference,
+    Complaint.state,
+    Complaint.version,
+    Complaint.enterprise_id,
+    Complaint.respondent_region_code,
+    Complaint.consumer_id,
+    Complaint.assignee_id,
+    Complaint.mediator_id,
+    Complaint.body_id,
+    Complaint.deadline_at,
+    Complaint.chain_head,
+    Complaint.overdue_flagged,
+    Complaint.raised_to_body_id,
+)
+
+
+def _webhook_events(kind: str) -> list[str]:
+    """The webhook events operations.notify sends for a kind of notice."""
+    events = [notices.WEBHOOK_EVENTS[kind]] if kind in notices.WEBHOOK_EVENTS else []
+    if kind in notices.CLOSING_KINDS:
+        events.append("complaint.closed")
+    return events
+
+
+class _Batch:
+    """The due cases of one batch as plain rows (locked), with their parties as plain
+    values, and the statements that move them and tell everyone."""
+
+    def __init__(self, ids: list[int], criteria: list, now: datetime):
+        self.now = now
+        self.rows = db.session.execute(
+            _locking(sa.select(*_COLUMNS).where(Complaint.id.in_(ids), *criteria)).order_by(
+                Complaint.id
+            )
+        ).all()
+        # The parties as plain values (a loaded User costs more than the rest of its case).
+        self.people, self.regions = {}, {}
+        if not self.rows:
+            return
+        for user_id, email, name, locale, role, active, region_code in db.session.execute(
+            sa.select(
+                User.id,
+                User.email,
+                User.name,
+                User.locale,
+                User.role,
+                User.active,
+                User.region_code,
+            ).where(
+                User.id.in_(
+                    {r.consumer_id for r in self.rows}
+                    | {r.assignee_id for r in self.rows if r.assignee_id}
+                    | {r.mediator_id for r in self.rows if r.mediator_id}
+                )
+            )
+        ):
+            self.people[user_id] = notices.Recipient(user_id, email, name, locale, role, active)
+            self.regions[user_id] = region_code
+        _prefetch({r.enterprise_id for r in self.rows if r.enterprise_id is not None})
+
+    def move(self, move: Move, changes: dict, per_row) -> list[dict]:
+        """Check each row against the transition table, write `changes` (the same for
+        every row) plus the row's own values, and the event of each. `per_row(row)`
+        returns (the row's own column values, its event's details)."""
+        c = Complaint.__table__.c
+        if TARGETS.get(move):
+            changes = {**changes, "state": TARGETS[move]}
+        updates, events, own_names = [], [], []
+        for row in self.rows:
+            check_move(move, row.state, Role.SYSTEM)
+            own, details = per_row(row)
+            own_names = list(own)
+            target = TARGETS.get(move) or row.state
+            event = event_row(
+                row.id,
+                row.chain_head,
+                actor_id=None,
+                actor_role=str(Role.SYSTEM),
+                action=str(move),
+                from_state=str(row.state),
+                to_state=str(target),
+                details=details,
+                at=self.now,
+            )
+            events.append(event)
+            updates.append(
+                {
+                    "b_id": row.id,
+                    "b_version": row.version,
+                    "b_chain_head": event["hash"],
+                    **{f"b_{name}": value for name, value in own.items()},
+                }
+            )
+        own_names = [
+            key[2:] for key in updates[0] if key[2:] not in ("id", "version", "chain_head")
+        ]
+        moved = db.session.execute(
+            sa.update(Complaint.__table__)
+            .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_version"))
+            .values(
+                chain_head=sa.bindparam("b_chain_head"),
+                version=c.version + 1,
+                **changes,
+                **{name: sa.bindparam(f"b_{name}") for name in own_names},
+            ),
+            updates,
+        )
+        if db.engine.dialect.supports_sane_multi_rowcount and moved.rowcount != len(updates):
+            raise StaleDataError(f"{len(updates) - moved.rowcount} cases changed meanwhile")
+        _insert(CaseEvent.__table__, events)
+        return events
+
+    def tell(self, kind: str, events: list[dict], params_of, body_of) -> None:
+        """What operations.notify does for each case: the in-app notices, the e-mails in
+        each recipient's language and the webhooks. `params_of(row)` are the notice's
+        params besides the reference, `body_of(row)` the case's body id after the move."""
+        audiences = notices.KINDS[kind][1]
+        notes, mails, hooked = [], [], []
+        for row, event in zip(self.rows, events, strict=True):
+            params = {"reference": row.reference, **params_of(row)}
+            # Keyed by the event's hash (unique in the case's chain), not its id, which
+            # is only known after the insert.
+            key = f"{row.id}:{kind}:{event['hash'][:32]}"
+            for user in notices.recipients_of(
+                audiences,
+                consumer=self.people[row.consumer_id],
+                enterprise_id=row.enterprise_id,
+                assignee=self.people.get(row.assignee_id),
+                mediator=self.people.get(row.mediator_id),
+                body_id=body_of(row),
+                raised_to_body_id=row.raised_to_body_id if "parent_body" in audiences else None,
+            ):
+                notes.append(
+                    {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
+                )
+                mails.append(
+                    notices.email_row(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
+                )
+            hooks = _webhook_events(kind)
+            if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
+                hooked.append((row.id, params, key, hooks))
+        _insert(Notification.__table__, notes)
+        _insert(Outbox.__table__, mails)
+        if hooked:
+            # Few enterprises take webhooks; their payload carries the case as the API
+            # shows it, so those cases are loaded (after the move).
+            loaded = {
+                complaint.id: complaint
+                for complaint in db.session.scalars(
+                    sa.select(Complaint)
+                    .where(Complaint.id.in_([h[0] for h in hooked]))
+                    .execution_options(populate_existing=True)
+                )
+            }
+            for complaint_id, params, key, hooks in hooked:
+                for hook in hooks:
+                    notices.queue_webhooks(loaded[complaint_id], hook, params, key=f"{key}:{hook}")
+
+
 def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list[tuple[str, int]]:
     """Move the cases among `ids` that still meet `criteria` (negotiating, past their
     deadline) to the competent body, as `operations.escalate_overdue` does for one.
     Returns (reference, body id) of each case moved. Flushes, never commits."""
-    c = Complaint.__table__.c
-    rows = db.session.execute(
-        _locking(
-            sa.select(
-                Complaint.id,
-                Complaint.reference,
-                Complaint.state,
-                Complaint.version,
-                Complaint.enterprise_id,
-                Complaint.respondent_region_code,
-                Complaint.consumer_id,
-                Complaint.assignee_id,
-                Complaint.mediator_id,
-                Complaint.deadline_at,
-                Complaint.chain_head,
-                Complaint.overdue_flagged,
-                Complaint.raised_to_body_id,
-            )
-            .where(Complaint.id.in_(ids), *criteria)
-            .order_by(Complaint.id)
-        )
-    ).all()
-    if not rows:
+    batch = _Batch(ids, criteria, now)
+    if not batch.rows:
         return []
-    # The parties as plain values (a loaded User costs more than the rest of its case).
-    people, regions = {}, {}
-    for user_id, email, name, locale, role, active, region_code in db.session.execute(
-        sa.select(
-            User.id, User.email, User.name, User.locale, User.role, User.active, User.region_code
-        ).where(
-            User.id.in_(
-                {r.consumer_id for r in rows}
-                | {r.assignee_id for r in rows if r.assignee_id}
-                | {r.mediator_id for r in rows if r.mediator_id}
-            )
-        )
-    ):
-        people[user_id] = notices.Recipient(user_id, email, name, locale, role, active)
-        regions[user_id] = region_code
-    _prefetch({r.enterprise_id for r in rows if r.enterprise_id is not None})
-    move = Move.ESCALATE_OVERDUE
-    target = TARGETS[move]
     deadline_at = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS)
-    reminder_at = deadlines.reminder_moment(deadline_at)
-    audiences = notices.KINDS[KIND][1]
-
-    updates, events, cases = [], [], []
-    for row in rows:
-        check_move(move, row.state, Role.SYSTEM)
-        consumer = people[row.consumer_id]
-        body = _competent_body(
-            row.enterprise_id, row.respondent_region_code or regions[row.consumer_id]
+    bodies = {
+        row.id: _competent_body(
+            row.enterprise_id, row.respondent_region_code or batch.regions[row.consumer_id]
         )
-        body_id = body[0] if body else None
-        event = event_row(
-            row.id,
-            row.chain_head,
-            actor_id=None,
-            actor_role=str(Role.SYSTEM),
-            action=str(move),
-            from_state=str(row.state),
-            to_state=str(target),
-            details={"deadline_at": row.deadline_at, "body_id": body_id},
-            at=now,
-        )
-        events.append(event)
-        updates.append(
-            {
-                "b_id": row.id,
-                "b_version": row.version,
-                "b_body_id": body_id,
-                "b_chain_head": event["hash"],
-            }
-        )
-        cases.append((row, consumer, body))
-
+        for row in batch.rows
+    }
+    changes = {
+        "escalated_at": now,
+        "arrived_at": now,
+        "deadline_at": deadline_at,
+        "reminder_at": deadlines.reminder_moment(deadline_at),
+    }
     # A negotiating case is never flagged nor raised; those columns are set only when one
     # is (SQLite rewrites the index entries of every column named in SET).
-    cleared = {}
-    if any(row.overdue_flagged or row.raised_to_body_id is not None for row in rows):
-        cleared = {"overdue_flagged": False, "raised_to_body_id": None}
-    moved = db.session.execute(
-        sa.update(Complaint.__table__)
-        .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_version"))
-        .values(
-            state=target,
-            body_id=sa.bindparam("b_body_id"),
-            escalated_at=now,
-            arrived_at=now,
-            deadline_at=deadline_at,
-            reminder_at=reminder_at,
-            chain_head=sa.bindparam("b_chain_head"),
-            version=c.version + 1,
-            **cleared,
+    if any(row.overdue_flagged or row.raised_to_body_id is not None for row in batch.rows):
+        changes |= {"overdue_flagged": False, "raised_to_body_id": None}
+
+    def body_id(row):
+        return bodies[row.id][0] if bodies[row.id] else None
+
+    events = batch.move(
+        Move.ESCALATE_OVERDUE,
+        changes,
+        lambda row: (
+            {"body_id": body_id(row)},
+            {"deadline_at": row.deadline_at, "body_id": body_id(row)},
         ),
-        updates,
     )
-    if db.engine.dialect.supports_sane_multi_rowcount and moved.rowcount != len(updates):
-        raise StaleDataError(f"{len(updates) - moved.rowcount} cases changed while escalating")
     offer = Offer.__table__.c
     db.session.execute(
         sa.update(Offer.__table__)
-        .where(offer.complaint_id.in_([row.id for row in rows]), offer.status == "open")
+        .where(offer.complaint_id.in_([row.id for row in batch.rows]), offer.status == "open")
         .values(status="lapsed")
     )
-    _insert(CaseEvent.__table__, events)
-    notes, mails, hooked = [], [], []
-    for (row, consumer, body), event in zip(cases, events, strict=True):
-        params = {"reference": row.reference, "body": body[1] if body else ""}
-        # Keyed by the event's hash (unique in the case's chain), not its id, which is
-        # only known after the insert.
-        key = f"{row.id}:{KIND}:{event['hash'][:32]}"
-        for user in notices.recipients_of(
-            audiences,
-            consumer=consumer,
-            enterprise_id=row.enterprise_id,
-            assignee=people.get(row.assignee_id),
-            mediator=people.get(row.mediator_id),
-            body_id=body[0] if body else None,
-            raised_to_body_id=None,
-        ):
-            notes.append(
-                {"user_id": user.id, "complaint_id": row.id, "kind": KIND, "params": params}
-            )
-            mails.append(notices.email_row(user, KIND, params, row.id, key=f"mail:{key}:{user.id}"))
-        if row.enterprise_id is not None and notices.webhook_endpoints(row.enterprise_id):
-            hooked.append((row.id, params, key))
-    _insert(Notification.__table__, notes)
-    _insert(Outbox.__table__, mails)
-    if hooked:
-        # Few enterprises take webhooks; their payload carries the case as the API shows it.
-        loaded = {
-            complaint.id: complaint
-            for complaint in db.session.scalars(
-                sa.select(Complaint)
-                .where(Complaint.id.in_([h[0] for h in hooked]))
-                .execution_options(populate_existing=True)
-            )
-        }
-        for complaint_id, params, key in hooked:
-            event = notices.WEBHOOK_EVENTS[KIND]
-            notices.queue_webhooks(loaded[complaint_id], event, params, key=f"{key}:{event}")
-    return [(row.reference, body[0] if body else None) for row, _, body in cases]
+    batch.tell(
+        "escalated",
+        events,
+        lambda row: {"body": bodies[row.id][1] if bodies[row.id] else ""},
+        body_id,
+    )
+    return [(row.reference, body_id(row)) for row in batch.rows]
+
+
+def remind_many(ids: list[int], criteria: list, now: datetime) -> list[tuple[str, datetime]]:
+    """The "2 working days left" reminder of each case among `ids` still due one, as
+    `operations.send_reminder` does for one. Returns (reference, deadline) of each."""
+    batch = _Batch(ids, criteria, now)
+    if not batch.rows:
+        return []
+    events = batch.move(
+        Move.REMIND, {"reminder_at": None}, lambda row: ({}, {"deadline_at": row.deadline_at})
+    )
+    batch.tell(
+        "reminder",
+        events,
+        lambda row: {"deadline": deadlines.local_date(row.deadline_at).isoformat()},
+        lambda row: row.body_id,
+    )
+    return [(row.reference, row.deadline_at) for row in batch.rows]

@@ -169,6 +169,10 @@ def _run(
                 report.add(reference, name, text)
 
 
+def _reminded(deadline_at) -> str:
+    return f"deadline {deadline_at.isoformat()}"
+
+
 def _escalated(body_id) -> str:
     return f"-> pending_acceptance at body {body_id}"
 
@@ -219,7 +223,11 @@ def _sweep(as_of: datetime) -> SweepReport:
             Complaint.deadline_at >= as_of,
         ],
         lambda c: ops.send_reminder(c, now=as_of),
-        lambda c: f"deadline {c.deadline_at.isoformat()}",
+        lambda c: _reminded(c.deadline_at),
+        lambda ids, criteria: [
+            (reference, _reminded(deadline_at))
+            for reference, deadline_at in bulk.remind_many(ids, criteria, as_of)
+        ],
     )
     purged = purge_old_drafts(as_of)
     db.session.commit()
