@@ -178,6 +178,11 @@ def _list_statement(kind: str, direction: str):
             Complaint.enterprise_id,
             Complaint.respondent_name,
             Enterprise.name,
+            # Whether there are drafts to list (the drafts query is then skipped when not).
+            db.select(Draft.id)
+            .where(Draft.consumer_id == db.bindparam("consumer_id"))
+            .exists()
+            .label("has_drafts"),
         )
         .outerjoin(Enterprise, Enterprise.id == Complaint.enterprise_id)
         .where(Complaint.consumer_id == db.bindparam("consumer_id"))
@@ -223,30 +228,35 @@ def cases():
         has_older = len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]
         has_newer = bool(before)
-    drafts = db.session.scalars(
-        db.select(Draft)
-        .where(Draft.consumer_id == current_user.id)
-        .order_by(Draft.updated_at.desc())
-    ).all()
+    drafts = []
+    if not found or found[0].has_drafts:
+        drafts = db.session.scalars(
+            db.select(Draft)
+            .where(Draft.consumer_id == current_user.id)
+            .order_by(Draft.updated_at.desc())
+        ).all()
     labels = rows.state_labels()
     filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
     case_url = rows.url_maker("consumer.case", "complaint_id")
     case_rows = []
-    for cid, ref, st, subject, filed_at, deadline_at, days_left, ent_id, resp, ent_name in found:
-        who = who_must_act_in(st, days_left) if st in OPEN_STATES else None
+    for row in found:
+        case_state = row.state
+        who = (
+            who_must_act_in(case_state, row.clock_days_left) if case_state in OPEN_STATES else None
+        )
         case_rows.append(
             CaseRow(
-                cid,
-                case_url(cid),
-                ref,
-                st.value,
-                rows.state_colour(st),
-                labels[st],
-                ent_name if ent_id else (resp or ""),
-                subject,
-                filed % {"when": rows.local_day(filed_at)},
+                row.id,
+                case_url(row.id),
+                row.reference,
+                case_state.value,
+                rows.state_colour(case_state),
+                labels[case_state],
+                row.name if row.enterprise_id else (row.respondent_name or ""),
+                row.subject,
+                filed % {"when": rows.local_day(row.filed_at)},
                 who,
-                deadline_clock(deadline_at) if who else None,
+                deadline_clock(row.deadline_at) if who else None,
             )
         )
     return render_template(

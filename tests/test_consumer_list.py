@@ -1,0 +1,47 @@
+"""The consumer's case list asks for drafts only when there are some: with cases and no
+draft it sends two queries (the user with the unread count, the cases with whether drafts
+exist); with drafts, or without any case, it lists the drafts as before."""
+
+from sqlalchemy import event
+
+from odr.disputes.models import Draft
+from odr.extensions import db as _db
+from tests import factories
+
+
+def queries_of(client, path):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get(path).get_data(as_text=True)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", count)
+    return page, statements
+
+
+def test_drafts_are_listed_with_the_cases_and_asked_for_only_when_there_are_some(app, world):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": world.consumer.email, "password": factories.PASSWORD})
+
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="no-cases"' in page and 'id="drafts"' not in page
+
+    _db.session.add(Draft(consumer_id=world.consumer.id, data={"subject": "草稿里的电饭煲"}))
+    _db.session.commit()
+    page, _ = queries_of(client, "/consumer/cases")  # no case yet: drafts asked for anyway
+    assert 'id="drafts"' in page and "草稿里的电饭煲" in page
+
+    case = factories.file_case(world.consumer, world.enterprise)
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="drafts"' in page and "草稿里的电饭煲" in page and case.reference in page
+    assert len(statements) == 3, statements
+
+    _db.session.execute(_db.delete(Draft))
+    _db.session.commit()
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="drafts"' not in page and case.reference in page
+    assert len(statements) == 2, statements
