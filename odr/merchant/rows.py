@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from flask import Flask, g, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odr.disputes import deadlines
 from odr.disputes.states import State
@@ -127,15 +127,36 @@ class DaysFrom:
         return -table[-delta]
 
 
-def days_left(deadline_at: datetime | None) -> int | None:
-    """The `working_days_left` template global (odr/web.py), counted once per request."""
-    if deadline_at is None:
-        return None
+def days_counter() -> DaysFrom:
+    """The request's DaysFrom for today (one per request, the calendar walked once)."""
     today = deadlines.local_date(utcnow())
     counter = g.get("_odr_days_from")
     if counter is None or counter.today != today:
         counter = g._odr_days_from = DaysFrom(today)
-    return counter(deadlines.local_date(deadline_at))
+    return counter
+
+
+def days_left(deadline_at: datetime | None) -> int | None:
+    """The `working_days_left` template global (odr/web.py), counted once per request."""
+    if deadline_at is None:
+        return None
+    return days_counter()(deadlines.local_date(deadline_at))
+
+
+def day_formatter(fmt: str = "medium") -> Callable[[datetime], str]:
+    """local_day for a loop over one request's rows: the language read once, each local day
+    formatted once (the result HTML-escaped, ready to place in markup)."""
+    locale = locale_key()
+    memo: dict[date, str] = {}
+
+    def day_of(value: datetime) -> str:
+        day = value.astimezone(deadlines.SHANGHAI).date()
+        text = memo.get(day)
+        if text is None:
+            text = memo[day] = str(escape(_format_day(day, locale, fmt)))
+        return text
+
+    return day_of
 
 
 def clock_class(left: int) -> str:
@@ -155,11 +176,28 @@ def clock_text(left: int) -> Markup:
     return texts["left"] % {"n": left}
 
 
-def url_maker(endpoint: str, key: str, **values) -> Callable[[int], str]:
-    """url_for once: the returned function builds the URL of any id by string."""
+def url_parts(endpoint: str, key: str, **values) -> tuple[str, str]:
+    """url_for once: the URL of any id is head + id + tail."""
     marker = 987654321
     head, tail = url_for(endpoint, **{key: marker}, **values).split(str(marker), 1)
+    return head, tail
+
+
+def url_maker(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """url_for once: the returned function builds the URL of any id by string."""
+    head, tail = url_parts(endpoint, key, **values)
     return lambda ident: f"{head}{ident}{tail}"
+
+
+def text_parts(text: Markup, name: str) -> tuple[Markup, Markup] | None:
+    """A translated text with one value, `%(name)s`, as the markup before and after it:
+    text % {name: v} == head + escape(v) + tail. None when the text has the value other
+    than once (then format it as usual)."""
+    marker = "\x00"
+    parts = str(text % {name: marker}).split(marker)
+    if len(parts) != 2:
+        return None
+    return Markup(parts[0]), Markup(parts[1])  # noqa: S704 (parts of a Markup)
 
 
 def register(app: Flask) -> None:

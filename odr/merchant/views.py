@@ -7,7 +7,6 @@ owner's console pages for the owner only).
 import csv
 import io
 import secrets
-from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 
@@ -27,13 +26,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
+from markupsafe import Markup, escape
 
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import enterprises
 from odr.disputes.choices import Issue, Request
+from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
 from odr.disputes.models import Region, RegionLevel
-from odr.disputes.states import Invalid, State
+from odr.disputes.states import OPEN_STATES, Invalid, State
 from odr.extensions import db, limiter, login_manager
 from odr.merchant import queries, rows
 from odr.merchant.actions import assign_cases
@@ -229,67 +230,59 @@ def applied():
 INBOX_TEXTS = {"select": _l("Select %(reference)s")}
 
 
-@dataclass(slots=True)
-class InboxRow:
-    """What one inbox row prints, computed once (the template only places it)."""
+def inbox_table(cases, staff: dict[int, str]) -> Markup:
+    """The inbox table's rows (queries.ROW_COLUMNS of each case) as HTML.
 
-    id: int
-    reference: str
-    url: str
-    select_label: str
-    consumer: str
-    phone: str
-    subject: str
-    issue: str
-    claimed: str
-    state: str
-    state_label: str
-    colour: str
-    filed: str
-    assignee: str | None
-    # The running clock of an open case: working days left, its class and text.
-    left: int | None = None
-    deadline: str = ""
-    clock_class: str = ""
-    clock_text: str = ""
-
-    @property
-    def row_class(self) -> str:
-        if self.left is None or self.left > 2:
-            return ""
-        return "table-danger" if self.left < 0 else "table-warning"
-
-
-def inbox_rows(complaints, staff: dict) -> list[InboxRow]:
+    Built here rather than in the template: placing some twenty values a row through
+    Jinja (a lookup, an escape and a yield through three template layers each) and working
+    the values out on an object cost ~2.8 ms for 50 rows at 1M; this ~0.6 ms. The markup
+    is the template's as it was. Every text from the database goes through escape(); labels,
+    dates and the clock's text are our own, translated and escaped once per request."""
     texts = rows.translated("inbox", INBOX_TEXTS)
+    select = rows.text_parts(texts["select"], "reference")
     states, issues = rows.labels_of(State), rows.labels_of(Issue)
-    case_url = rows.url_maker("merchant.case", "case_id")
+    url_head, url_tail = (escape(part) for part in rows.url_parts("merchant.case", "case_id"))
+    day = rows.day_formatter()
+    days_from = rows.days_counter()
+    names = {ident: escape(name) for ident, name in staff.items()}
+    nobody = Markup('<span class="text-muted">—</span>')
+    clocks: dict[int, tuple[str, str, str]] = {}  # working days left: row class, clock
     out = []
-    for c in complaints:
-        assignee = staff.get(c.assignee_id) if c.assignee_id else None
-        row = InboxRow(
-            id=c.id,
-            reference=c.reference,
-            url=case_url(c.id),
-            select_label=texts["select"] % {"reference": c.reference},
-            consumer=c.complainant_name,
-            phone=queries.mask_phone(c.complainant_phone),
-            subject=c.subject,
-            issue=issues[c.issue],
-            claimed=money_filter(c.claimed_amount),
-            state=c.state.value,
-            state_label=states[c.state],
-            colour=rows.state_colour(c.state),
-            filed=rows.local_day(c.filed_at),
-            assignee=assignee,
+    for row in cases:
+        # queries.ROW_COLUMNS, in order (the amount, last, is for the export)
+        case_id, ref, state, filed_at, due_at, name, phone, issue, subject, claimed, who, _a = row
+        reference = escape(ref)
+        if select is not None:
+            select_label = f"{select[0]}{reference}{select[1]}"
+        else:
+            select_label = texts["select"] % {"reference": ref}
+        row_class = clock = ""
+        if due_at is not None and state in OPEN_STATES:
+            left = days_from(due_at.astimezone(SHANGHAI).date())
+            known = clocks.get(left)
+            if known is None:
+                known = clocks[left] = (
+                    "" if left > 2 else "table-danger" if left < 0 else "table-warning",
+                    rows.clock_class(left),
+                    rows.clock_text(left),
+                )
+            row_class = known[0]
+            clock = f'<span class="deadline-clock {known[1]}">{day(due_at)} · {known[2]}</span>'
+        out.append(
+            f'''
+    <tr data-id="{case_id}" data-reference="{reference}" class="{row_class}">
+      <td><input class="form-check-input case-select" type="checkbox" name="ids" value="{case_id}" form="bulk-assign" aria-label="{select_label}"></td>
+      <td><a href="{url_head}{case_id}{url_tail}">{reference}</a></td>
+      <td>{escape(name)}<br><span class="small text-muted">{escape(queries.mask_phone(phone))}</span></td>
+      <td>{escape(subject)}<br><span class="small text-muted">{issues[issue]} · {escape(money_filter(claimed))}</span></td>
+      <td><span class="badge text-bg-{rows.STATE_COLOURS.get(state, "secondary")} state-badge" data-state="{state.value}">{states[state]}</span></td>
+      <td>{clock}</td>
+      <td class="small">{day(filed_at)}</td>
+      <td class="small">{names.get(who, nobody) if who else nobody}</td>
+    </tr>
+  '''  # noqa: E501
         )
-        if c.deadline_at is not None and c.state.is_open:
-            row.left = left = rows.days_left(c.deadline_at)
-            row.deadline = rows.local_day(c.deadline_at)
-            row.clock_class = rows.clock_class(left)
-            row.clock_text = rows.clock_text(left)
-        out.append(row)
-    return out
+    return Markup("".join(out))  # noqa: S704 (every value above escaped or our own markup)
 
 
 @bp.route("/inbox")
@@ -302,7 +295,7 @@ def inbox():
     form.assignee_id.choices = assignee_choices(staff)
     return render_template(
         "merchant/inbox.html",
-        rows=inbox_rows(complaints, {u.id: u.name for u in staff}),
+        rows=inbox_table(complaints, {u.id: u.name for u in staff}),
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
