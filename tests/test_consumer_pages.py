@@ -1,0 +1,81 @@
+"""The consumer's pages: the case list asks for drafts only when there are some (with cases
+and no draft it sends two queries: the user with the unread count, the cases with whether
+drafts exist; with drafts, or without any case, it lists the drafts as before); the case
+page keeps a blank form's field HTML per language, and renders a submitted one every time."""
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import event
+
+from odr.consumer import forms
+from odr.consumer.views import BLANK_FORMS, CaseForms
+from odr.disputes.models import Draft
+from odr.extensions import db as _db
+from tests import factories
+
+
+def queries_of(client, path):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get(path).get_data(as_text=True)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", count)
+    return page, statements
+
+
+def test_drafts_are_listed_with_the_cases_and_asked_for_only_when_there_are_some(app, world):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": world.consumer.email, "password": factories.PASSWORD})
+
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="no-cases"' in page and 'id="drafts"' not in page
+
+    _db.session.add(Draft(consumer_id=world.consumer.id, data={"subject": "草稿里的电饭煲"}))
+    _db.session.commit()
+    page, _ = queries_of(client, "/consumer/cases")  # no case yet: drafts asked for anyway
+    assert 'id="drafts"' in page and "草稿里的电饭煲" in page
+
+    case = factories.file_case(world.consumer, world.enterprise)
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="drafts"' in page and "草稿里的电饭煲" in page and case.reference in page
+    assert len(statements) == 3, statements
+
+    _db.session.execute(_db.delete(Draft))
+    _db.session.commit()
+    page, statements = queries_of(client, "/consumer/cases")
+    assert 'id="drafts"' not in page and case.reference in page
+    assert len(statements) == 2, statements
+
+
+FIELDS = [
+    ("message_form", "body", None),
+    ("reject_form", "counter_proposal", "Say what you would accept instead."),
+    ("escalate_form", "reason", None),
+    ("withdraw_form", "reason", None),
+    ("performance_form", "status", None),
+    ("performance_form", "note", None),
+    ("rating_form", "rating", None),
+    ("rating_form", "comment", None),
+    ("evidence_form", "files", "Images or PDF"),
+]
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_case_page_fields_print_what_the_field_macro_prints(app, lang):
+    field = app.jinja_env.get_template("macros.html").module.field
+    with app.test_request_context("/"), force_locale(lang):
+        for _ in range(2):  # rendered, then kept
+            page_forms = CaseForms({})
+            for form_name, field_name, help in FIELDS:
+                blank = BLANK_FORMS[form_name]()[field_name]
+                assert page_forms.field(form_name, field_name, help=help) == field(blank, help=help)
+        submitted = forms.MessageForm(prefix="msg", formdata=None)
+        submitted.body.errors = ["<b>too long</b>"]
+        html = CaseForms({"message_form": submitted}).field("message_form", "body")
+        assert "&lt;b&gt;too long&lt;/b&gt;" in html and "is-invalid" in html
+        assert "is-invalid" not in CaseForms({}).field("message_form", "body")
