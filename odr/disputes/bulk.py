@@ -39,6 +39,22 @@ def _plain(body) -> tuple[int, str] | None:
     return (body.id, body.name) if body is not None else None
 
 
+def _region_body(region_code: str | None) -> tuple[int, str] | None:
+    return memo(
+        ("escalation_body_region", region_code),
+        lambda: _plain(routing.competent_body_for_region(region_code)),
+    )
+
+
+def _enterprise_body(enterprise: Enterprise) -> tuple[int, str] | None:
+    """routing.competent_body of an enterprise, in plain values remembered per region (the
+    bodies routing remembers are expired by every batch's commit and read again)."""
+    body = _region_body(enterprise.region_code)
+    if body is None and enterprise.platform is not None:
+        body = _region_body(enterprise.platform.region_code)
+    return body
+
+
 def _competent_body(enterprise_id: int | None, region_code: str | None) -> tuple[int, str] | None:
     """(id, name) of the body a case goes to (routing.competent_body), remembered for the
     sweep as plain values: the enterprise's office (or its platform's) where it has one,
@@ -46,14 +62,11 @@ def _competent_body(enterprise_id: int | None, region_code: str | None) -> tuple
     if enterprise_id is not None:
         body = memo(
             ("escalation_body", enterprise_id),
-            lambda: _plain(routing.competent_body(db.session.get(Enterprise, enterprise_id))),
+            lambda: _enterprise_body(db.session.get(Enterprise, enterprise_id)),
         )
         if body is not None:
             return body
-    return memo(
-        ("escalation_body_region", region_code),
-        lambda: _plain(routing.competent_body_for_region(region_code)),
-    )
+    return _region_body(region_code)
 
 
 def _prefetch(enterprise_ids: set[int]) -> None:
@@ -66,7 +79,7 @@ def _prefetch(enterprise_ids: set[int]) -> None:
             .where(Enterprise.id.in_(wanted))
             .options(selectinload(Enterprise.platform))
         ):
-            remember(("escalation_body", enterprise.id), _plain(routing.competent_body(enterprise)))
+            remember(("escalation_body", enterprise.id), _enterprise_body(enterprise))
     notices.prefetch(enterprise_ids)
 
 
@@ -108,12 +121,19 @@ def _insert(table: sa.Table, rows: list[dict]) -> None:
             out.append(value)
         values.append(tuple(out))
     quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(name) for name in columns)})"
+    connection = db.session.connection()
+    if dialect.name == "postgresql":
+        # COPY: one stream instead of a statement per row (the server's share was 45%).
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} VALUES ({', '.join([mark] * len(columns))})", values
     )
-    db.session.connection().exec_driver_sql(sql, values)
 
 
 _COLUMNS = (
@@ -140,6 +160,38 @@ def _webhook_events(kind: str) -> list[str]:
     if kind in notices.CLOSING_KINDS:
         events.append("complaint.closed")
     return events
+
+
+def _update(changes: dict, own_names: list[str], updates: list[dict]) -> int | None:
+    """UPDATE each case (guarded by its version) with `changes` and its own values; how
+    many rows changed (None where the driver cannot tell)."""
+    table = Complaint.__table__
+    names = ["chain_head", *own_names]
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement joined to the batch's values: a statement per case was a third of
+        # the sweep's time on PostgreSQL.
+        given = sa.values(
+            sa.column("id", sa.Integer),
+            sa.column("version", sa.Integer),
+            *(sa.column(name, table.c[name].type) for name in names),
+            name="given",
+        ).data([tuple(u[name] for name in ("id", "version", *names)) for u in updates])
+        return db.session.execute(
+            sa.update(table)
+            .where(table.c.id == given.c.id, table.c.version == given.c.version)
+            .values(version=table.c.version + 1, **changes, **{n: given.c[n] for n in names})
+        ).rowcount
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
+        .values(
+            version=table.c.version + 1,
+            **changes,
+            **{name: sa.bindparam(f"b_{name}") for name in names},
+        ),
+        [{f"b_{key}": value for key, value in u.items()} for u in updates],
+    )
+    return result.rowcount if db.engine.dialect.supports_sane_multi_rowcount else None
 
 
 class _Batch:
@@ -182,7 +234,6 @@ class _Batch:
         """Check each row against the transition table, write `changes` (the same for
         every row) plus the row's own values, and the event of each. `per_row(row)`
         returns (the row's own column values, its event's details)."""
-        c = Complaint.__table__.c
         if TARGETS.get(move):
             changes = {**changes, "state": TARGETS[move]}
         updates, events, own_names = [], [], []
@@ -204,29 +255,11 @@ class _Batch:
             )
             events.append(event)
             updates.append(
-                {
-                    "b_id": row.id,
-                    "b_version": row.version,
-                    "b_chain_head": event["hash"],
-                    **{f"b_{name}": value for name, value in own.items()},
-                }
+                {"id": row.id, "version": row.version, "chain_head": event["hash"], **own}
             )
-        own_names = [
-            key[2:] for key in updates[0] if key[2:] not in ("id", "version", "chain_head")
-        ]
-        moved = db.session.execute(
-            sa.update(Complaint.__table__)
-            .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_version"))
-            .values(
-                chain_head=sa.bindparam("b_chain_head"),
-                version=c.version + 1,
-                **changes,
-                **{name: sa.bindparam(f"b_{name}") for name in own_names},
-            ),
-            updates,
-        )
-        if db.engine.dialect.supports_sane_multi_rowcount and moved.rowcount != len(updates):
-            raise StaleDataError(f"{len(updates) - moved.rowcount} cases changed meanwhile")
+        moved = _update(changes, own_names, updates)
+        if moved is not None and moved != len(updates):
+            raise StaleDataError(f"{len(updates) - moved} cases changed meanwhile")
         _insert(CaseEvent.__table__, events)
         return events
 
