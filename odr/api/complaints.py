@@ -24,6 +24,7 @@ from odr.api.render import (
     case_list_select,
     case_rows_out,
     evidence_dict,
+    filed_case_detail,
     message_dict,
     messages_query,
     offer_dict,
@@ -62,9 +63,10 @@ def file_complaint():
     for key in ("complainant_name", "complainant_phone", "complainant_address"):
         if data.get(key) is None:
             data.pop(key, None)
-    complaint = ops.file_complaint(user, data)
+    complaint, event = ops.filing(user, data)
+    answer = filed_case_detail(complaint, user, event)
     db.session.commit()
-    return case_detail(complaint, user), 201
+    return answer, 201
 
 
 @endpoint(
@@ -208,7 +210,7 @@ def _party(complaint: Complaint):
     errors=(403, 409),
 )
 def post_message(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     _party(complaint)
     data = payload(schemas.MessageIn)
     message = ops.post_message(caller(), complaint, data.body, internal=data.internal)
@@ -256,7 +258,7 @@ def upload_evidence(complaint_id: int):
     errors=(403, 409),
 )
 def make_offer(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.MAKE_OFFER)
     data = payload(schemas.OfferIn)
     offer = ops.make_offer(
@@ -267,8 +269,9 @@ def make_offer(complaint_id: int):
         terms=data.terms,
         performance_due=data.performance_due,
     )
+    answer = offer_dict(offer)  # before the commit expires it (one query fewer)
     db.session.commit()
-    return offer_dict(offer), 201
+    return answer, 201
 
 
 @endpoint(
@@ -281,7 +284,7 @@ def make_offer(complaint_id: int):
     errors=(403, 409),
 )
 def accept_offer(complaint_id: int, offer_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.ACCEPT_OFFER)
     ops.accept_offer(caller(), complaint, offer_id)
     db.session.commit()
@@ -300,7 +303,7 @@ def accept_offer(complaint_id: int, offer_id: int):
     errors=(403, 409),
 )
 def reject_offer(complaint_id: int, offer_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.REJECT_OFFER)
     data = payload(schemas.RejectIn)
     ops.reject_offer(caller(), complaint, offer_id, counter_proposal=data.counter_proposal)
@@ -310,7 +313,7 @@ def reject_offer(complaint_id: int, offer_id: int):
 
 def _simple_move(name, move: Move, operation, summary: str, tags: tuple[str, ...]):
     def view(complaint_id: int):
-        complaint = load_case(complaint_id)
+        complaint = load_case(complaint_id, lock=True)
         require_part(complaint, move)
         data = payload(schemas.ReasonIn)
         operation(caller(), complaint, reason=data.reason)
@@ -367,7 +370,7 @@ _simple_move(
 def sign_agreement(complaint_id: int):
     """The bearer token is the proof of identity. When both parties have signed, the case
     is `mediated`."""
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.SIGN_AGREEMENT)
     ops.sign_agreement(caller(), complaint, ip_address=request.remote_addr)
     db.session.commit()
@@ -388,7 +391,7 @@ PERFORMANCE_ALIASES = {"performed": "confirmed", "breach": "breached"}
     errors=(403, 409),
 )
 def report_performance(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.REPORT_PERFORMANCE)
     data = payload(schemas.PerformanceIn)
     status = PERFORMANCE_ALIASES.get(data.status, data.status)
@@ -408,7 +411,7 @@ def report_performance(complaint_id: int):
     errors=(403, 409),
 )
 def rate_complaint(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.RATE)
     data = payload(schemas.RatingIn)
     ops.rate(caller(), complaint, rating=data.rating, comment=data.comment)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from odr.auth.models import User, UserRole
 from odr.auth.operations import user_for_token
+from odr.disputes import operations as ops
 from odr.disputes.models import Complaint
 from odr.disputes.permissions import role_in_case
 from odr.disputes.states import TRANSITIONS, DomainError, Forbidden, Invalid, Move, NotFound, Role
@@ -154,13 +155,29 @@ def query(model: type[BaseModel]):
 CASE_OPTIONS = (joinedload(Complaint.enterprise), joinedload(Complaint.body))
 
 
-def load_case(complaint_id: int) -> Complaint:
-    """The case, if the caller may see it; otherwise it does not exist (404, never 403)."""
-    complaint = (
-        db.session.get(Complaint, complaint_id, options=CASE_OPTIONS)
-        if 0 < complaint_id <= MAX_ID
-        else None
-    )
+# A move loads the case once, locked (FOR UPDATE on PostgreSQL) and fresh, with the
+# consumer its notices go to: the operation then neither selects it again nor loads the
+# consumer lazily.
+_FOR_MOVE = (
+    db.select(Complaint)
+    .where(Complaint.id == db.bindparam("cid"))
+    .options(*CASE_OPTIONS, joinedload(Complaint.consumer))
+    .with_for_update(of=Complaint)
+    .execution_options(populate_existing=True)
+)
+
+
+def load_case(complaint_id: int, *, lock: bool = False) -> Complaint:
+    """The case, if the caller may see it; otherwise it does not exist (404, never 403).
+    `lock` for a view that moves the case: its row is held until the transaction ends."""
+    complaint = None
+    if 0 < complaint_id <= MAX_ID:
+        if lock:
+            complaint = db.session.scalars(_FOR_MOVE, {"cid": complaint_id}).first()
+            if complaint is not None:
+                ops.hold(complaint.id)
+        else:
+            complaint = db.session.get(Complaint, complaint_id, options=CASE_OPTIONS)
     if complaint is None or role_in_case(caller(), complaint) is None:
         raise NotFound(_l("No such case."))
     return complaint

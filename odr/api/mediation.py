@@ -29,7 +29,7 @@ def _done(complaint):
     errors=(403, 409),
 )
 def accept_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.ACCEPT)
     ops.accept_case(caller(), complaint)
     return _done(complaint)
@@ -46,7 +46,7 @@ def accept_case(complaint_id: int):
     errors=(403, 409),
 )
 def refuse_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.REFUSE)
     data = payload(schemas.RefuseIn)
     ops.refuse_case(caller(), complaint, reason=str(data.reason), explanation=data.explanation)
@@ -66,7 +66,7 @@ def refuse_case(complaint_id: int):
 def transfer_case(complaint_id: int):
     """After a transfer the case belongs to the other body: the answer shows it as it was
     left, and the caller may no longer see it afterwards."""
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.TRANSFER)
     data = payload(schemas.TransferIn)
     ops.transfer_case(caller(), complaint, body_id=data.body_id, reason=data.reason)
@@ -84,7 +84,7 @@ def transfer_case(complaint_id: int):
     errors=(403, 409),
 )
 def propose_agreement(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.PROPOSE_AGREEMENT)
     data = payload(schemas.AgreementIn)
     agreement = ops.propose_agreement(
@@ -109,7 +109,7 @@ def propose_agreement(complaint_id: int):
     errors=(403, 409),
 )
 def terminate_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.TERMINATE)
     data = payload(schemas.TerminateIn)
     ops.terminate(caller(), complaint, reason=str(data.reason), explanation=data.explanation)
@@ -127,7 +127,7 @@ def terminate_case(complaint_id: int):
     errors=(403, 409),
 )
 def suspend_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.SUSPEND)
     data = payload(schemas.SuspendIn)
     ops.suspend(caller(), complaint, reason=data.reason)
@@ -144,7 +144,7 @@ def suspend_case(complaint_id: int):
     errors=(403, 409),
 )
 def resume_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.RESUME)
     ops.resume(caller(), complaint)
     return _done(complaint)
@@ -161,7 +161,7 @@ def resume_case(complaint_id: int):
     errors=(403, 409),
 )
 def assign_case(complaint_id: int):
-    complaint = load_case(complaint_id)
+    complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.ASSIGN)
     data = payload(schemas.AssignIn)
     ops.assign_mediator(caller(), complaint, mediator_id=data.mediator_id)

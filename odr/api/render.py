@@ -280,6 +280,19 @@ def case_detail(complaint: Complaint, user: User) -> dict:
     return data
 
 
+def filed_case_detail(complaint: Complaint, user: User, event: CaseEvent) -> dict:
+    """case_detail of a case just filed through the API, from what is in memory (no query):
+    its one event, and no offer, message, evidence or agreement yet. Built before the
+    commit, while every value is still loaded."""
+    data = case_dict(complaint, user, contact=True)
+    data["events"] = [event_out(event)]
+    data["offers"] = []
+    data["messages"] = []
+    data["evidence"] = []
+    data["agreement"] = None
+    return data
+
+
 def record_dict(record: Record) -> dict:
     return {
         "code": record.code,

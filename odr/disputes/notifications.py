@@ -167,28 +167,38 @@ def recipients_of(
 
 
 def _staff_query(enterprise_ids):
-    return db.select(User).where(User.enterprise_id.in_(enterprise_ids), User.active.is_(True))
+    return db.select(*_RECIPIENT_COLUMNS, User.enterprise_id).where(
+        User.enterprise_id.in_(enterprise_ids), User.active.is_(True)
+    )
+
+
+# What a Recipient holds, read as columns (no User object to build and track).
+_RECIPIENT_COLUMNS = (User.id, User.email, User.name, User.locale, User.role, User.active)
+
+
+def _recipient(row) -> Recipient:
+    return Recipient(row.id, row.email, row.name, row.locale, row.role, row.active)
 
 
 def _enterprise_staff(enterprise_id: int) -> list[Recipient]:
     return memo(
         ("enterprise_staff", enterprise_id),
-        lambda: [Recipient.of(user) for user in db.session.scalars(_staff_query([enterprise_id]))],
+        lambda: [_recipient(row) for row in db.session.execute(_staff_query([enterprise_id]))],
     )
 
 
 def prefetch(enterprise_ids: set[int]) -> None:
     """Inside a memo scope (the sweep), learn the staff and the webhook endpoints of many
     enterprises with one query each instead of one per enterprise."""
-    for name, query, wrap in (
-        ("enterprise_staff", _staff_query, Recipient.of),
-        ("webhook_endpoints", _endpoint_query, lambda endpoint: endpoint),
+    for name, query, read, wrap in (
+        ("enterprise_staff", _staff_query, db.session.execute, _recipient),
+        ("webhook_endpoints", _endpoint_query, db.session.scalars, lambda endpoint: endpoint),
     ):
         wanted = [key[1] for key in unknown((name, e) for e in enterprise_ids)]
         if not wanted:
             continue
         found: dict[int, list] = {e: [] for e in wanted}
-        for item in db.session.scalars(query(wanted)):
+        for item in read(query(wanted)):
             found[item.enterprise_id].append(wrap(item))
         for enterprise_id, items in found.items():
             remember((name, enterprise_id), items)
@@ -198,9 +208,9 @@ def _body_mediators(body_id: int) -> list[Recipient]:
     return memo(
         ("body_mediators", body_id),
         lambda: [
-            Recipient.of(user)
-            for user in db.session.scalars(
-                db.select(User)
+            _recipient(row)
+            for row in db.session.execute(
+                db.select(*_RECIPIENT_COLUMNS)
                 .join(BodyMembership, BodyMembership.user_id == User.id)
                 .where(
                     BodyMembership.body_id == body_id,
@@ -222,17 +232,21 @@ def notify(
     audiences: set[str] | None = None,
     event_id: int | None = None,
 ) -> None:
-    """Queue the in-app notice, the e-mails and the webhooks for one thing that happened."""
+    """Queue the in-app notice, the e-mails and the webhooks for one thing that happened:
+    one multi-row INSERT for the notices and one for the outbox (e-mails and webhooks), not
+    an ORM object each."""
     params = {"reference": complaint.reference, **(params or {})}
     audiences = audiences if audiences is not None else KINDS[kind][1]
     key = f"{complaint.id}:{kind}:{event_id or uuid.uuid4().hex}"
+    notices, outbox = [], []
     for user in recipients(complaint, audiences):
         if actor is not None and user.id == actor.id:
             continue
-        db.session.add(
-            Notification(user_id=user.id, complaint_id=complaint.id, kind=kind, params=params)
+        notices.append(
+            {"user_id": user.id, "complaint_id": complaint.id, "kind": kind, "params": params}
         )
-        queue_email(user, kind, params, complaint, key=f"mail:{key}:{user.id}")
+        row = email_row(user, kind, params, complaint.id, key=f"mail:{key}:{user.id}")
+        outbox.append({**row, "endpoint_id": None, "event": None})
     if complaint.enterprise_id is not None:
         events = []
         if kind in WEBHOOK_EVENTS:
@@ -240,7 +254,17 @@ def notify(
         if kind in CLOSING_KINDS:
             events.append("complaint.closed")
         for event in events:
-            queue_webhooks(complaint, event, params, key=f"{key}:{event}")
+            outbox.extend(webhook_rows(complaint, event, params, key=f"{key}:{event}"))
+    if notices:
+        db.session.execute(_INSERT_NOTICES, notices)
+    if outbox:
+        db.session.execute(_INSERT_OUTBOX, outbox)
+
+
+# NULLs written as such, so that e-mails and webhooks (which leave different columns empty)
+# go in one statement.
+_INSERT_NOTICES = db.insert(Notification).execution_options(render_nulls=True)
+_INSERT_OUTBOX = db.insert(Outbox).execution_options(render_nulls=True)
 
 
 def queue_email(
@@ -376,20 +400,29 @@ def webhook_endpoints(enterprise_id: int) -> list[WebhookEndpoint]:
     )
 
 
-def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
+def webhook_rows(complaint: Complaint, event: str, params: dict, *, key: str) -> list[dict]:
+    """The outbox rows of one webhook event, one per active endpoint of the enterprise."""
+    rows = []
     for endpoint in webhook_endpoints(complaint.enterprise_id):
         uid = f"evt_{uuid.uuid4().hex}"
-        db.session.add(
-            Outbox(
-                channel="webhook",
-                idempotency_key=f"hook:{endpoint.id}:{key}",
-                recipient=endpoint.url,
-                endpoint_id=endpoint.id,
-                event=event,
-                body=json.dumps(
+        rows.append(
+            {
+                "channel": "webhook",
+                "idempotency_key": f"hook:{endpoint.id}:{key}",
+                "recipient": endpoint.url,
+                "subject": None,
+                "endpoint_id": endpoint.id,
+                "event": event,
+                "body": json.dumps(
                     webhook_payload(complaint, event, params, uid),
                     ensure_ascii=False,
                     separators=(",", ":"),
                 ),
-            )
+            }
         )
+    return rows
+
+
+def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
+    for row in webhook_rows(complaint, event, params, key=key):
+        db.session.add(Outbox(**row))

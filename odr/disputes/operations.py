@@ -4,7 +4,7 @@ notifications. Operations flush, never commit: the caller commits once.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from odr.disputes.events import record_event
 from odr.disputes.models import (
     Agreement,
     BodyMembership,
+    CaseEvent,
     Complaint,
     Enterprise,
     MediationBody,
@@ -58,21 +59,53 @@ def _now(now: datetime | None) -> datetime:
 HELD = "odr_held_cases"
 
 
+# session.info key: (transaction, ids) of the cases locked and reloaded by _lock or by
+# `hold` (the API loads a case FOR UPDATE), valid while that transaction lasts.
+LOCKED = "odr_locked_cases"
+
+_LOCK = (
+    db.select(Complaint)
+    .where(Complaint.id == db.bindparam("cid"))
+    .with_for_update(of=Complaint)
+    .execution_options(populate_existing=True)
+)
+
+
+def hold(complaint_id: int) -> None:
+    """Note that the case's row is locked and freshly loaded in the current transaction
+    (the operations then do not select it again)."""
+    transaction = db.session().get_transaction()
+    held = db.session.info.get(LOCKED)
+    if held is None or held[0] is not transaction:
+        held = db.session.info[LOCKED] = (transaction, set())
+    held[1].add(complaint_id)
+
+
+def _holding(complaint_id: int) -> bool:
+    held = db.session.info.get(LOCKED)
+    return (
+        held is not None
+        and complaint_id in held[1]
+        and held[0] is not None
+        and held[0] is db.session().get_transaction()
+    )
+
+
 def _lock(complaint: Complaint) -> None:
     """Hold the case's row (SELECT ... FOR UPDATE on PostgreSQL) until the transaction ends
     and reload it, so concurrent moves on one case queue up here and each sees the state
     the previous one left (without it, a new offer racing an acceptance deadlocked on the
-    offer and complaint rows). SQLite serialises writers anyway."""
+    offer and complaint rows). Once a transaction: a second move in it (make_offer asked
+    twice) needs no reload. SQLite serialises writers anyway, and the case's version
+    column turns a change made in between into a conflict."""
     if complaint.id is None or complaint not in db.session:
         return
     if complaint.id in db.session.info.get(HELD, ()):
         return  # the sweep locked and loaded it in this transaction
-    db.session.scalars(
-        db.select(Complaint)
-        .where(Complaint.id == complaint.id)
-        .with_for_update(of=Complaint)
-        .execution_options(populate_existing=True)
-    ).one()  # fetched, so the loaded case is refreshed
+    if _holding(complaint.id):
+        return
+    db.session.scalars(_LOCK, {"cid": complaint.id}).one()  # fetched: the case is refreshed
+    hold(complaint.id)
 
 
 def _role(actor: User | None, complaint: Complaint) -> Role:
@@ -114,8 +147,14 @@ def _move(
 
 
 def _set_clock(complaint: Complaint, deadline_at: datetime | None) -> None:
-    complaint.deadline_at = deadline_at
-    complaint.reminder_at = deadlines.reminder_moment(deadline_at) if deadline_at else None
+    """Set the case's deadline and reminder, kept in UTC as the database gives them back (so
+    an answer or a webhook built from the case in memory reads like one built from a loaded
+    case)."""
+    if deadline_at is None:
+        complaint.deadline_at = complaint.reminder_at = None
+        return
+    complaint.deadline_at = deadline_at.astimezone(UTC)
+    complaint.reminder_at = deadlines.reminder_moment(deadline_at).astimezone(UTC)
 
 
 def storable_text(value: str) -> bool:
@@ -348,6 +387,14 @@ def routing_preview(
 
 def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -> Complaint:
     """File a complaint. Routes it to the enterprise (green channel) or the competent body."""
+    return filing(consumer, data, now=now)[0]
+
+
+def filing(
+    consumer: User, data: dict, *, now: datetime | None = None
+) -> tuple[Complaint, CaseEvent]:
+    """file_complaint, answering the new case and its first event (the API shows both
+    without reading them back)."""
     now = _now(now)
     if consumer is None or consumer.role != UserRole.CONSUMER:
         raise Forbidden(_l("Only consumers file complaints."))
@@ -422,7 +469,7 @@ def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -
         event_id=event.id,
         audiences={"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"},
     )
-    return complaint
+    return complaint, event
 
 
 def attach_draft_evidence(complaint: Complaint, draft_id: int) -> None:
@@ -482,6 +529,15 @@ def post_message(
 # -- direct settlement -------------------------------------------------------------------
 
 
+# One statement (was a SELECT, then an UPDATE when an offer was open); offers loaded in
+# the session are updated too.
+_SUPERSEDE = (
+    db.update(Offer)
+    .where(Offer.complaint_id == db.bindparam("cid"), Offer.status == "open")
+    .values(status="superseded")
+)
+
+
 def make_offer(
     actor: User,
     complaint: Complaint,
@@ -511,10 +567,7 @@ def make_offer(
         errors["performance_due"] = str(_l("The date cannot be in the past."))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
-    for old in db.session.scalars(
-        db.select(Offer).where(Offer.complaint_id == complaint.id, Offer.status == "open")
-    ):
-        old.status = "superseded"
+    db.session.execute(_SUPERSEDE, {"cid": complaint.id})  # the open offer, if any
     offer = Offer(complaint_id=complaint.id, made_by_id=actor.id, created_at=now, **values)
     db.session.add(offer)
     if complaint.first_answer_at is None:
