@@ -208,6 +208,18 @@ def test_admin_suspension_needs_a_reason_and_reinstates(client, world, db):
     assert world.enterprise.status == "approved"
 
 
+def test_inbox_names_the_enterprise_and_shows_a_suspension(client, world, db):
+    login(client, world.owner.email)
+    inbox = client.get("/merchant/inbox").get_data(as_text=True)
+    assert world.enterprise.name in inbox and 'id="enterprise-status"' not in inbox
+
+    world.enterprise.status = "suspended"
+    db.session.commit()
+    for path in ("/merchant/inbox", "/merchant/staff"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'id="enterprise-status" data-status="suspended"' in page, path
+
+
 def test_admin_enterprise_pages_are_for_admins_only(client, world):
     login(client, world.owner.email)
     assert client.get("/admin/enterprises").status_code == 403

@@ -291,6 +291,7 @@ def inbox():
     flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
     staff = queries.staff_names(current_user.enterprise_id)
+    header = queries.inbox_header(current_user.enterprise_id, now)
     form = AssignForm()
     form.assignee_id.choices = assignee_choices(staff)
     return render_template(
@@ -299,11 +300,11 @@ def inbox():
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
-        counts=queries.clock_counts(current_user.enterprise_id, now),
+        counts=header,
         form=form,
         states=rows.labels_of(State),
         issues=rows.labels_of(Issue),
-        enterprise=current_user.enterprise,
+        enterprise=header,  # its name and status
     )
 
 
