@@ -166,14 +166,28 @@ def recipients_of(
     return unique
 
 
-def _staff_query(enterprise_ids):
-    return db.select(*_RECIPIENT_COLUMNS, User.enterprise_id).where(
-        User.enterprise_id.in_(enterprise_ids), User.active.is_(True)
-    )
-
-
 # What a Recipient holds, read as columns (no User object to build and track).
 _RECIPIENT_COLUMNS = (User.id, User.email, User.name, User.locale, User.role, User.active)
+
+# The statements are built once, with bound parameters: building one cost more than
+# running it.
+_IDS = db.bindparam("ids", expanding=True)
+_STAFF = db.select(*_RECIPIENT_COLUMNS, User.enterprise_id).where(
+    User.enterprise_id.in_(_IDS), User.active.is_(True)
+)
+_MEDIATORS = (
+    db.select(*_RECIPIENT_COLUMNS)
+    .join(BodyMembership, BodyMembership.user_id == User.id)
+    .where(
+        BodyMembership.body_id == db.bindparam("body_id"),
+        BodyMembership.active.is_(True),
+        User.active.is_(True),
+        User.role == UserRole.MEDIATOR,
+    )
+)
+_ENDPOINTS = db.select(WebhookEndpoint).where(
+    WebhookEndpoint.enterprise_id.in_(_IDS), WebhookEndpoint.active.is_(True)
+)
 
 
 def _recipient(row) -> Recipient:
@@ -183,7 +197,7 @@ def _recipient(row) -> Recipient:
 def _enterprise_staff(enterprise_id: int) -> list[Recipient]:
     return memo(
         ("enterprise_staff", enterprise_id),
-        lambda: [_recipient(row) for row in db.session.execute(_staff_query([enterprise_id]))],
+        lambda: [_recipient(row) for row in db.session.execute(_STAFF, {"ids": [enterprise_id]})],
     )
 
 
@@ -191,14 +205,14 @@ def prefetch(enterprise_ids: set[int]) -> None:
     """Inside a memo scope (the sweep), learn the staff and the webhook endpoints of many
     enterprises with one query each instead of one per enterprise."""
     for name, query, read, wrap in (
-        ("enterprise_staff", _staff_query, db.session.execute, _recipient),
-        ("webhook_endpoints", _endpoint_query, db.session.scalars, lambda endpoint: endpoint),
+        ("enterprise_staff", _STAFF, db.session.execute, _recipient),
+        ("webhook_endpoints", _ENDPOINTS, db.session.scalars, lambda endpoint: endpoint),
     ):
         wanted = [key[1] for key in unknown((name, e) for e in enterprise_ids)]
         if not wanted:
             continue
         found: dict[int, list] = {e: [] for e in wanted}
-        for item in read(query(wanted)):
+        for item in read(query, {"ids": wanted}):
             found[item.enterprise_id].append(wrap(item))
         for enterprise_id, items in found.items():
             remember((name, enterprise_id), items)
@@ -207,20 +221,24 @@ def prefetch(enterprise_ids: set[int]) -> None:
 def _body_mediators(body_id: int) -> list[Recipient]:
     return memo(
         ("body_mediators", body_id),
-        lambda: [
-            _recipient(row)
-            for row in db.session.execute(
-                db.select(*_RECIPIENT_COLUMNS)
-                .join(BodyMembership, BodyMembership.user_id == User.id)
-                .where(
-                    BodyMembership.body_id == body_id,
-                    BodyMembership.active.is_(True),
-                    User.active.is_(True),
-                    User.role == UserRole.MEDIATOR,
-                )
-            )
-        ],
+        lambda: [_recipient(row) for row in db.session.execute(_MEDIATORS, {"body_id": body_id})],
     )
+
+
+def look_up_ahead(
+    kind: str, audiences: set[str], *, enterprise_id: int | None, body_id: int | None
+) -> None:
+    """Inside a memo scope, look up now whom `notify` will tell about a case that has no
+    assignee or mediator yet (a new one), and the enterprise's webhook endpoints: notify
+    then sends no query, and a filing holds SQLite's write lock (taken by its first INSERT)
+    only for its writes."""
+    if enterprise_id is not None:
+        if "enterprise" in audiences:
+            _enterprise_staff(enterprise_id)
+        if kind in WEBHOOK_EVENTS or kind in CLOSING_KINDS:
+            webhook_endpoints(enterprise_id)
+    if "mediator" in audiences and body_id is not None:
+        _body_mediators(body_id)
 
 
 def notify(
@@ -387,16 +405,10 @@ def _public_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k not in {"reference"}}
 
 
-def _endpoint_query(enterprise_ids):
-    return db.select(WebhookEndpoint).where(
-        WebhookEndpoint.enterprise_id.in_(enterprise_ids), WebhookEndpoint.active.is_(True)
-    )
-
-
 def webhook_endpoints(enterprise_id: int) -> list[WebhookEndpoint]:
     return memo(
         ("webhook_endpoints", enterprise_id),
-        lambda: db.session.scalars(_endpoint_query([enterprise_id])).all(),
+        lambda: db.session.scalars(_ENDPOINTS, {"ids": [enterprise_id]}).all(),
     )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, routing
+from odr.disputes import deadlines, memo, routing
 from odr.disputes.choices import Issue, PerformanceStatus, RecordKind, Remedy, Request, SubjectKind
 from odr.disputes.events import record_event
 from odr.disputes.models import (
@@ -25,7 +25,7 @@ from odr.disputes.models import (
     Region,
     Signature,
 )
-from odr.disputes.notifications import notify
+from odr.disputes.notifications import look_up_ahead, notify
 from odr.disputes.permissions import role_in_case
 from odr.disputes.states import (
     TARGETS,
@@ -445,6 +445,17 @@ def filing(
         complaint.arrived_at = now
         _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
     complaint.state = state
+    audiences = {"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"}
+    with memo.scope():
+        # Who is told, looked up before the first INSERT takes SQLite's write lock.
+        look_up_ahead(
+            "filed", audiences, enterprise_id=complaint.enterprise_id, body_id=complaint.body_id
+        )
+        event = _write_filing(complaint, consumer, state, audiences, now)
+    return complaint, event
+
+
+def _write_filing(complaint: Complaint, consumer: User, state: State, audiences, now) -> CaseEvent:
     db.session.add(complaint)
     db.session.flush()
     complaint.reference = next_reference(complaint, now)
@@ -462,14 +473,8 @@ def filing(
         at=now,
     )
     db.session.flush()
-    notify(
-        complaint,
-        "filed",
-        actor=consumer,
-        event_id=event.id,
-        audiences={"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"},
-    )
-    return complaint, event
+    notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
+    return event
 
 
 def attach_draft_evidence(complaint: Complaint, draft_id: int) -> None:
