@@ -321,7 +321,11 @@ def _header_statement():
     range, the running ones count the index entries without looking at them (SQLite at 1M,
     8,777 running cases: 0.5 ms instead of 1.8 ms for one pass with CASE sums)."""
     c = _t
-    open_states = sorted(OPEN_STATES)
+    # A list of bound values, not an "expanding" IN, which SQLAlchemy rewrites every time.
+    open_states = [
+        sa.bindparam(f"open_{n}", state, type_=c.state.type)
+        for n, state in enumerate(sorted(OPEN_STATES))
+    ]
     enterprise = Enterprise.__table__.c
 
     def count(*where):
