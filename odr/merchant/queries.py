@@ -174,7 +174,7 @@ def _params(f: InboxFilter, now: datetime) -> dict:
 
 
 def _conditions(shape: tuple) -> list:
-    """The filter's conditions with bound values (see _params), as InboxFilter.conditions."""
+    """The filter's conditions, their values bound by name (see _params)."""
     _states, issue, filed_from, filed_to, q, due_soon, assignee = shape
     c = _t
     where = []
@@ -202,8 +202,9 @@ def _conditions(shape: tuple) -> list:
 
 @functools.lru_cache(maxsize=512)
 def _segment_statement(segment: str, shape: tuple, paged: bool):
-    """The statement of one segment of one shape of filter, built once: SQLAlchemy builds a
-    nine-arm UNION and walks it for its cache key in some 9 ms; bound, it is done once.
+    """The statement of one segment for one shape of filter, built once. Building the
+    nine-arm UNION and walking it for SQLAlchemy's cache key cost ~5 ms a request (a third
+    of the page at 1M); with the values bound, a request only executes it.
     Parameters: enterprise, limit, the filter's values, and after_deadline/after_id."""
     c = _t
     limit = sa.bindparam("limit")
@@ -366,8 +367,11 @@ def clock_counts(enterprise_id: int, now: datetime | None = None) -> dict[str, i
 
 
 _u = User.__table__.c
-_STAFF = sa.select(_u.id, _u.name, _u.active).where(_u.enterprise_id == sa.bindparam("enterprise"))
-_STAFF = _STAFF.order_by(_u.id)
+_STAFF = (
+    sa.select(_u.id, _u.name, _u.active)
+    .where(_u.enterprise_id == sa.bindparam("enterprise"))
+    .order_by(_u.id)
+)
 
 
 def staff_names(enterprise_id: int) -> list[sa.Row]:
