@@ -292,8 +292,6 @@ def inbox():
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
     staff = queries.staff_names(current_user.enterprise_id)
     header = queries.inbox_header(current_user.enterprise_id, now)
-    form = AssignForm()
-    form.assignee_id.choices = assignee_choices(staff)
     return render_template(
         "merchant/inbox.html",
         rows=inbox_table(complaints, {u.id: u.name for u in staff}),
@@ -301,7 +299,7 @@ def inbox():
         first_page=not request.args.get("cursor"),
         flt=flt,
         counts=header,
-        form=form,
+        assignees=assignee_choices(staff),
         states=rows.labels_of(State),
         issues=rows.labels_of(Issue),
         enterprise=header,  # its name and status
