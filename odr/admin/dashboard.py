@@ -34,11 +34,11 @@ def region_name(row: dict) -> str:
     return row.get("name") or row.get("code") or ""
 
 
-def _region_param() -> str | None:
+def _region_param(version: stats.Versions | None = None) -> str | None:
     code = (request.args.get("region") or "").strip()
     if not code:
         return None
-    if code not in stats.region_tree():
+    if code not in stats.kept_region_tree(version):
         abort(404)
     return code
 
@@ -50,35 +50,65 @@ ONTIME_SHOWN = 10  # enterprises answering late
 
 @bp.route("/")
 def dashboard():
-    data = stats.dashboard()
-    region = _region_param()
-    regions = stats.region_breakdown(region, data["by_enterprise"], data["unlisted"])
+    """The dashboard's content is the same for every reader of one language until the
+    snapshots, an enterprise or the regions change: with snapshots on, it is rendered once
+    per version, language and region shown, and kept in the process (the freshness checks
+    still run on every request)."""
+    if not stats.snapshots_enabled():
+        content = _dashboard_content(None, stats.dashboard(), _region_param())
+        return render_template("admin/dashboard.html", content=content)
+    version = stats.versions()  # one statement
+    data = stats.dashboard(version)
+    stats.performance_table(approved_only=True, version=version)  # its freshness check
+    region = (request.args.get("region") or "").strip()
+    key = (str(get_locale()), request.script_root, region)
+    made_of = (version, stats.ontime_threshold(), stats.ontime_min_cases())
+    store = current_app.extensions.setdefault("odr_admin_dashboard", {})
+    found = store.get(key)
+    if found is not None and found[0] == made_of:
+        content = found[1]
+    else:
+        content = _dashboard_content(version, data, _region_param(version))
+        if len(store) >= RENDERED_KEPT:
+            store.clear()
+        store[key] = (made_of, content)
+    return render_template("admin/dashboard.html", content=content)
+
+
+RENDERED_KEPT = 64  # languages × regions drilled into: bounded
+
+
+def _dashboard_content(version: stats.Versions | None, data: dict, region: str | None) -> Markup:
+    regions = stats.kept_region_breakdown(region, data, version)
     shown, seen = [], {}
     for alert in data["alerts"]:
         seen[alert["kind"]] = seen.get(alert["kind"], 0) + 1
         if seen[alert["kind"]] <= ALERTS_SHOWN:
             shown.append(alert)
-    ontime = stats.ontime_warnings()
-    return render_template(
-        "admin/dashboard.html",
-        data=data,
-        overview=data["overview"],
-        regions=regions,
-        charts=_chart_rows(data, regions),
-        alerts=_alerts(shown),
-        alerts_total=len(data["alerts"]),
-        computed_at=datetime.fromisoformat(data["computed_at"]),
-        ontime=ontime[:ONTIME_SHOWN],
-        ontime_total=len(ontime),
-        threshold=stats.ontime_threshold(),
-        min_cases=stats.ontime_min_cases(),
-        rule={
-            "factor": stats.SPIKE_FACTOR,
-            "extra": stats.SPIKE_MIN_EXTRA,
-            "weeks": stats.BASELINE_WEEKS,
-        },
-        request_kinds=list(RequestKind),
-        kind_label=kind_label,
+    ontime = stats.ontime_warnings() if version is None else stats.ontime_warnings(version=version)
+    # An autoescaped template's output: its values are escaped already.
+    return Markup(  # noqa: S704
+        render_template(
+            "admin/_dashboard.html",
+            data=data,
+            overview=data["overview"],
+            regions=regions,
+            charts=_chart_rows(data, regions),
+            alerts=_alerts(shown, version),
+            alerts_total=len(data["alerts"]),
+            computed_at=datetime.fromisoformat(data["computed_at"]),
+            ontime=ontime[:ONTIME_SHOWN],
+            ontime_total=len(ontime),
+            threshold=stats.ontime_threshold(),
+            min_cases=stats.ontime_min_cases(),
+            rule={
+                "factor": stats.SPIKE_FACTOR,
+                "extra": stats.SPIKE_MIN_EXTRA,
+                "weeks": stats.BASELINE_WEEKS,
+            },
+            request_kinds=list(RequestKind),
+            kind_label=kind_label,
+        )
     )
 
 
@@ -106,7 +136,7 @@ def alerts():
     )
 
 
-def _alerts(alerts: list[dict]) -> list[dict]:
+def _alerts(alerts: list[dict], version: stats.Versions | None = None) -> list[dict]:
     """Each alert with its label in the reader's language."""
     tree = None
     result = []
@@ -114,7 +144,7 @@ def _alerts(alerts: list[dict]) -> list[dict]:
         if alert["kind"] == "category":
             label = str(Issue(alert["key"]).label)
         elif alert["kind"] == "region":
-            tree = tree if tree is not None else stats.region_tree()
+            tree = tree if tree is not None else stats.kept_region_tree(version)
             _parent, name, name_en, _level = tree.get(alert["key"], (None, alert["name"], None, ""))
             label = region_name({"name": name, "name_en": name_en, "code": alert["key"]})
         else:
@@ -254,7 +284,8 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
                 for r in rows
             ],
         )
-    data = stats.dashboard()
+    version = stats.versions() if stats.snapshots_enabled() else None
+    data = stats.dashboard(version)
     overview = data["overview"]
     if name == "states":
         return (
@@ -267,7 +298,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             [[i.value, str(i.label), overview["by_issue"].get(i.value, 0)] for i in Issue],
         )
     if name == "regions":
-        breakdown = stats.region_breakdown(_region_param(), data["by_enterprise"], data["unlisted"])
+        breakdown = stats.kept_region_breakdown(_region_param(version), data, version)
         return (
             ["region_code", "name", "cases"],
             [[r["code"], region_name(r), r["cases"]] for r in breakdown["rows"]],

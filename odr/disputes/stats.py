@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -374,34 +375,62 @@ def enterprise_performance(
     return _combine(_enterprises(approved_only, enterprise_ids), numbers)
 
 
-def performance_table(*, approved_only: bool = False) -> list[dict]:
+def performance_table(
+    *, approved_only: bool = False, version: "Versions | None" = None
+) -> list[dict]:
     """The enterprises as they are now, with their numbers from the snapshot. Kept in the
     process (read-only for callers) until the snapshot or an enterprise changes: with two
-    thousand enterprises, combining them cost more than the rest of the page."""
+    thousand enterprises, combining them cost more than the rest of the page. `version`:
+    what `versions()` read for this request, else it is read here."""
     if not snapshots_enabled():
         return _combine(_enterprises(approved_only), snapshot("performance")["numbers"])
+    moment, enterprises = _performance_version(version)
+    if moment is not None:
+        _check_stale("performance", moment)
     return _kept(
         ("performance_table", approved_only),
-        _performance_version(),
-        lambda: _combine(_enterprises(approved_only), snapshot("performance")["numbers"]),
+        (moment, *enterprises),
+        lambda: _combine(_enterprises(approved_only), snapshot("performance", moment)["numbers"]),
     )
 
 
-def _performance_version() -> tuple:
-    return (_snapshot_moment("performance"), *_enterprises_version())
+def _performance_version(version: "Versions | None" = None) -> tuple:
+    """(the performance snapshot's moment, the enterprises' version)."""
+    if version is None:
+        version = versions()
+    return version.performance, version.enterprises
 
 
-def _enterprises_version() -> tuple:
-    """Changes whenever an enterprise is added or changes status (each change writes an
-    enterprise event)."""
-    return tuple(
-        db.session.execute(
-            sa.select(
-                sa.select(sa.func.max(Enterprise.id)).scalar_subquery(),
-                sa.select(sa.func.max(EnterpriseEvent.id)).scalar_subquery(),
-            )
-        ).one()
-    )
+class Versions(NamedTuple):
+    """What the kept figures and pages are made from, read in one statement a request: the
+    two snapshots' moments, the enterprises' version (the highest enterprise id and event
+    id: an enterprise is added, or changes status, name or region only with an event) and
+    the number of regions (regions are only ever added, by the seed)."""
+
+    dashboard: datetime | None
+    performance: datetime | None
+    enterprises: tuple
+    regions: int
+
+
+def _moment_of(key: str):
+    return sa.select(StatsSnapshot.computed_at).where(StatsSnapshot.key == key).scalar_subquery()
+
+
+_VERSIONS = sa.select(
+    _moment_of("dashboard"),
+    _moment_of("performance"),
+    sa.select(sa.func.max(Enterprise.id)).scalar_subquery(),
+    sa.select(sa.func.max(EnterpriseEvent.id)).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(Region).scalar_subquery(),
+)
+
+
+def versions() -> Versions:
+    dashboard_at, performance_at, enterprise_id, event_id, regions = db.session.execute(
+        _VERSIONS
+    ).one()
+    return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
 
 
 def _kept(key, version, compute):
@@ -427,7 +456,7 @@ SCOREBOARD_KEYS = (
 )
 
 
-def enterprise_scoreboard() -> list[dict]:
+def enterprise_scoreboard(version: Versions | None = None) -> list[dict]:
     """The public scoreboard: approved ODR enterprises with their cases, agreements,
     settlement rate, on-time answer rate and average working days to an agreement.
     Rates are fractions (0-1, four decimals) or None when there is nothing to measure yet.
@@ -436,20 +465,21 @@ def enterprise_scoreboard() -> list[dict]:
     def compute():
         return [
             {key: row[key] for key in SCOREBOARD_KEYS}
-            for row in performance_table(approved_only=True)
+            for row in performance_table(approved_only=True, version=version)
         ]
 
     if not snapshots_enabled():
         return compute()
-    return _kept("scoreboard", _performance_version(), compute)
+    moment, enterprises = _performance_version(version)
+    return _kept("scoreboard", (moment, *enterprises), compute)
 
 
-def ontime_warnings(now: datetime | None = None) -> list[dict]:
+def ontime_warnings(now: datetime | None = None, version: Versions | None = None) -> list[dict]:
     """Approved ODR enterprises whose on-time answer rate is under the threshold."""
     if now is not None:
         rows = enterprise_performance(approved_only=True, now=now)
     else:
-        rows = performance_table(approved_only=True)
+        rows = performance_table(approved_only=True, version=version)
     return [r for r in rows if r["warning"]]
 
 
@@ -584,15 +614,40 @@ def _ancestors(code: str | None, tree) -> list[str]:
     return chain
 
 
+def kept_region_tree(version: Versions | None = None) -> dict:
+    """region_tree(), kept in the process until a region is added (read-only for callers)."""
+    if not snapshots_enabled():
+        return region_tree()
+    version = version or versions()
+    return _kept("region_tree", version.regions, region_tree)
+
+
+def kept_region_breakdown(parent: str | None, data: dict, version: Versions | None) -> dict:
+    """region_breakdown() of the dashboard figures `data`, kept in the process for each
+    `parent` until the snapshot, an enterprise or the regions change (read-only for
+    callers); computed now without a version (snapshots off)."""
+    if version is None or not snapshots_enabled():
+        return region_breakdown(parent, data["by_enterprise"], data["unlisted"])
+    return _kept(
+        ("region_breakdown", parent),
+        (version.dashboard, version.enterprises, version.regions),
+        lambda: region_breakdown(
+            parent, data["by_enterprise"], data["unlisted"], kept_region_tree(version)
+        ),
+    )
+
+
 def region_breakdown(
     parent: str | None = None,
     by_enterprise: dict | None = None,
     unlisted: dict | None = None,
+    tree: dict | None = None,
 ) -> dict:
     """Cases by the respondent's region, one level at a time: the provinces, or the
     children of `parent` (a province's cities, a city's counties). Listed enterprises count
     at their registered region, others at the region the consumer named."""
-    tree = region_tree()
+    if tree is None:
+        tree = region_tree()
     if by_enterprise is None:
         by_enterprise = cases_by_enterprise()
     if unlisted is None:
@@ -860,22 +915,32 @@ def _refresh_later(key: str) -> None:
     threading.Thread(target=run, name=f"stats-{key}", daemon=True).start()
 
 
-def snapshot(key: str) -> dict:
+_READ = object()
+
+
+def snapshot(key: str, computed_at=_READ) -> dict:
     """The figures as last computed. A stale snapshot is served as it is and recomputed in
-    the background; without one (or with snapshots off, as in tests) they are computed now."""
+    the background; without one (or with snapshots off, as in tests) they are computed now.
+    `computed_at`: the snapshot's moment if the caller has read it (`versions()`)."""
     if not snapshots_enabled():
         return BUILDERS[key](None)
-    computed_at = _snapshot_moment(key)
+    if computed_at is _READ:
+        computed_at = _snapshot_moment(key)
     if computed_at is None:
         return refresh(key)
-    if (utcnow() - computed_at).total_seconds() > snapshot_ttl() and _claim(key, computed_at):
-        _refresh_later(key)
+    _check_stale(key, computed_at)
     # The figures are parsed once per process and version, not on every page.
     return _kept(
         ("snapshot", key),
         computed_at,
         lambda: db.session.scalar(sa.select(StatsSnapshot.data).where(StatsSnapshot.key == key)),
     )
+
+
+def _check_stale(key: str, computed_at: datetime) -> None:
+    """A snapshot older than the TTL is recomputed in the background (by one server)."""
+    if (utcnow() - computed_at).total_seconds() > snapshot_ttl() and _claim(key, computed_at):
+        _refresh_later(key)
 
 
 def _snapshot_moment(key: str) -> datetime | None:
@@ -895,8 +960,10 @@ def _claim(key: str, computed_at: datetime) -> bool:
     return claimed == 1
 
 
-def dashboard() -> dict:
-    return snapshot("dashboard")
+def dashboard(version: Versions | None = None) -> dict:
+    if version is None:
+        return snapshot("dashboard")
+    return snapshot("dashboard", version.dashboard)
 
 
 def clear_cache() -> None:
