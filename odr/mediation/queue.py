@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import has_request_context
+from flask import g, has_request_context
 from wtforms import SelectChoice
 
 from odr.auth.models import User, UserRole
@@ -80,8 +80,34 @@ class Row:
         return self.urgency == DUE_SOON
 
 
+_m = BodyMembership.__table__.c
+_MEMBERSHIPS = sa.select(_m.body_id, _m.is_head).where(
+    _m.user_id == sa.bindparam("user"), _m.active.is_(True)
+)
+
+
+def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
+    """(the bodies the user is an active member of, those they head): User.body_ids and
+    permissions.is_body_head, read as two columns once per request rather than by loading
+    the user's memberships (unless they are loaded already)."""
+    if "memberships" in user.__dict__ or not has_request_context():
+        bodies = frozenset(user.body_ids)
+        return bodies, frozenset(b for b in bodies if is_body_head(user, b))
+    cache = g.setdefault("mediation_bodies", {})
+    found = cache.get(user.id)
+    if found is None:
+        rows = db.session.execute(_MEMBERSHIPS, {"user": user.id}).all()
+        heads = (
+            frozenset(r.body_id for r in rows if r.is_head)
+            if user.role == UserRole.MEDIATOR
+            else frozenset()
+        )
+        found = cache[user.id] = (frozenset(r.body_id for r in rows), heads)
+    return found
+
+
 def head_bodies(user: User) -> set[int]:
-    return {b for b in user.body_ids if is_body_head(user, b)}
+    return set(bodies_of(user)[1])
 
 
 def _days_counter(now: datetime) -> rows_kit.DaysFrom:
@@ -129,8 +155,8 @@ def _visible(user: User, scope: str) -> tuple[tuple, dict]:
     """Which of the user's bodies' cases the user sees, as (shape, bound values). A body's
     head sees all its cases ("h"); another mediator ("o") the cases assigned to them and the
     ones nobody has taken yet. `scope="mine"`: only the cases assigned to the user."""
-    heads = head_bodies(user)
-    bodies = sorted(user.body_ids)
+    all_bodies, heads = bodies_of(user)
+    bodies = sorted(all_bodies)
     kinds = tuple("h" if b in heads else "o" for b in bodies)
     params = {f"body_{n}": b for n, b in enumerate(bodies)}
     params["me"] = user.id
@@ -150,7 +176,7 @@ def queue_page(
     the next page. `scope="mine"`: only the cases assigned to the user. Closed cases:
     the most recently closed first."""
     now = now or utcnow()
-    if not user.body_ids:
+    if not bodies_of(user)[0]:
         return [], None
     visible, params = _visible(user, scope)
     if state == "closed":
@@ -169,7 +195,7 @@ def raised_page(
 ) -> tuple[list[Row], str | None]:
     """Overdue acceptance decisions of child offices, raised to one of the user's bodies."""
     now = now or utcnow()
-    bodies = sorted(user.body_ids)
+    bodies = sorted(bodies_of(user)[0])
     if not bodies:
         return [], None
     params = {f"body_{n}": b for n, b in enumerate(bodies)}
@@ -323,7 +349,6 @@ def _closed_keys(visible: tuple, params: dict, cursor: str | None, size: int):
 
 
 _u = User.__table__.c
-_m = BodyMembership.__table__.c
 # A body's active mediators by name, each with their open cases (awaiting acceptance,
 # mediating, suspended) at the body: one index range of ix_complaint_body_mediator
 # (body_id, state, mediator_id) per mediator and state, not a GROUP BY over all the

@@ -300,6 +300,8 @@ def queue_table(rows: list, heads: set[int]) -> Markup:
         for s in State
     }
     nobody = escape(texts["nobody"])
+    options: dict[tuple, Markup] = {}  # (body, selected mediator): the <option>s
+    suggested: dict[int, int | None] = {}  # body: the suggested mediator's id
     out = []
     for row in rows:
         c = row.complaint
@@ -307,10 +309,15 @@ def queue_table(rows: list, heads: set[int]) -> Markup:
         reference = escape(c.reference)
         case_url = f"{case_head}{case_id}{case_tail}"
         if c.body_id in heads and state in assign_states:
-            _choices, suggestion = mediator_choices(c.body_id)
-            selected = c.mediator_id
-            if selected is None and suggestion is not None:
-                selected = suggestion.id
+            body_id, selected = c.body_id, c.mediator_id
+            if selected is None:
+                if body_id not in suggested:
+                    suggestion = mediator_choices(body_id)[1]
+                    suggested[body_id] = suggestion.id if suggestion is not None else None
+                selected = suggested[body_id]
+            select = options.get((body_id, selected))
+            if select is None:
+                select = options[body_id, selected] = assign_options(body_id, selected)
             if mediator_of is not None:
                 label = f"{mediator_of[0]}{reference}{mediator_of[1]}"
             else:
@@ -325,7 +332,7 @@ def queue_table(rows: list, heads: set[int]) -> Markup:
             <form method="post" action="{assign_head}{case_id}{assign_tail}" class="d-flex gap-1 assign-form">
               {csrf}
               <label class="visually-hidden" for="assign{case_id}-mediator_id">{label}</label>
-              <select class="form-select form-select-sm" id="assign{case_id}-mediator_id" name="assign{case_id}-mediator_id" required>{assign_options(c.body_id, selected)}</select>
+              <select class="form-select form-select-sm" id="assign{case_id}-mediator_id" name="assign{case_id}-mediator_id" required>{select}</select>
               <button class="btn btn-sm btn-outline-primary" type="submit">{texts["assign"]}</button>
             </form>
           """  # noqa: E501
@@ -413,7 +420,7 @@ def queue():
     raised, raised_next = [], None
     if state in (None, "pending_acceptance"):
         raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
-    heads = q.head_bodies(current_user)
+    user_bodies, heads = q.bodies_of(current_user)
     hand_down = {}
     for row in raised:
         form = hand_down_form(row.complaint)
@@ -435,7 +442,7 @@ def queue():
         hand_down=hand_down,
         pull_up=forms.ActionForm(prefix="pull") if raised else None,
         workloads=workloads,
-        bodies=body_names(current_user.body_ids),
+        bodies=body_names(user_bodies),
         is_head=bool(heads),
         State=State,
     )
