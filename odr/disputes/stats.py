@@ -471,6 +471,8 @@ def enterprise_scoreboard(version: Versions | None = None) -> list[dict]:
     if not snapshots_enabled():
         return compute()
     moment, enterprises = _performance_version(version)
+    if moment is not None:
+        _check_stale("performance", moment)
     return _kept("scoreboard", (moment, *enterprises), compute)
 
 

@@ -1,6 +1,8 @@
 """The public enterprise scoreboard and consumer warnings (消费提示). No personal data."""
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
+from flask_babel import get_locale
+from markupsafe import Markup
 
 from odr.disputes import stats, supervision
 from odr.disputes.models import ConsumerWarning
@@ -12,8 +14,35 @@ PAGE_SIZE = 50  # as the case lists
 
 @bp.route("/enterprises")
 def scoreboard():
-    rows = stats.enterprise_scoreboard()
+    """Without a search, a page is the same for every reader of one language until the
+    performance snapshot or an enterprise changes: with snapshots on, it is rendered once
+    per version, language and page and kept in the process (the snapshot's freshness
+    check still runs on every request)."""
     q = (request.args.get("q") or "").strip()[:100]
+    page = request.args.get("page", 1, type=int)
+    if q or not stats.snapshots_enabled():
+        content = _content(stats.enterprise_scoreboard(), q, page)
+        return render_template("public/scoreboard.html", content=content)
+    version = stats.versions()  # one statement
+    rows = stats.enterprise_scoreboard(version)  # kept; checks the snapshot's freshness
+    key = (str(get_locale()), request.script_root, page)
+    made_of = (version.performance, version.enterprises)
+    store = current_app.extensions.setdefault("odr_public_scoreboard", {})
+    found = store.get(key)
+    if found is not None and found[0] == made_of:
+        content = found[1]
+    else:
+        content = _content(rows, q, page)
+        if len(store) >= RENDERED_KEPT:
+            store.clear()
+        store[key] = (made_of, content)
+    return render_template("public/scoreboard.html", content=content)
+
+
+RENDERED_KEPT = 128  # languages × pages: bounded
+
+
+def _content(rows: list[dict], q: str, page: int) -> Markup:
     if q:
         folded = q.casefold()
         rows = [
@@ -22,15 +51,17 @@ def scoreboard():
             if folded in r["name"].casefold() or folded in r["credit_code"].casefold()
         ]
     pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = request.args.get("page", 1, type=int)
     if page < 1 or page > pages:
         abort(404)
-    return render_template(
-        "public/scoreboard.html",
-        rows=[_shown(r) for r in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
-        q=q,
-        page=page,
-        pages=pages,
+    # An autoescaped template's output: its values are escaped already.
+    return Markup(  # noqa: S704
+        render_template(
+            "public/_scoreboard.html",
+            rows=[_shown(r) for r in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
+            q=q,
+            page=page,
+            pages=pages,
+        )
     )
 
 
