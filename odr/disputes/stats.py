@@ -427,9 +427,10 @@ _VERSIONS = sa.select(
 
 
 def versions() -> Versions:
-    dashboard_at, performance_at, enterprise_id, event_id, regions = db.session.execute(
-        _VERSIONS
-    ).one()
+    # Core on the session's connection: no ORM statement handling for one plain row.
+    dashboard_at, performance_at, enterprise_id, event_id, regions = (
+        db.session.connection().execute(_VERSIONS).one()
+    )
     return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
 
 
