@@ -194,6 +194,8 @@ class RaisedRow:
     subject: str
     respondent: str
     body: str
+    pull_up_url: str
+    hand_down_url: str
     clock: str = ""  # "paused", "running" or "" (none)
     clock_kind: str = ""
     deadline: str = ""
@@ -371,6 +373,8 @@ def queue_table(rows: list, heads: set[int]) -> Markup:
 def raised_rows(rows: list) -> list[RaisedRow]:
     clocks = Clocks()
     workspace_url = rows_kit.url_maker("mediation.workspace", "complaint_id")
+    pull_up_url = rows_kit.url_maker("mediation.pull_up", "complaint_id")
+    hand_down_url = rows_kit.url_maker("mediation.hand_down", "complaint_id")
     out = []
     for row in rows:
         c = row.complaint
@@ -381,6 +385,8 @@ def raised_rows(rows: list) -> list[RaisedRow]:
             subject=c.subject,
             respondent=respondent(c),
             body=body_name(c) if c.body_id is not None else "—",
+            pull_up_url=pull_up_url(c.id),
+            hand_down_url=hand_down_url(c.id),
         )
         if c.state == State.SUSPENDED:
             item.clock = "paused"
@@ -391,6 +397,30 @@ def raised_rows(rows: list) -> list[RaisedRow]:
             item.deadline = clocks.day(c.deadline_at)
             item.clock_class, item.clock_text = clocks.running(row.days_left)
         out.append(item)
+    return out
+
+
+def hand_down_options(rows: list) -> dict[int, Markup]:
+    """{case id: the <option>s of its hand-down select} of the raised cases that may be
+    handed down (hand_down_form's choices, as WTForms prints them), once per pair of
+    offices; the template places the form."""
+    user_bodies = q.bodies_of(current_user)[0]
+    option = Markup('<option value="{}">{}</option>')
+    known: dict[tuple, Markup] = {}
+    out = {}
+    for row in rows:
+        c = row.complaint
+        if c.raised_to_body_id not in user_bodies or c.state != State.PENDING_ACCEPTANCE:
+            continue
+        key = (c.raised_to_body_id, c.body_id)
+        if key not in known:
+            parent = c.raised_to_body_id
+            below = memo(("below", parent), lambda p=parent: q.descendant_bodies({p}))
+            known[key] = Markup("").join(
+                option.format(b.id, b.display_name()) for b in below if b.id != c.body_id
+            )
+        if known[key]:
+            out[c.id] = known[key]
     return out
 
 
@@ -421,11 +451,7 @@ def queue():
     if state in (None, "pending_acceptance"):
         raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
     user_bodies, heads = q.bodies_of(current_user)
-    hand_down = {}
-    for row in raised:
-        form = hand_down_form(row.complaint)
-        if form is not None:
-            hand_down[row.complaint.id] = form
+    hand_down = hand_down_options(raised)
     workloads = {body_id: workload(body_id) for body_id in sorted(heads)}
     return render_template(
         "mediation/queue.html",
