@@ -7,6 +7,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
 
+from odr import display
 from odr.disputes import deadlines
 from odr.types import utcnow
 
@@ -86,6 +87,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.globals["working_days_left"] = working_days_left
     app.jinja_env.globals["html_lang"] = html_lang
+    # Labels, dates and working days for the shared macros, cached (odr/display.py).
+    display.register(app)
 
 
 def html_lang() -> str:

@@ -1,5 +1,5 @@
 """The shared macros (templates/macros.html) print the same as before they took their
-labels, dates and working days from odr/merchant/rows.py: the earlier macros, kept here,
+labels, dates and working days from odr/display.py: the earlier macros, kept here,
 and the current ones are rendered for every state, both languages and a range of deadlines
 (whitespace aside), and the per-request working-day counter agrees with the calendar."""
 
@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from flask_babel import force_locale
 
+from odr import display as rows
 from odr.disputes import deadlines
 from odr.disputes.states import State
-from odr.merchant import rows
 from odr.types import utcnow
 
 # The earlier macros, verbatim.

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from odr import display as rows
 from odr.disputes import deadlines
 from odr.disputes.choices import PerformanceStatus, Remedy, Request
 from odr.disputes.models import CaseEvent, Complaint, MediationBody
 from odr.disputes.states import Move, RefusalReason, State, TerminationReason, action_label
 from odr.extensions import db
-from odr.merchant import rows
 from odr.web import money_filter
 
 PARTY_LABELS = {

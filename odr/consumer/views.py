@@ -27,6 +27,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from odr import display as rows
 from odr.auth.models import UserRole
 from odr.consumer import forms
 from odr.consumer.timeline import (
@@ -64,7 +65,6 @@ from odr.disputes.states import (
     State,
 )
 from odr.extensions import db
-from odr.merchant import rows
 
 bp = Blueprint("consumer", __name__)
 

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from flask import g, has_request_context
 from wtforms import SelectChoice
 
+from odr import display as rows_kit
 from odr.auth.models import User, UserRole
 from odr.disputes import deadlines
 from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody
 from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
 from odr.extensions import db
-from odr.merchant import rows as rows_kit
 from odr.merchant.queries import decode_cursor, encode_cursor
 from odr.types import UTCDateTime, utcnow
 

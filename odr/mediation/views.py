@@ -28,6 +28,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
+from odr import display as rows_kit
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
@@ -49,7 +50,6 @@ from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
 from odr.mediation.sessions import schedule_session, sessions_of
-from odr.merchant import rows as rows_kit
 
 bp = Blueprint("mediation", __name__)
 gate_blueprint(bp, UserRole.MEDIATOR)

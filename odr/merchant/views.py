@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from markupsafe import Markup, escape
 
+from odr import display as rows
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import enterprises
 from odr.disputes.choices import Issue, Request
@@ -36,7 +37,7 @@ from odr.disputes.evidence import ALLOWED, sniff
 from odr.disputes.models import Region, RegionLevel
 from odr.disputes.states import OPEN_STATES, Invalid, State
 from odr.extensions import db, limiter, login_manager
-from odr.merchant import queries, rows
+from odr.merchant import queries
 from odr.merchant.actions import assign_cases
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
@@ -47,12 +48,6 @@ bp = Blueprint("merchant", __name__)
 PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
 # The application form is public and creates an account: a few tries an hour per address.
 APPLY_RATE_LIMIT = "20 per hour"
-
-
-@bp.record_once
-def _register_row_helpers(state) -> None:
-    """The shared macros (templates/macros.html) use the cheap row helpers on every page."""
-    rows.register(state.app)
 
 
 @bp.before_request

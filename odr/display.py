@@ -5,8 +5,9 @@ the working-day calendar per clock, each again on every row. Here a label is tra
 once per language (kept for the life of the process), a date is formatted once per day and
 language, and the working days from today are counted once per request for all rows.
 
-The helpers are template globals (registered by the merchant blueprint, see `register`) so
-that the shared macros can use them; their natural home would be odr/web.py.
+The helpers are template globals (registered with the app by odr/web.py, see `register`)
+so that the shared macros can use them; the role pages (enterprise inbox, mediator queue,
+consumer pages) use them directly.
 """
 
 import functools
