@@ -87,12 +87,21 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.globals["working_days_left"] = working_days_left
     app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.filters["unread_badge"] = unread_badge
     # Labels, dates and working days for the shared macros, cached (odr/display.py).
     display.register(app)
 
 
 def html_lang() -> str:
     return "en" if str(get_locale()) == "en" else "zh-CN"
+
+
+# The navigation shows up to this many unread notices, then "99+".
+UNREAD_SHOWN = 99
+
+
+def unread_badge(n: int) -> str:
+    return f"{UNREAD_SHOWN}+" if n > UNREAD_SHOWN else str(n)
 
 
 def _unread_count() -> int:
@@ -102,11 +111,13 @@ def _unread_count() -> int:
         from odr.disputes.models import Notification
         from odr.extensions import db
 
-        g.unread_count = db.session.scalar(
-            db.select(db.func.count(Notification.id)).where(
-                Notification.user_id == current_user.id, Notification.read_at.is_(None)
-            )
+        unread = (
+            db.select(Notification.id)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+            .limit(UNREAD_SHOWN + 1)
+            .subquery()
         )
+        g.unread_count = db.session.scalar(db.select(db.func.count()).select_from(unread))
     return g.unread_count
 
 

@@ -187,3 +187,29 @@ def test_quick_date_time_agrees_with_the_localdt_filter(app, lang):
             naive = moment.replace(tzinfo=None)
             assert local_dt(naive) == localdt(naive)
         assert local_dt(None) == localdt(None) == ""
+
+
+def test_a_long_unread_count_shows_as_99_plus(app, world):
+    """The badge counts at most 100 unread notices (an enterprise owner may have many
+    thousands: counting them all cost every page 2 ms): 99 shows as 99, 100 or more as 99+."""
+    client = app.test_client()
+    client.post("/auth/login", data={"email": world.consumer.email, "password": factories.PASSWORD})
+    for total, shown in ((99, ">99</span>"), (150, ">99+</span>")):
+        missing = total - _db.session.scalar(
+            _db.select(_db.func.count(Notification.id)).where(
+                Notification.user_id == world.consumer.id
+            )
+        )
+        _db.session.add_all(
+            Notification(user_id=world.consumer.id, kind="filed", params={}) for _ in range(missing)
+        )
+        _db.session.commit()
+        unread = _db.session.scalar(
+            _db.select(_db.func.count(Notification.id)).where(
+                Notification.user_id == world.consumer.id, Notification.read_at.is_(None)
+            )
+        )
+        assert unread == total
+        with app.app_context():  # a request of its own (the fixture's context shares g)
+            page = client.get("/verify").get_data(as_text=True)
+        assert shown in page, total
