@@ -84,23 +84,16 @@ def register_extensions(app: Flask) -> None:
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
     from odr.auth.models import User
-    from odr.disputes.models import Notification
 
     # The navigation shows every signed-in reader's unread count: it comes with the user's
     # row, one query instead of two a request (odr.web._unread_count takes it from g). The
     # statement is built once, the id bound (half the cost of building it every request).
-    # Counted up to UNREAD_SHOWN + 1 only ("99+"): an enterprise owner may have a hundred
-    # thousand unread notices, and counting them all cost 2 ms a page on PostgreSQL.
-    from odr.web import UNREAD_SHOWN
+    from odr.web import unread_counter
 
-    unread_rows = (
-        db.select(Notification.id)
-        .where(Notification.user_id == db.bindparam("uid"), Notification.read_at.is_(None))
-        .limit(UNREAD_SHOWN + 1)
-        .subquery()
+    user_id_param = db.bindparam("uid")
+    user_with_unread = db.select(User, unread_counter(user_id_param)).where(
+        User.id == user_id_param
     )
-    unread = db.select(db.func.count()).select_from(unread_rows).scalar_subquery()
-    user_with_unread = db.select(User, unread).where(User.id == db.bindparam("uid"))
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from odr.admin.views import bp
 from odr.disputes import stats
 from odr.disputes.choices import Issue
+from odr.disputes.memo import kept
 from odr.disputes.models import EnterpriseStatus, RequestKind
 from odr.disputes.requests import kind_label
 from odr.disputes.states import State
@@ -63,15 +64,13 @@ def dashboard():
     region = (request.args.get("region") or "").strip()
     key = (str(get_locale()), request.script_root, region)
     made_of = (version, stats.ontime_threshold(), stats.ontime_min_cases())
-    store = current_app.extensions.setdefault("odr_admin_dashboard", {})
-    found = store.get(key)
-    if found is not None and found[0] == made_of:
-        content = found[1]
-    else:
-        content = _dashboard_content(version, data, _region_param(version))
-        if len(store) >= RENDERED_KEPT:
-            store.clear()
-        store[key] = (made_of, content)
+    content = kept(
+        "odr_admin_dashboard",
+        key,
+        made_of,
+        lambda: _dashboard_content(version, data, _region_param(version)),
+        bound=RENDERED_KEPT,
+    )
     return render_template("admin/dashboard.html", content=content)
 
 

@@ -40,6 +40,8 @@ def _plain(body) -> tuple[int, str] | None:
 
 
 def _region_body(region_code: str | None) -> tuple[int, str] | None:
+    """A region's office as (id, name), remembered for the sweep as plain values (the bodies
+    routing remembers are expired by every batch's commit and read again)."""
     return memo(
         ("escalation_body_region", region_code),
         lambda: _plain(routing.competent_body_for_region(region_code)),
@@ -47,18 +49,13 @@ def _region_body(region_code: str | None) -> tuple[int, str] | None:
 
 
 def _enterprise_body(enterprise: Enterprise) -> tuple[int, str] | None:
-    """routing.competent_body of an enterprise, in plain values remembered per region (the
-    bodies routing remembers are expired by every batch's commit and read again)."""
-    body = _region_body(enterprise.region_code)
-    if body is None and enterprise.platform is not None:
-        body = _region_body(enterprise.platform.region_code)
-    return body
+    """The office of the enterprise (or of its platform), without the consumer's region."""
+    return routing.competent_body(enterprise, for_region=_region_body)
 
 
 def _competent_body(enterprise_id: int | None, region_code: str | None) -> tuple[int, str] | None:
-    """(id, name) of the body a case goes to (routing.competent_body), remembered for the
-    sweep as plain values: the enterprise's office (or its platform's) where it has one,
-    else the office of the region the consumer named."""
+    """(id, name) of the body a case goes to (routing.competent_body), the enterprise's part
+    remembered per enterprise: its office where it has one, else the consumer's region's."""
     if enterprise_id is not None:
         body = memo(
             ("escalation_body", enterprise_id),
@@ -152,14 +149,6 @@ _COLUMNS = (
     Complaint.overdue_flagged,
     Complaint.raised_to_body_id,
 )
-
-
-def _webhook_events(kind: str) -> list[str]:
-    """The webhook events operations.notify sends for a kind of notice."""
-    events = [notices.WEBHOOK_EVENTS[kind]] if kind in notices.WEBHOOK_EVENTS else []
-    if kind in notices.CLOSING_KINDS:
-        events.append("complaint.closed")
-    return events
 
 
 def _update(changes: dict, own_names: list[str], updates: list[dict]) -> int | None:
@@ -289,7 +278,7 @@ class _Batch:
                 mails.append(
                     notices.email_row(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
                 )
-            hooks = _webhook_events(kind)
+            hooks = notices.webhook_events(kind)
             if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
                 hooked.append((row.id, params, key, hooks))
         _insert(Notification.__table__, notes)

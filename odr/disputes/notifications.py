@@ -96,6 +96,14 @@ WEBHOOK_EVENTS = {
 CLOSING_KINDS = {"settled", "mediated", "refused", "terminated", "withdrawn"}
 
 
+def webhook_events(kind: str) -> list[str]:
+    """The webhook events a kind of notice sends to the enterprise's endpoints."""
+    events = [WEBHOOK_EVENTS[kind]] if kind in WEBHOOK_EVENTS else []
+    if kind in CLOSING_KINDS:
+        events.append("complaint.closed")
+    return events
+
+
 def notification_text(kind: str, params: dict) -> str:
     text = KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0]
     return str(text) % {"reference": params.get("reference", "")}
@@ -235,7 +243,7 @@ def look_up_ahead(
     if enterprise_id is not None:
         if "enterprise" in audiences:
             _enterprise_staff(enterprise_id)
-        if kind in WEBHOOK_EVENTS or kind in CLOSING_KINDS:
+        if webhook_events(kind):
             webhook_endpoints(enterprise_id)
     if "mediator" in audiences and body_id is not None:
         _body_mediators(body_id)
@@ -266,12 +274,7 @@ def notify(
         row = email_row(user, kind, params, complaint.id, key=f"mail:{key}:{user.id}")
         outbox.append({**row, "endpoint_id": None, "event": None})
     if complaint.enterprise_id is not None:
-        events = []
-        if kind in WEBHOOK_EVENTS:
-            events.append(WEBHOOK_EVENTS[kind])
-        if kind in CLOSING_KINDS:
-            events.append("complaint.closed")
-        for event in events:
+        for event in webhook_events(kind):
             outbox.extend(webhook_rows(complaint, event, params, key=f"{key}:{event}"))
     if notices:
         db.session.execute(_INSERT_NOTICES, notices)
@@ -283,13 +286,6 @@ def notify(
 # go in one statement.
 _INSERT_NOTICES = db.insert(Notification).execution_options(render_nulls=True)
 _INSERT_OUTBOX = db.insert(Outbox).execution_options(render_nulls=True)
-
-
-def queue_email(
-    user: User | Recipient, kind: str, params: dict, complaint: Complaint | None, *, key: str
-):
-    complaint_id = complaint.id if complaint is not None else None
-    db.session.add(Outbox(**email_row(user, kind, params, complaint_id, key=key)))
 
 
 def email_row(

@@ -54,11 +54,6 @@ def _now(now: datetime | None) -> datetime:
     return now or utcnow()
 
 
-# session.info key: ids of the cases the sweep holds (locked and freshly loaded) in the
-# current transaction.
-HELD = "odr_held_cases"
-
-
 # session.info key: (transaction, ids) of the cases locked and reloaded by _lock or by
 # `hold` (the API loads a case FOR UPDATE), valid while that transaction lasts.
 LOCKED = "odr_locked_cases"
@@ -100,8 +95,6 @@ def _lock(complaint: Complaint) -> None:
     column turns a change made in between into a conflict."""
     if complaint.id is None or complaint not in db.session:
         return
-    if complaint.id in db.session.info.get(HELD, ()):
-        return  # the sweep locked and loaded it in this transaction
     if _holding(complaint.id):
         return
     db.session.scalars(_LOCK, {"cid": complaint.id}).one()  # fetched: the case is refreshed

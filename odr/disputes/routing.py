@@ -1,5 +1,6 @@
 """Eligibility for the green channel and the competent mediation body (jurisdiction)."""
 
+from collections.abc import Callable
 from datetime import date
 
 from odr.disputes.memo import memo
@@ -63,15 +64,19 @@ def _competent_body(region_code: str | None) -> MediationBody | None:
 
 
 def competent_body(
-    enterprise: Enterprise | None, fallback_region_code: str | None = None
-) -> MediationBody | None:
+    enterprise: Enterprise | None,
+    fallback_region_code: str | None = None,
+    *,
+    for_region: Callable = competent_body_for_region,
+):
     """Where an escalated complaint goes: the office of the enterprise's region; for a
     platform seller without an office at its address, the platform's; for a respondent
-    that is not listed, the office of the region the consumer named."""
+    that is not listed, the office of the region the consumer named. `for_region` finds a
+    region's office (the sweep passes one that answers with plain values)."""
     if enterprise is not None:
-        body = competent_body_for_region(enterprise.region_code)
+        body = for_region(enterprise.region_code)
         if body is None and enterprise.platform is not None:
-            body = competent_body_for_region(enterprise.platform.region_code)
+            body = for_region(enterprise.platform.region_code)
         if body is not None:
             return body
-    return competent_body_for_region(fallback_region_code)
+    return for_region(fallback_region_code)

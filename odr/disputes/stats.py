@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from odr.disputes import deadlines
 from odr.disputes.choices import Issue
+from odr.disputes.memo import kept
 from odr.disputes.models import (
     Complaint,
     Enterprise,
@@ -436,13 +437,7 @@ def versions() -> Versions:
 
 def _kept(key, version, compute):
     """A value computed once per process for a given version of what it is made from."""
-    store = current_app.extensions.setdefault("odr_stats_kept", {})
-    found = store.get(key)
-    if found is not None and found[0] == version:
-        return found[1]
-    value = compute()
-    store[key] = (version, value)
-    return value
+    return kept("odr_stats_kept", key, version, compute)
 
 
 SCOREBOARD_KEYS = (

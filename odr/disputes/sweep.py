@@ -13,7 +13,6 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 import logging
 import os
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -93,17 +92,6 @@ def _lock_batch(ids: list[int], criteria) -> list[Complaint]:
     return list(db.session.scalars(_locking(query)))
 
 
-@contextmanager
-def _held(ids):
-    """Tell the operations that these cases are already locked and freshly loaded in this
-    transaction, so they do not select them again FOR UPDATE for each move."""
-    db.session.info[ops.HELD] = set(ids)
-    try:
-        yield
-    finally:
-        db.session.info.pop(ops.HELD, None)
-
-
 def _run_batch(ids, criteria_fn, action, detail, batch_action) -> list[tuple[str, str]] | None:
     """Move a batch of due cases and commit them together. Any failure undoes the whole
     batch (None): the caller then takes its cases one at a time."""
@@ -112,11 +100,11 @@ def _run_batch(ids, criteria_fn, action, detail, batch_action) -> list[tuple[str
         if batch_action is not None:
             done = batch_action(ids, criteria_fn())
         else:
-            complaints = _lock_batch(ids, criteria_fn())
-            with _held(c.id for c in complaints):
-                for complaint in complaints:
-                    action(complaint)
-                    done.append((complaint.reference, detail(complaint)))
+            for complaint in _lock_batch(ids, criteria_fn()):
+                # Locked and freshly loaded here: the operation need not select it again.
+                ops.hold(complaint.id)
+                action(complaint)
+                done.append((complaint.reference, detail(complaint)))
         db.session.commit()
     except Exception as exc:  # retried case by case below, where it is logged
         db.session.rollback()
@@ -131,8 +119,8 @@ def _run_one(report, name, complaint_id, criteria_fn, action, detail) -> None:
         if complaint is None:  # moved meanwhile, or another sweep holds it
             db.session.rollback()
             return
-        with _held([complaint.id]):
-            action(complaint)
+        ops.hold(complaint.id)
+        action(complaint)
         text = detail(complaint)
         reference = complaint.reference
         db.session.commit()

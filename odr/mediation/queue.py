@@ -16,7 +16,7 @@ from odr.disputes.models import BodyMembership, Complaint, Enterprise, Mediation
 from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
 from odr.extensions import db
-from odr.merchant.queries import decode_cursor, encode_cursor
+from odr.merchant.queries import after_cursor, decode_cursor, encode_cursor
 from odr.types import UTCDateTime, utcnow
 
 ACTIVE_STATES = (State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED)
@@ -269,13 +269,7 @@ def _segment_statement(which: tuple, states: tuple, segment: str, paged: bool):
             if segment == "a":
                 conditions.append(c.deadline_at.is_not(None))
                 if paged:
-                    conditions.append(
-                        sa.tuple_(c.deadline_at, c.id)
-                        > sa.tuple_(
-                            sa.bindparam("after_deadline", type_=UTCDateTime()),
-                            sa.bindparam("after_id", type_=sa.Integer()),
-                        )
-                    )
+                    conditions.append(after_cursor(_t))
             else:
                 conditions.append(c.deadline_at.is_(None))
                 if paged:

@@ -98,6 +98,15 @@ def encode_cursor(segment: str, deadline_at: datetime | None, complaint_id: int)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def after_cursor(table: sa.Table):
+    """Segment "a"'s keyset condition: (deadline_at, id) after the bound after_deadline and
+    after_id (the position a decoded cursor gives)."""
+    return sa.tuple_(table.c.deadline_at, table.c.id) > sa.tuple_(
+        sa.bindparam("after_deadline", type_=UTCDateTime()),
+        sa.bindparam("after_id", type_=sa.Integer()),
+    )
+
+
 def decode_cursor(cursor: str | None) -> tuple[str, datetime | None, int] | None:
     """The position after which the next page starts; None for a missing or bad cursor."""
     if not cursor:
@@ -215,13 +224,7 @@ def _segment_statement(segment: str, shape: tuple, paged: bool):
         if segment == "a":
             where.append(c.deadline_at.is_not(None))
             if paged:
-                where.append(
-                    sa.tuple_(c.deadline_at, c.id)
-                    > sa.tuple_(
-                        sa.bindparam("after_deadline", type_=UTCDateTime()),
-                        sa.bindparam("after_id", type_=sa.Integer()),
-                    )
-                )
+                where.append(after_cursor(_t))
             order = (c.deadline_at.asc(), c.id.asc())
         else:
             where.append(c.deadline_at.is_(None))

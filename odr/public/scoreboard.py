@@ -1,10 +1,11 @@
 """The public enterprise scoreboard and consumer warnings (消费提示). No personal data."""
 
-from flask import abort, current_app, render_template, request
+from flask import abort, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
 from odr.disputes import stats, supervision
+from odr.disputes.memo import kept
 from odr.disputes.models import ConsumerWarning
 from odr.extensions import db
 from odr.public.views import bp
@@ -27,15 +28,9 @@ def scoreboard():
     rows = stats.enterprise_scoreboard(version)  # kept; checks the snapshot's freshness
     key = (str(get_locale()), request.script_root, page)
     made_of = (version.performance, version.enterprises)
-    store = current_app.extensions.setdefault("odr_public_scoreboard", {})
-    found = store.get(key)
-    if found is not None and found[0] == made_of:
-        content = found[1]
-    else:
-        content = _content(rows, q, page)
-        if len(store) >= RENDERED_KEPT:
-            store.clear()
-        store[key] = (made_of, content)
+    content = kept(
+        "odr_public_scoreboard", key, made_of, lambda: _content(rows, q, page), bound=RENDERED_KEPT
+    )
     return render_template("public/scoreboard.html", content=content)
 
 
