@@ -86,6 +86,10 @@ def _wipe(app) -> None:
         from odr.disputes.deadlines import invalidate_overrides
 
         invalidate_overrides()
+    # Values kept per process until what they are made from changes (odr.disputes.memo.kept):
+    # after a wipe the ids start again, so a version could repeat with other contents.
+    for store in ("odr_stats_kept", "odr_admin_dashboard", "odr_public_scoreboard"):
+        app.extensions.pop(store, None)
 
 
 @pytest.fixture(autouse=True)
