@@ -98,10 +98,10 @@ def encode_cursor(segment: str, deadline_at: datetime | None, complaint_id: int)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def after_cursor(table: sa.Table):
-    """Segment "a"'s keyset condition: (deadline_at, id) after the bound after_deadline and
-    after_id (the position a decoded cursor gives)."""
-    return sa.tuple_(table.c.deadline_at, table.c.id) > sa.tuple_(
+def after_cursor(c):
+    """Segment "a"'s keyset condition on the complaint columns `c`: (deadline_at, id) after
+    the bound after_deadline and after_id (the position a decoded cursor gives)."""
+    return sa.tuple_(c.deadline_at, c.id) > sa.tuple_(
         sa.bindparam("after_deadline", type_=UTCDateTime()),
         sa.bindparam("after_id", type_=sa.Integer()),
     )
