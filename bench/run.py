@@ -219,6 +219,10 @@ class Server:
                 sizes.append(round(int(found.group(1)) / 1024, 1))
         return sizes
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the workers have used so far."""
+        return _cpu_seconds(self.workers())
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -227,6 +231,29 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+def _cpu_seconds(pids) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
 
 
 # -- HTTP helpers (sign-in, CSRF) ------------------------------------------------------------
@@ -576,9 +603,21 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
             else:
                 script, env = simple_lua(scenario, headers), {}
             run_wrk(server.base, script, args.warmup, args.connections, args.threads, env)
+            # CPU the workers (and, on PostgreSQL, the server's processes) spend a request:
+            # unlike req/s, it hardly moves when other programs share the cores.
+            db_pids = _postgres_pids() if kind == "postgres" else []
+            cpu_before, db_before = server.cpu_seconds(), _cpu_seconds(db_pids)
             result = run_wrk(
                 server.base, script, args.duration, args.connections, args.threads, env
             )
+            if result["requests"]:
+                result["cpu_ms"] = round(
+                    (server.cpu_seconds() - cpu_before) * 1000 / result["requests"], 2
+                )
+                if db_pids:
+                    result["db_cpu_ms"] = round(
+                        (_cpu_seconds(db_pids) - db_before) * 1000 / result["requests"], 2
+                    )
             result["label"], result["kind"] = scenario.label, scenario.kind
             good = sum(
                 v for k, v in result["codes"].items() if k.isdigit() and int(k) in scenario.expect
@@ -591,6 +630,7 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
             log(
                 f"  {scenario.name:<16} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:>7.1f}"
                 f"  p95 {result['p95_ms']:>7.1f}  p99 {result['p99_ms']:>7.1f} ms"
+                f"  cpu {result.get('cpu_ms', 0):.2f}+{result.get('db_cpu_ms', 0):.2f} ms"
                 f"  ok {result['ok_share']:.1%}  codes {result['codes']}"
             )
         if floor_runs:
@@ -854,27 +894,33 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
     if pages:
         floor = pages.get("floor_rps")
         lines += [
-            "| page | req/s | × floor | p50 ms | p95 ms | p99 ms | OK responses |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| page | req/s | × floor | p50 ms | p95 ms | p99 ms | CPU ms/req | OK responses |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, r in pages["pages"].items():
             if name == "floor_table_runs" or not isinstance(r, dict):
                 continue
             if "skipped" in r:
-                lines.append(f"| {r['label']} | — | — | — | — | — | not run ({r['skipped']}) |")
+                lines.append(f"| {r['label']} | — | — | — | — | — | — | not run ({r['skipped']}) |")
                 continue
             flows = r["codes"].get("flows")
             extra = f", {flows} filed" if flows else ""
+            cpu = f"{r['cpu_ms']:.2f}" if "cpu_ms" in r else "—"
+            if "db_cpu_ms" in r:
+                cpu += f" + {r['db_cpu_ms']:.2f}"
             lines.append(
                 f"| {r['label']} | {r['rps']:,.1f} | {r.get('ratio', 0):.2f} | {r['p50_ms']} "
-                f"| {r['p95_ms']} | {r['p99_ms']} | {r['ok_share']:.1%}{extra} |"
+                f"| {r['p95_ms']} | {r['p99_ms']} | {cpu} | {r['ok_share']:.1%}{extra} |"
             )
         lines += [
             "",
             f"Floor (50-row table) mean of the runs before and after the pages: "
             f"{floor} req/s. RSS of the portal's workers after the run: "
             f"{pages.get('rss_mb', {}).get('app')} MB (floor: "
-            f"{pages.get('rss_mb', {}).get('floor')} MB).",
+            f"{pages.get('rss_mb', {}).get('floor')} MB). CPU ms/req: user and system CPU "
+            "of the gunicorn workers during the timed run, divided by the requests"
+            + (" (+ every PostgreSQL process's)" if kind == "postgres" else "")
+            + "; unlike req/s it hardly moves when other programs share the cores.",
             "",
         ]
     if "cpu" in res:
