@@ -55,6 +55,11 @@ class Config:
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("ODR_LOGIN_RATE_LIMIT", "10 per minute")
     API_TOKEN_TTL_HOURS = 24
+    # Webhooks: may an enterprise's endpoint be a loopback or private-network address (a
+    # receiver on this machine, in development), and must it be https? Production refuses
+    # both, so no enterprise can make the portal call inside its own network.
+    WEBHOOK_PRIVATE_ADDRESSES = _env_bool("ODR_WEBHOOK_PRIVATE_ADDRESSES", True)
+    WEBHOOK_REQUIRE_HTTPS = _env_bool("ODR_WEBHOOK_REQUIRE_HTTPS", False)
     HSTS = False
     TESTING = False
 
@@ -76,6 +81,8 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    WEBHOOK_PRIVATE_ADDRESSES = _env_bool("ODR_WEBHOOK_PRIVATE_ADDRESSES", False)
+    WEBHOOK_REQUIRE_HTTPS = _env_bool("ODR_WEBHOOK_REQUIRE_HTTPS", True)
 
     @classmethod
     def check(cls) -> None:

@@ -7,15 +7,17 @@ duplicate a crash between sending and recording could cause.
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import logging
 import smtplib
+import socket
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as email_date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -63,25 +65,92 @@ def send_email(item: Outbox) -> None:
         (directory / f"{item.id:08d}.eml").write_bytes(bytes(message))
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A webhook is delivered to the registered address only: a redirect is an error
-    (it would otherwise turn the POST into a GET, or lead the portal somewhere else)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+class BlockedAddress(Exception):
+    """The webhook's host is, or resolves to, an address inside the portal's own networks."""
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def forbidden_address(address: str) -> bool:
+    """Loopback, private, link-local (cloud metadata), shared, reserved or multicast: an
+    address a webhook must not reach unless WEBHOOK_PRIVATE_ADDRESSES allows it. Otherwise
+    any enterprise could make the portal POST to its database, its admin ports or the
+    cloud's metadata service (server-side request forgery)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _address_for(host: str, port: int) -> str:
+    """The address to connect to: resolved once, checked, and then used for the
+    connection itself, so a name cannot resolve to a public address for the check and to
+    a private one for the connection."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise BlockedAddress(f"{host} does not resolve")
+    if not current_app.config.get("WEBHOOK_PRIVATE_ADDRESSES", False):
+        for address in addresses:
+            if forbidden_address(address):
+                raise BlockedAddress(f"{host} resolves to {address}, inside a private network")
+    return addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the pinned address, with the certificate checked against the host name."""
+
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict) -> int:
+    """POST to the registered address only: a redirect is not followed (it would turn the
+    POST into a GET, or lead the portal somewhere else), so a 3xx counts as a failure.
+    Answers the status code."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedAddress(f"not an http(s) address: {url}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = connection_class(
+        parts.hostname,
+        port,
+        address=_address_for(parts.hostname, port),
+        timeout=WEBHOOK_TIMEOUT,
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)  # let the receiver finish its answer; the body is ignored
+        return response.status
+    finally:
+        connection.close()
 
 
 def send_webhook(item: Outbox) -> int:
     endpoint = db.session.get(WebhookEndpoint, item.endpoint_id)
     body = item.body.encode()
-    request = urllib.request.Request(  # noqa: S310 - URL scheme checked at registration
+    return post(
         item.recipient,
-        data=body,
-        method="POST",
-        headers={
+        body,
+        {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "odr-portal-webhooks/1",
             "X-ODR-Event": item.event or "",
@@ -90,9 +159,6 @@ def send_webhook(item: Outbox) -> int:
             "X-ODR-Signature": sign(endpoint.secret, body),
         },
     )
-    with _opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
-        response.read(64 * 1024)  # let the receiver finish its answer; the body is ignored
-        return response.status
 
 
 def _claim(item_id: int) -> Outbox | None:
@@ -117,9 +183,8 @@ def deliver_one(item: Outbox) -> bool:
                 item.status = "cancelled"
                 return False
             status_code = send_webhook(item)
-    except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code}"
-        exc.close()
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
     except Exception as exc:  # network down, refused, timeout, SMTP error
         error = f"{type(exc).__name__}: {exc}"[:1000]
     item.attempts += 1

@@ -6,10 +6,11 @@ odr.disputes.operations. Changes to the staff and the integration are written to
 enterprise's event history with the person who made them.
 """
 
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -287,7 +288,26 @@ def url_error(url: str) -> str | None:
         return str(_l("Enter a web address starting with http:// or https://."))
     if parts.username or parts.password:
         return str(_l("The address may not contain a user name or password."))
+    if current_app.config.get("WEBHOOK_REQUIRE_HTTPS") and parts.scheme != "https":
+        return str(_l("Enter an address starting with https://."))
+    if not current_app.config.get("WEBHOOK_PRIVATE_ADDRESSES") and _private_host(parts.hostname):
+        return str(_l("The address must be reachable on the internet, not a private network."))
     return None
+
+
+def _private_host(host: str) -> bool:
+    """A literal address or a local name that points inside the portal's own networks (the
+    name of any other host is checked when it is resolved, at each delivery)."""
+    from odr.disputes.delivery import forbidden_address
+
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return forbidden_address(host)
 
 
 def register_webhook(owner: User, *, url, secret=None) -> tuple[WebhookEndpoint, str]:
