@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages pip cannot bring, when missing.
-#   run:  libharfbuzz-subset0 (fast font subsetting) and a CJK font (fonts-noto-cjk) for PDFs
+#   run:  libharfbuzz-subset0 (fast font subsetting), a CJK font (fonts-noto-cjk) and an emoji
+#         font (fonts-symbola: a consumer's 😊 in a record is a glyph, not a box) for PDFs
 #   test: the above, plus poppler-utils (pdffonts/pdftotext) and chromium (browser tests)
 set -euo pipefail
 want="${1:-run}"
 missing=()
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing+=(libharfbuzz-subset0)
 fc-list 2>/dev/null | grep -qiE "Noto (Sans|Serif) CJK|WenQuanYi" || missing+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -qi "Symbola" || missing+=(fonts-symbola)
 if [ "$want" = "test" ]; then
   command -v pdffonts >/dev/null || missing+=(poppler-utils)
   [ -x /usr/bin/chromium ] || missing+=(chromium)

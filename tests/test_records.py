@@ -416,3 +416,33 @@ def test_the_seal_is_drawn_from_the_body_name():
     assert records.seal_svg_data_uri("金水区").startswith("data:image/svg+xml;base64,")
     # Markup in a name cannot break out of the drawing.
     assert "<script" not in records.seal_svg("<script>")
+
+
+def test_emoji_in_the_terms_are_glyphs_not_boxes(world, tmp_path):
+    """Consumers and mediators write emoji; the record embeds a font that has them (Symbola,
+    after the CJK fonts), so the text extracts as written and nothing prints as a box."""
+    consumer = world.consumer
+    complaint = file_case(consumer, world.enterprise, now=shanghai(2026, 10, 12))
+    ops.escalate(consumer, complaint, now=shanghai(2026, 10, 13))
+    ops.accept_case(world.mediator, complaint, now=shanghai(2026, 10, 14))
+    terms = "被申请人退款 👍，申请人满意 😊。"
+    ops.propose_agreement(
+        world.mediator,
+        complaint,
+        terms=terms,
+        amount="88.00",
+        performance_due="2026-10-30",
+        now=shanghai(2026, 10, 15),
+    )
+    ops.sign_agreement(consumer, complaint, ip_address="203.0.113.7", now=shanghai(2026, 10, 15))
+    ops.sign_agreement(
+        world.owner, complaint, ip_address="198.51.100.2", now=shanghai(2026, 10, 16)
+    )
+    db.session.commit()
+    data = records.record_bytes(record_of(complaint, RecordKind.MEDIATION_AGREEMENT))
+    assert flat(terms) in flat(pdf_text(data))
+    path = tmp_path / "record.pdf"
+    path.write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    symbola = [line for line in fonts.stdout.splitlines() if "Symbola" in line]
+    assert symbola and all(line.split()[-5:-3] == ["yes", "yes"] for line in symbola), fonts.stdout
