@@ -1,19 +1,132 @@
-"""Engine settings: SQLite gets WAL and foreign keys, like the constraints it is given."""
+"""Engine settings: SQLite gets WAL and foreign keys, like the constraints it is given, and
+a fair queue for its one writer."""
+
+import fcntl
+import os
+import re
+import time
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+BUSY_TIMEOUT_MS = 5000
 
 
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    on_disk = engine.url.database not in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if engine.url.database not in (None, "", ":memory:"):
+        if on_disk:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+
+    if on_disk:
+        WriterQueue(engine, f"{engine.url.database}.writer").install()
+
+
+class WriterQueue:
+    """Writers to one SQLite file take turns through a lock file, so none of them sleeps.
+
+    SQLite lets one connection write at a time; the others wait in its busy handler, which
+    polls by sleeping 1, 2, 5 ... 100 ms. Under load (four app-server processes filing
+    complaints) the lock was often free while every waiter slept, and a filing's p95 grew to
+    a third of a second. Here each connection takes an exclusive flock(2) on `<db>.writer`
+    before its transaction's first write and keeps it until its commit or rollback; a waiter
+    retries every 0.1-1 ms, so the lock is taken again within a millisecond of its release.
+    Readers never take it (WAL lets them read while one writes). The operating system drops
+    the lock of a process that dies, so a crash cannot leave it held.
+
+    Never worse than SQLite alone: a writer that has not had the file lock within the busy
+    timeout goes on without it (SQLite's own lock still decides), and a connection whose
+    transaction already holds SQLite's write lock (a write that did not come through
+    SQLAlchemy) only tries the file lock once, so two connections can never wait for each
+    other's locks.
+    """
+
+    def __init__(self, engine: Engine, path: str):
+        self.engine = engine
+        self.path = path
+        self.held: dict[int, int] = {}  # id(DBAPI connection) -> fd holding the lock
+        self.fds: dict[int, int] = {}  # id(DBAPI connection) -> its lock file descriptor
+
+    def install(self) -> None:
+        event.listen(self.engine, "connect", self._open)
+        event.listen(self.engine, "close", self._close)
+        event.listen(self.engine, "close_detached", self._close_detached)
+        event.listen(self.engine, "before_cursor_execute", self._before_execute)
+        dialect = self.engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection):
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        def do_rollback(dbapi_connection):
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        dialect.do_commit = do_commit
+        dialect.do_rollback = do_rollback
+
+    def _open(self, dbapi_connection, _record) -> None:
+        self.fds[id(dbapi_connection)] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def _close(self, dbapi_connection, _record) -> None:
+        self._close_detached(dbapi_connection)
+
+    def _close_detached(self, dbapi_connection) -> None:
+        self.release(dbapi_connection)
+        fd = self.fds.pop(id(dbapi_connection), None)
+        if fd is not None:
+            os.close(fd)
+
+    def _before_execute(self, conn, _cursor, statement, _params, _context, _many) -> None:
+        dbapi_connection = conn.connection.dbapi_connection
+        key = id(dbapi_connection)
+        if key in self.held or not _WRITE.match(statement):
+            return
+        fd = self.fds.get(key)
+        if fd is None:
+            return
+        if _lock(fd, wait=not dbapi_connection.in_transaction):
+            self.held[key] = fd
+
+    def release(self, connection) -> None:
+        """After a commit or rollback; `connection` is the DBAPI connection or the pool's
+        proxy of it."""
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
+        fd = self.held.pop(id(dbapi_connection), None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _lock(fd: int, *, wait: bool) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        if not wait:
+            return False
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.0001
+    while True:
+        time.sleep(delay)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            delay = min(delay * 2, 0.001)

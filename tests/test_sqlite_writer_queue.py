@@ -1,0 +1,133 @@
+"""SQLite writers take turns through a lock file (odr.database.WriterQueue): many processes
+filing at once all succeed, the lock is held from the first write to the commit or rollback
+only, and readers never take it. Each test makes its own SQLite file, so both test runs
+(SQLite and PostgreSQL) check it."""
+
+import fcntl
+import multiprocessing
+import os
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from odr.database import configure_engine
+
+
+def engine_for(path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    configure_engine(engine)
+    return engine
+
+
+def held_elsewhere(path) -> bool:
+    """Is the writer lock taken (by anyone but this new descriptor)?"""
+    fd = os.open(f"{path}.writer", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def db_file(tmp_path):
+    path = tmp_path / "queue.sqlite"
+    engine = engine_for(path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE item (id INTEGER PRIMARY KEY, who TEXT, n INTEGER)")
+    engine.dispose()
+    return path
+
+
+def test_the_lock_spans_the_first_write_to_the_commit(db_file):
+    engine = engine_for(db_file)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM item").scalar()
+        assert not held_elsewhere(db_file), "a read takes no lock"
+        conn.exec_driver_sql("INSERT INTO item (who, n) VALUES ('a', 1)")
+        assert held_elsewhere(db_file)
+        conn.exec_driver_sql("UPDATE item SET n = 2")
+        assert held_elsewhere(db_file)
+        conn.commit()
+        assert not held_elsewhere(db_file)
+
+        conn.exec_driver_sql("DELETE FROM item")
+        assert held_elsewhere(db_file)
+        conn.rollback()
+        assert not held_elsewhere(db_file)
+        assert conn.exec_driver_sql("SELECT n FROM item").scalar() == 2
+    engine.dispose()
+
+
+def test_the_lock_is_dropped_when_the_connection_goes(db_file):
+    engine = engine_for(db_file)
+    conn = engine.connect()
+    conn.exec_driver_sql("INSERT INTO item (who, n) VALUES ('a', 1)")
+    assert held_elsewhere(db_file)
+    conn.close()  # back to the pool: rolled back
+    assert not held_elsewhere(db_file)
+    engine.dispose()
+
+
+def test_threads_of_one_process_take_turns(db_file):
+    engine = engine_for(db_file)
+    errors = []
+
+    def write(who):
+        try:
+            for n in range(40):
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("INSERT INTO item (who, n) VALUES (?, ?)", (f"t{who}", n))
+                    conn.exec_driver_sql("SELECT count(*) FROM item").scalar()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM item").scalar() == 240
+    engine.dispose()
+
+
+def _process_writes(path, who, count, queue):
+    try:
+        engine = engine_for(path)
+        for n in range(count):
+            with engine.begin() as conn:
+                conn.exec_driver_sql("SELECT max(n) FROM item").scalar()
+                conn.exec_driver_sql("INSERT INTO item (who, n) VALUES (?, ?)", (who, n))
+        engine.dispose()
+        queue.put(None)
+    except Exception as exc:
+        queue.put(repr(exc))
+
+
+def test_processes_all_write_none_is_refused(db_file):
+    """Four processes, as four gunicorn workers: every write lands."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    procs = [
+        context.Process(target=_process_writes, args=(str(db_file), f"p{i}", 60, queue))
+        for i in range(4)
+    ]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == [None] * 4
+    engine = engine_for(db_file)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT who, count(*) FROM item GROUP BY who").all()
+    assert sorted(rows) == [(f"p{i}", 60) for i in range(4)]
+    assert not held_elsewhere(db_file)
+    engine.dispose()
