@@ -14,6 +14,7 @@ sweep then undoes the batch and moves its cases one at a time through the operat
 """
 
 import functools
+import sys
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -92,16 +93,17 @@ def _prefetch(enterprise_ids: set[int]) -> None:
     notices.prefetch(enterprise_ids)
 
 
-def _insert(table: sa.Table, rows: list[dict]) -> None:
-    """INSERT many rows (dicts with the same keys) with one executemany at the driver.
+def _prepare(table: sa.Table, rows: list[dict]) -> tuple[str, list[tuple]] | None:
+    """Many rows to INSERT (dicts with the same keys) as the driver takes them: (target,
+    value tuples), for `_write` (one executemany at the driver; COPY on PostgreSQL).
 
     SQLAlchemy's executemany binds every value of every row through its column type (a
     UTC datetime conversion, a JSON dump) and was a third of the sweep's time; here each
     distinct value object is bound once by its column's own processor (a batch shares its
     timestamps, a case's recipients share its params), and the column defaults the rows
-    leave out are computed once for the batch."""
+    leave out are computed once for the batch. Sends nothing to the database."""
     if not rows:
-        return
+        return None
     dialect = db.session.get_bind().dialect
     names = list(rows[0])
     defaults = {}
@@ -115,11 +117,10 @@ def _insert(table: sa.Table, rows: list[dict]) -> None:
             defaults[column.name] = default.arg(None)
     columns = [*names, *defaults]
     binders = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-    connection = db.session.connection()
     if dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()
+        context = db.session.connection().connection.driver_connection
         binders = [
-            _as_text(cursor, b, table.c[n].type) for b, n in zip(binders, columns, strict=True)
+            _as_text(context, b, table.c[n].type) for b, n in zip(binders, columns, strict=True)
         ]
     fixed = [defaults[name] for name in defaults]
     seen: list[dict[int, object]] = [{} for _ in columns]
@@ -136,16 +137,24 @@ def _insert(table: sa.Table, rows: list[dict]) -> None:
             out.append(value)
         values.append(tuple(out))
     quote = dialect.identifier_preparer.quote
-    target = f"{quote(table.name)} ({', '.join(quote(name) for name in columns)})"
-    if dialect.name == "postgresql":
+    return f"{quote(table.name)} ({', '.join(quote(name) for name in columns)})", values
+
+
+def _write(prepared: tuple[str, list[tuple]] | None) -> None:
+    if prepared is None:
+        return
+    target, values = prepared
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         # COPY: one stream instead of a statement per row (the server's share was 45%).
+        cursor = connection.connection.driver_connection.cursor()
         with cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)
         return
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
-        f"INSERT INTO {target} VALUES ({', '.join([mark] * len(columns))})", values
+        f"INSERT INTO {target} VALUES ({', '.join([mark] * len(values[0]))})", values
     )
 
 
@@ -184,9 +193,11 @@ _COLUMNS = (
 )
 
 
-def _update(changes: dict, own_names: list[str], updates: list[dict]) -> int | None:
-    """UPDATE each case (guarded by its version) with `changes` and its own values; how
-    many rows changed (None where the driver cannot tell)."""
+def _update(changes: dict, own_names: list[str], updates: list[dict]):
+    """Send the UPDATE of each case (guarded by its version) with `changes` and its own
+    values; returns a function that waits for it and says how many rows changed (None
+    where the driver cannot tell). On PostgreSQL the statement goes out in pipeline mode
+    and the server runs it while the batch's notices and e-mails are written here."""
     table = Complaint.__table__
     names = ["chain_head", *own_names]
     dialect = db.session.get_bind().dialect
@@ -202,7 +213,8 @@ def _update(changes: dict, own_names: list[str], updates: list[dict]) -> int | N
         ),
         [{f"b_{key}": value for key, value in u.items()} for u in updates],
     )
-    return result.rowcount if db.engine.dialect.supports_sane_multi_rowcount else None
+    moved = result.rowcount if db.engine.dialect.supports_sane_multi_rowcount else None
+    return lambda: moved
 
 
 @functools.cache
@@ -240,7 +252,22 @@ def _update_pg(dialect, changes: dict, names: list[str], updates: list[dict]) ->
     for name in ("id", "version", *names):
         params[f"a_{name}"] = [bound(name, u[name]) for u in updates]
     sql = _update_pg_sql(dialect, tuple(changes), tuple(names))
-    return db.session.connection().exec_driver_sql(sql, params).rowcount
+    connection = db.session.connection().connection.driver_connection
+    pipeline = connection.pipeline()
+    pipeline.__enter__()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+    except BaseException:
+        pipeline.__exit__(*sys.exc_info())
+        raise
+
+    def moved() -> int:
+        pipeline.__exit__(None, None, None)  # sync: waits for the UPDATE, raises its error
+        with cursor:
+            return cursor.rowcount
+
+    return moved
 
 
 class _Batch:
@@ -307,24 +334,21 @@ class _Batch:
             updates.append(
                 {"id": row.id, "version": row.version, "chain_head": event["hash"], **own}
             )
-        moved = _update(changes, own_names, updates)
-        if moved is not None and moved != len(updates):
-            raise StaleDataError(f"{len(updates) - moved} cases changed meanwhile")
-        _insert(CaseEvent.__table__, events)
+        self._update = (changes, own_names, updates)
+        self._events = events
         return events
 
-    def tell(self, kind: str, events: list[dict], params_of, body_of) -> None:
-        """What operations.notify does for each case: the in-app notices, the e-mails in
-        each recipient's language and the webhooks. `params_of(row)` are the notice's
-        params besides the reference, `body_of(row)` the case's body id after the move."""
+    def tell(self, kind: str, events: list[dict], params_of, body_of, then=None) -> None:
+        """Write the move (see `move`) and do what operations.notify does for each case:
+        the in-app notices, the e-mails in each recipient's language and the webhooks.
+        `params_of(row)` are the notice's params besides the reference, `body_of(row)`
+        the case's body id after the move; `then()` runs once the cases are moved, before
+        the notices are written."""
         audiences = notices.KINDS[kind][1]
-        notes, mails, hooked = [], [], []
-        for row, event in zip(self.rows, events, strict=True):
-            params = {"reference": row.reference, **params_of(row)}
-            # Keyed by the event's hash (unique in the case's chain), not its id, which
-            # is only known after the insert.
-            key = f"{row.id}:{kind}:{event['hash'][:32]}"
-            for user in notices.recipients_of(
+        # Whom to tell, first: it may ask the database (a body's mediators), which it
+        # cannot do while the UPDATE below is under way.
+        told = [
+            notices.recipients_of(
                 audiences,
                 consumer=self.people[row.consumer_id],
                 enterprise_id=row.enterprise_id,
@@ -332,18 +356,47 @@ class _Batch:
                 mediator=self.people.get(row.mediator_id),
                 body_id=body_of(row),
                 raised_to_body_id=row.raised_to_body_id if "parent_body" in audiences else None,
-            ):
-                notes.append(
-                    {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
-                )
-                mails.append(
-                    notices.email_row(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
-                )
-            hooks = notices.webhook_events(kind)
-            if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
-                hooked.append((row.id, params, key, hooks))
-        _insert(Notification.__table__, notes)
-        _insert(Outbox.__table__, mails)
+            )
+            for row in self.rows
+        ]
+        hooks = notices.webhook_events(kind)
+        hooked_ids = {
+            row.id
+            for row in self.rows
+            if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id)
+        }
+        changes, own_names, updates = self._update
+        moved = _update(changes, own_names, updates)
+        try:
+            notes, mails, hooked = [], [], []
+            for row, event, users in zip(self.rows, events, told, strict=True):
+                params = {"reference": row.reference, **params_of(row)}
+                # Keyed by the event's hash (unique in the case's chain), not its id, which
+                # is only known after the insert.
+                key = f"{row.id}:{kind}:{event['hash'][:32]}"
+                for user in users:
+                    notes.append(
+                        {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
+                    )
+                    mails.append(
+                        notices.email_row(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
+                    )
+                if row.id in hooked_ids:
+                    hooked.append((row.id, params, key, hooks))
+            written = [
+                _prepare(CaseEvent.__table__, self._events),
+                _prepare(Notification.__table__, notes),
+                _prepare(Outbox.__table__, mails),
+            ]
+        finally:
+            count = moved()
+        if count is not None and count != len(updates):
+            raise StaleDataError(f"{len(updates) - count} cases changed meanwhile")
+        _write(written[0])
+        if then is not None:
+            then()
+        for prepared in written[1:]:
+            _write(prepared)
         if hooked:
             # Few enterprises take webhooks; their payload carries the case as the API
             # shows it, so those cases are loaded (after the move).
@@ -397,16 +450,19 @@ def escalate_overdue_many(ids: list[int], criteria: list, now: datetime) -> list
         ),
     )
     offer = Offer.__table__.c
-    db.session.execute(
-        sa.update(Offer.__table__)
-        .where(_among(offer.complaint_id, [row.id for row in batch.rows]), offer.status == "open")
-        .values(status="lapsed")
-    )
     batch.tell(
         "escalated",
         events,
         lambda row: {"body": bodies[row.id][1] if bodies[row.id] else ""},
         body_id,
+        then=lambda: db.session.execute(
+            sa.update(Offer.__table__)
+            .where(
+                _among(offer.complaint_id, [row.id for row in batch.rows]),
+                offer.status == "open",
+            )
+            .values(status="lapsed")
+        ),
     )
     return [(row.reference, body_id(row)) for row in batch.rows]
 
