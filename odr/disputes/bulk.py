@@ -122,20 +122,26 @@ def _prepare(table: sa.Table, rows: list[dict]) -> tuple[str, list[tuple]] | Non
         binders = [
             _as_text(context, b, table.c[n].type) for b, n in zip(binders, columns, strict=True)
         ]
-    fixed = [defaults[name] for name in defaults]
+    # The defaults are the same for every row: bound once. Of the rows' own columns, only
+    # those with a binder are looked at one by one.
+    fixed = tuple(
+        binders[i](defaults[name]) if binders[i] and defaults[name] is not None else defaults[name]
+        for i, name in enumerate(columns)
+        if name in defaults
+    )
+    bound_at = [i for i in range(len(names)) if binders[i] is not None]
     seen: list[dict[int, object]] = [{} for _ in columns]
     values = []
     for row in rows:
-        out = []
-        for i, value in enumerate([row[name] for name in names] + fixed):
-            binder = binders[i]
-            if binder is not None and value is not None:
+        out = [row[name] for name in names]
+        for i in bound_at:
+            value = out[i]
+            if value is not None:
                 bound = seen[i].get(id(value), seen)  # the rows keep every value alive
                 if bound is seen:
-                    bound = seen[i][id(value)] = binder(value)
-                value = bound
-            out.append(value)
-        values.append(tuple(out))
+                    bound = seen[i][id(value)] = binders[i](value)
+                out[i] = bound
+        values.append((*out, *fixed))
     quote = dialect.identifier_preparer.quote
     return f"{quote(table.name)} ({', '.join(quote(name) for name in columns)})", values
 
@@ -203,18 +209,28 @@ def _update(changes: dict, own_names: list[str], updates: list[dict]):
     dialect = db.session.get_bind().dialect
     if dialect.name == "postgresql":
         return _update_pg(dialect, changes, names, updates)
-    result = db.session.execute(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
-        .values(
-            version=table.c.version + 1,
-            **changes,
-            **{name: sa.bindparam(f"b_{name}") for name in names},
-        ),
-        [{f"b_{key}": value for key, value in u.items()} for u in updates],
+    # One executemany at the driver, each value bound by its column's processor (through
+    # SQLAlchemy's executemany, building the parameters cost as much as the UPDATE).
+    binders = {c.name: c.type._cached_bind_processor(dialect) for c in table.c}
+
+    def bound(name, value):
+        binder = binders[name]
+        return binder(value) if binder is not None and value is not None else value
+
+    fixed = tuple(bound(name, value) for name, value in changes.items())
+    result = db.session.connection().exec_driver_sql(
+        _update_sqlite_sql(dialect, tuple(changes), tuple(names)),
+        [(*fixed, *(bound(n, u[n]) for n in names), u["id"], u["version"]) for u in updates],
     )
-    moved = result.rowcount if db.engine.dialect.supports_sane_multi_rowcount else None
+    moved = result.rowcount if dialect.supports_sane_multi_rowcount else None
     return lambda: moved
+
+
+@functools.cache
+def _update_sqlite_sql(dialect, changed: tuple[str, ...], names: tuple[str, ...]) -> str:
+    quote = dialect.identifier_preparer.quote
+    sets = ["version = version + 1", *(f"{quote(n)} = ?" for n in (*changed, *names))]
+    return f"UPDATE complaint SET {', '.join(sets)} WHERE id = ? AND version = ?"
 
 
 @functools.cache
