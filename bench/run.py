@@ -357,6 +357,13 @@ def prepare_users(app, meta: dict) -> dict:
 
     out: dict = {"tokens": {}}
     with app.app_context():
+        # An earlier run's web filings that wrk cut off mid-wizard left drafts behind; the
+        # consumer's list would show them, and grow from run to run.
+        from odr.disputes.models import Draft
+
+        db.session.execute(
+            sa.delete(Draft).where(Draft.consumer_id == meta["bench_users"]["consumer"]["id"])
+        )
         for role, info in meta["bench_users"].items():
             user = db.session.get(User, info["id"])
             raw, _ = auth_ops.issue_token(user, ttl_hours=48)

@@ -52,6 +52,43 @@ def test_drafts_are_listed_with_the_cases_and_asked_for_only_when_there_are_some
     assert len(statements) == 2, statements
 
 
+def test_the_most_recent_drafts_are_listed_and_the_rest_a_link_away(app, world):
+    """A consumer with many unfinished filings sees the five latest and a link to all of
+    them, not an endless list above their cases."""
+    from datetime import timedelta
+
+    from odr.consumer.views import DRAFTS_SHOWN
+    from odr.types import utcnow
+
+    client = app.test_client()
+    client.post("/auth/login", data={"email": world.consumer.email, "password": factories.PASSWORD})
+    factories.file_case(world.consumer, world.enterprise)
+    now = utcnow()
+    for i in range(DRAFTS_SHOWN + 3):
+        _db.session.add(
+            Draft(
+                consumer_id=world.consumer.id,
+                data={"subject": f"草稿{i:02d}"},
+                updated_at=now - timedelta(minutes=i),
+            )
+        )
+    _db.session.commit()
+    page, statements = queries_of(client, "/consumer/cases")
+    shown = [f"草稿{i:02d}" for i in range(DRAFTS_SHOWN)]
+    assert all(name in page for name in shown)
+    assert f"草稿{DRAFTS_SHOWN:02d}" not in page
+    assert 'id="all-drafts"' in page and f"{DRAFTS_SHOWN + 3}" in page
+    # The drafts shown and how many there are: two statements, whatever the number of drafts.
+    drafts_read = [
+        q for q in statements if q.lstrip().startswith(("SELECT draft", "SELECT count(draft"))
+    ]
+    assert len(drafts_read) == 2, statements
+
+    page = client.get("/consumer/cases?drafts=all").get_data(as_text=True)
+    assert all(f"草稿{i:02d}" in page for i in range(DRAFTS_SHOWN + 3))
+    assert 'id="all-drafts"' not in page
+
+
 FIELDS = [
     ("message_form", "body", None),
     ("reject_form", "counter_proposal", "Say what you would accept instead."),

@@ -203,6 +203,10 @@ def _list_statement(kind: str, direction: str):
     return query.limit(PAGE_SIZE + 1)
 
 
+# The most recent drafts are listed above the cases; more are a link away.
+DRAFTS_SHOWN = 5
+
+
 @bp.route("/cases")
 def cases():
     state = request.args.get("state", "")
@@ -229,13 +233,20 @@ def cases():
         has_older = len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]
         has_newer = bool(before)
-    drafts = []
+    drafts, more_drafts = [], 0
+    all_drafts = request.args.get("drafts") == "all"
     if not found or found[0].has_drafts:
         drafts = db.session.scalars(
             db.select(Draft)
             .where(Draft.consumer_id == current_user.id)
-            .order_by(Draft.updated_at.desc())
+            .order_by(Draft.updated_at.desc(), Draft.id.desc())
+            .limit(None if all_drafts else DRAFTS_SHOWN + 1)
         ).all()
+        if len(drafts) > DRAFTS_SHOWN and not all_drafts:
+            drafts = drafts[:DRAFTS_SHOWN]
+            more_drafts = db.session.scalar(
+                db.select(db.func.count(Draft.id)).where(Draft.consumer_id == current_user.id)
+            )
     labels = rows.state_labels()
     filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
     case_url = rows.url_maker("consumer.case", "complaint_id")
@@ -264,6 +275,7 @@ def cases():
         "consumer/cases.html",
         cases=case_rows,
         drafts=drafts,
+        more_drafts=more_drafts,
         state=state,
         state_options=[(s.value, labels[s]) for s in State],
         older=found[-1].id if found and has_older else None,
