@@ -361,10 +361,14 @@ def prepare_users(app, meta: dict) -> dict:
         # consumer's list would show them, and grow from run to run.
         from odr.disputes.models import Draft
 
-        db.session.execute(
-            sa.delete(Draft).where(Draft.consumer_id == meta["bench_users"]["consumer"]["id"])
-        )
-        for role, info in meta["bench_users"].items():
+        consumer_id = meta["bench_users"]["consumer"]["id"]
+        db.session.execute(sa.delete(Draft).where(Draft.consumer_id == consumer_id))
+        # Filings go in as another consumer (the next generated one, given the bench
+        # password), so the measured consumer's list stays as generated.
+        filer = db.session.get(User, consumer_id + 1)
+        filer.password_hash = db.session.get(User, consumer_id).password_hash
+        out["filer"] = {"id": filer.id, "email": filer.email}
+        for role, info in [*meta["bench_users"].items(), ("filer", out["filer"])]:
             user = db.session.get(User, info["id"])
             raw, _ = auth_ops.issue_token(user, ttl_hours=48)
             out["tokens"][role] = raw
@@ -447,7 +451,7 @@ def scenarios(meta: dict, prep: dict, args) -> list[Scenario]:
             "file a complaint (API)",
             method="POST",
             paths=["/api/v1/complaints"],
-            auth="api:consumer",
+            auth="api:filer",
             body=json.dumps(complaint, ensure_ascii=False),
             content_type="application/json",
             kind="write",
@@ -480,7 +484,7 @@ def web_filing_scenario(enterprise_id: int) -> Scenario:
         "file a complaint (web wizard)",
         method="POST",
         paths=["/consumer/file"],
-        auth="consumer",
+        auth="filer",
         kind="write",
         lua=webflow.lua(enterprise_id),
         expect=(200, 302, 303),
@@ -590,10 +594,10 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
         servers["app"].wait("/healthz")
         servers["floor"].wait("/hello")
         cookies, csrf = {}, {}
-        for role in ("consumer", "owner", "mediator", "admin"):
-            cookies[role] = web_login(
-                servers["app"].base, meta["bench_users"][role]["email"], meta["password"]
-            )
+        emails = {role: info["email"] for role, info in meta["bench_users"].items()}
+        emails["filer"] = prep["filer"]["email"]
+        for role in ("consumer", "owner", "mediator", "admin", "filer"):
+            cookies[role] = web_login(servers["app"].base, emails[role], meta["password"])
             csrf[role] = _csrf_for(servers["app"].base, cookies[role])
         selected = [s for s in scenarios(meta, prep, args) if _wanted(s, args)]
         floor_runs = []
