@@ -223,6 +223,24 @@ def file_case(consumer, enterprise, *, now: datetime | None = None, commit=True,
     return complaint
 
 
+@contextlib.contextmanager
+def counted(engine=None):
+    """The SQL statements sent while the block runs (to db.engine by default)."""
+    from sqlalchemy import event
+
+    engine = engine if engine is not None else db.engine
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
 def shanghai(y, m, d, hh=10, mm=0) -> datetime:
     from odr.disputes.deadlines import SHANGHAI
 

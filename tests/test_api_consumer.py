@@ -4,7 +4,7 @@ answer offers, escalate, withdraw, confirm performance, rate — and the errors 
 from odr.auth.models import ApiToken
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint, Evidence
-from tests.factories import PASSWORD, complaint_data, file_case
+from tests.factories import PASSWORD, complaint_data, counted, file_case
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
@@ -492,18 +492,8 @@ def test_errors_speak_the_callers_language(world, api):
 
 
 def count_queries(db, fn):
-    from sqlalchemy import event
-
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with counted(db.engine) as statements:
         fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
     return len(statements)
 
 

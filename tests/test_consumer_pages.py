@@ -5,7 +5,6 @@ page keeps a blank form's field HTML per language, and renders a submitted one e
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event
 
 from odr.consumer import forms
 from odr.consumer.views import BLANK_FORMS, CaseForms
@@ -15,16 +14,8 @@ from tests import factories
 
 
 def queries_of(client, path):
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with factories.counted() as statements:
         page = client.get(path).get_data(as_text=True)
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     return page, statements
 
 

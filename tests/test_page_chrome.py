@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import event
 
 from odr.consumer.timeline import local_dt
 from odr.disputes.models import Notification
@@ -146,16 +145,8 @@ def test_unread_count_comes_with_the_user_in_one_query(app, world):
     _db.session.commit()
     client = app.test_client()
     client.post("/auth/login", data={"email": world.consumer.email, "password": factories.PASSWORD})
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with factories.counted() as statements:
         page = client.get("/verify").get_data(as_text=True)
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     assert 'aria-label="3 ' in page or ">3</span>" in page
     assert len(statements) == 1, statements  # the user and the count, nothing else
 

@@ -7,11 +7,8 @@ enterprises and consumers, so that a lazy load per row would show) and one case 
 from 5 to 50 messages; a page whose count grows with the rows has an N+1 query.
 """
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-
-from sqlalchemy import event
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import User, UserRole
@@ -38,20 +35,6 @@ LIMITS = {
 }
 # A count may move by this much between 5 and 50 rows (never by the number of rows).
 SLACK = 1
-
-
-@contextmanager
-def counted(engine):
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def _consumer(n: int, password_hash: str) -> User:
@@ -163,7 +146,7 @@ def measure(app, world, clients, tokens, case_ids) -> dict[str, tuple[int, int]]
         with app.app_context():
             first = client.get(path, headers=headers)
         assert first.status_code == 200, f"{name}: HTTP {first.status_code} for {path}"
-        with app.app_context(), counted(engine) as statements:
+        with app.app_context(), factories.counted(engine) as statements:
             response = client.get(path, headers=headers)
         assert response.status_code == 200
         out[name] = (len(statements), len(response.data), statements)
