@@ -144,6 +144,13 @@ def client(app):
 
 
 @pytest.fixture
+def snapshots(app):
+    """The statistics pages read stored snapshots, as in production."""
+    with factories.stats_snapshots_on(app):
+        yield app
+
+
+@pytest.fixture
 def world(db) -> SimpleNamespace:
     """Regions, bodies, enterprises and one user of every kind (see factories.build_world)."""
     return factories.build_world()

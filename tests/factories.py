@@ -241,6 +241,17 @@ def counted(engine=None):
         event.remove(engine, "before_cursor_execute", before)
 
 
+@contextlib.contextmanager
+def stats_snapshots_on(app):
+    """The statistics pages read stored snapshots (off in tests), fresh for an hour."""
+    app.config.update(ODR_STATS_SNAPSHOTS=True, ODR_STATS_TTL=3600)
+    try:
+        yield app
+    finally:
+        app.config.pop("ODR_STATS_SNAPSHOTS")
+        app.config.pop("ODR_STATS_TTL")
+
+
 def shanghai(y, m, d, hh=10, mm=0) -> datetime:
     from odr.disputes.deadlines import SHANGHAI
 

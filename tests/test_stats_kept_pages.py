@@ -11,7 +11,7 @@ import pytest
 from odr.disputes import enterprises, stats
 from odr.disputes.models import StatsSnapshot
 from odr.extensions import db
-from tests.factories import PASSWORD, file_case
+from tests.factories import PASSWORD, file_case, stats_snapshots_on
 from tests.test_stats_numbers import seed_known_outcomes
 
 DASHBOARD_PAGES = [
@@ -21,14 +21,6 @@ DASHBOARD_PAGES = [
     "/admin/?region=410105",
 ]
 SCOREBOARD_PAGES = ["/enterprises", "/enterprises?q=zz-none", "/enterprises?page=1"]
-
-
-@pytest.fixture
-def snapshots(app):
-    app.config.update(ODR_STATS_SNAPSHOTS=True, ODR_STATS_TTL=3600)
-    yield app
-    app.config.pop("ODR_STATS_SNAPSHOTS")
-    app.config.pop("ODR_STATS_TTL")
 
 
 def login(client, user):
@@ -63,13 +55,9 @@ def test_kept_pages_read_as_pages_rendered_afresh(world, app, client, lang):
     seed_known_outcomes(world)
     login(client, world.admin)
     fresh = read(client, DASHBOARD_PAGES + SCOREBOARD_PAGES, lang)
-    app.config.update(ODR_STATS_SNAPSHOTS=True, ODR_STATS_TTL=3600)
-    try:
+    with stats_snapshots_on(app):
         first = read(client, DASHBOARD_PAGES + SCOREBOARD_PAGES, lang)
         kept = read(client, DASHBOARD_PAGES + SCOREBOARD_PAGES, lang)
-    finally:
-        app.config.pop("ODR_STATS_SNAPSHOTS")
-        app.config.pop("ODR_STATS_TTL")
     for path in fresh:
         assert fresh[path][0] == 200, path
         assert first[path] == fresh[path], path

@@ -4,20 +4,10 @@ refresh-stats` from cron or the worker."""
 
 import threading
 
-import pytest
-
 from odr.disputes import stats
 from odr.disputes.models import StatsSnapshot
 from odr.extensions import db
 from tests.factories import PASSWORD, file_case
-
-
-@pytest.fixture
-def snapshots(app):
-    app.config.update(ODR_STATS_SNAPSHOTS=True, ODR_STATS_TTL=3600)
-    yield app
-    app.config.pop("ODR_STATS_SNAPSHOTS")
-    app.config.pop("ODR_STATS_TTL")
 
 
 def file_one(w):
