@@ -98,25 +98,28 @@ def _address_for(host: str, port: int) -> str:
     return addresses[0]
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host, port, *, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """TLS to the pinned address, with the certificate checked against the host name."""
+class _Pinned:
+    """A connection to the checked address; the Host header (and TLS's server name) stay
+    the registered host's."""
 
     def __init__(self, host, port, *, address, timeout):
         super().__init__(host, port, timeout=timeout)
         self.address = address
 
+    def _socket(self):
+        return socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTP(_Pinned, http.client.HTTPConnection):
     def connect(self):
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._socket()
+
+
+class _PinnedHTTPS(_Pinned, http.client.HTTPSConnection):
+    """TLS with the certificate checked against the host name."""
+
+    def connect(self):
+        self.sock = self._context.wrap_socket(self._socket(), server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict) -> int:
@@ -197,12 +200,12 @@ def deliver_one(item: Outbox) -> bool:
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
         )
-    if error is None and (status_code is None or 200 <= status_code < 300):
+    if error is None:
         item.status = "sent"
         item.sent_at = utcnow()
         item.last_error = None
         return True
-    item.last_error = error or f"HTTP {status_code}"
+    item.last_error = error
     if item.attempts >= MAX_ATTEMPTS:
         item.status = "dead"
     else:
