@@ -44,18 +44,20 @@ class WriterQueue:
     Readers never take it (WAL lets them read while one writes). The operating system drops
     the lock of a process that dies, so a crash cannot leave it held.
 
-    Never worse than SQLite alone: a writer that has not had the file lock within the busy
-    timeout goes on without it (SQLite's own lock still decides), and a connection whose
-    transaction already holds SQLite's write lock (a write that did not come through
-    SQLAlchemy) only tries the file lock once, so two connections can never wait for each
-    other's locks.
+    A writer that has not had the file lock within the busy timeout goes on without it
+    (SQLite's own lock still decides), and a connection whose transaction already holds
+    SQLite's write lock (a write that did not come through SQLAlchemy) only tries the file
+    lock once, so two connections can never wait for each other's locks. A writer outside
+    the portal (a sqlite3 shell) does not queue: it waits in SQLite's busy handler and,
+    while queued writers follow one another closely, may wait longer than it did; a tool
+    that writes should take `<db>.writer` first (tests/test_trust_crash.py does).
     """
 
     def __init__(self, engine: Engine, path: str):
         self.engine = engine
         self.path = path
-        self.held: dict[int, int] = {}  # id(DBAPI connection) -> fd holding the lock
         self.fds: dict[int, int] = {}  # id(DBAPI connection) -> its lock file descriptor
+        self.held: set[int] = set()  # the connections (ids) that hold the lock
 
     def install(self) -> None:
         event.listen(self.engine, "connect", self._open)
@@ -63,22 +65,19 @@ class WriterQueue:
         event.listen(self.engine, "close_detached", self._close_detached)
         event.listen(self.engine, "before_cursor_execute", self._before_execute)
         dialect = self.engine.dialect
-        commit, rollback = dialect.do_commit, dialect.do_rollback
+        dialect.do_commit = self._releasing(dialect.do_commit)
+        dialect.do_rollback = self._releasing(dialect.do_rollback)
 
-        def do_commit(dbapi_connection):
+    def _releasing(self, finish):
+        """The dialect's commit or rollback, then the lock released."""
+
+        def done(dbapi_connection):
             try:
-                commit(dbapi_connection)
+                finish(dbapi_connection)
             finally:
                 self.release(dbapi_connection)
 
-        def do_rollback(dbapi_connection):
-            try:
-                rollback(dbapi_connection)
-            finally:
-                self.release(dbapi_connection)
-
-        dialect.do_commit = do_commit
-        dialect.do_rollback = do_rollback
+        return done
 
     def _open(self, dbapi_connection, _record) -> None:
         self.fds[id(dbapi_connection)] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -101,32 +100,28 @@ class WriterQueue:
         if fd is None:
             return
         if _lock(fd, wait=not dbapi_connection.in_transaction):
-            self.held[key] = fd
+            self.held.add(key)
 
     def release(self, connection) -> None:
         """After a commit or rollback; `connection` is the DBAPI connection or the pool's
         proxy of it."""
-        dbapi_connection = getattr(connection, "dbapi_connection", connection)
-        fd = self.held.pop(id(dbapi_connection), None)
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        key = id(getattr(connection, "dbapi_connection", connection))
+        if key in self.held:
+            self.held.discard(key)
+            fcntl.flock(self.fds[key], fcntl.LOCK_UN)
 
 
 def _lock(fd: int, *, wait: bool) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        if not wait:
-            return False
+    """Take the file lock: at once, or (`wait`) retrying every 0.1-1 ms within the busy
+    timeout. Answers whether it was taken."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     delay = 0.0001
     while True:
-        time.sleep(delay)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            if time.monotonic() > deadline:
+            if not wait or time.monotonic() > deadline:
                 return False
-            delay = min(delay * 2, 0.001)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.001)
