@@ -335,7 +335,7 @@ def render_email(
     cache = current_app.extensions.setdefault("odr_mail_skeletons", {})
     skeleton = cache.get(shape)
     if skeleton is None:
-        skeleton = cache[shape] = _compiled(*_skeleton(shape))
+        skeleton = cache[shape] = _skeleton(shape)
     subject_format, parts = skeleton
     subject = subject_format % {"reference": params.get("reference", "")}
     values = {
@@ -353,12 +353,9 @@ def render_email(
 _SPLIT = re.compile("\x00(" + "|".join(_SLOTS) + ")\x00")
 
 
-def _compiled(subject_format: str, text: str) -> tuple[str, list[str]]:
-    """The skeleton's text split at its markers: [text, slot, text, slot, ..., text]."""
-    return subject_format, _SPLIT.split(text)
-
-
-def _skeleton(shape: tuple) -> tuple[str, str]:
+def _skeleton(shape: tuple) -> tuple[str, list[str]]:
+    """The subject's format and the body rendered with markers, split at them:
+    [text, slot, text, slot, ..., text]."""
     locale, kind, amount, body, deadline, url = shape
     with force_locale(locale):
         subject_format = str(KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0])
@@ -373,7 +370,7 @@ def _skeleton(shape: tuple) -> tuple[str, str]:
             },
             complaint_url=_MARK["url"] if url else None,
         )
-    return subject_format, text
+    return subject_format, _SPLIT.split(text)
 
 
 def queue_plain_email(email: str, subject: str, body: str, *, key: str) -> None:
