@@ -195,17 +195,8 @@ class Server:
         raise RuntimeError(f"{self.name} server did not start")
 
     def workers(self) -> list[int]:
-        out = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            if re.search(rf"^PPid:\s+{self.proc.pid}$", status, re.M):
-                out.append(int(entry.name))
-        return sorted(out)
+        parent = re.compile(rf"^PPid:\s+{self.proc.pid}$", re.M)
+        return _processes("status", parent.search)
 
     def rss_mb(self) -> list[float]:
         sizes = []
@@ -245,15 +236,20 @@ def _cpu_seconds(pids) -> float:
 
 
 def _postgres_pids() -> list[int]:
+    return _processes("comm", lambda name: name.startswith("postgres"))
+
+
+def _processes(field: str, wanted) -> list[int]:
+    """The ids of the running processes whose /proc/<pid>/<field> text is `wanted`."""
     out = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().startswith("postgres"):
+                if wanted((entry / field).read_text()):
                     out.append(int(entry.name))
             except OSError:
                 continue
-    return out
+    return sorted(out)
 
 
 # -- HTTP helpers (sign-in, CSRF) ------------------------------------------------------------
