@@ -211,12 +211,7 @@ def _update(changes: dict, own_names: list[str], updates: list[dict]):
         return _update_pg(dialect, changes, names, updates)
     # One executemany at the driver, each value bound by its column's processor (through
     # SQLAlchemy's executemany, building the parameters cost as much as the UPDATE).
-    binders = {c.name: c.type._cached_bind_processor(dialect) for c in table.c}
-
-    def bound(name, value):
-        binder = binders[name]
-        return binder(value) if binder is not None and value is not None else value
-
+    bound = _binding(dialect, table)
     fixed = tuple(bound(name, value) for name, value in changes.items())
     result = db.session.connection().exec_driver_sql(
         _update_sqlite_sql(dialect, tuple(changes), tuple(names)),
@@ -224,6 +219,18 @@ def _update(changes: dict, own_names: list[str], updates: list[dict]):
     )
     moved = result.rowcount if dialect.supports_sane_multi_rowcount else None
     return lambda: moved
+
+
+def _binding(dialect, table: sa.Table):
+    """bound(name, value): a value of the named column as the driver takes it, converted
+    by the column type's own bind processor."""
+    binders = {c.name: c.type._cached_bind_processor(dialect) for c in table.c}
+
+    def bound(name, value):
+        binder = binders[name]
+        return binder(value) if binder is not None and value is not None else value
+
+    return bound
 
 
 @functools.cache
@@ -258,12 +265,7 @@ def _update_pg_sql(dialect, changed: tuple[str, ...], names: tuple[str, ...]) ->
 
 
 def _update_pg(dialect, changes: dict, names: list[str], updates: list[dict]) -> int:
-    table = Complaint.__table__
-
-    def bound(name, value):
-        binder = table.c[name].type._cached_bind_processor(dialect)
-        return binder(value) if binder is not None and value is not None else value
-
+    bound = _binding(dialect, Complaint.__table__)
     params = {f"c_{name}": bound(name, value) for name, value in changes.items()}
     for name in ("id", "version", *names):
         params[f"a_{name}"] = [bound(name, u[name]) for u in updates]
