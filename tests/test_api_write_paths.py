@@ -6,8 +6,7 @@ import pytest
 
 from odr.disputes.models import CaseEvent, Notification, Outbox, WebhookEndpoint
 from odr.extensions import db as _db
-from tests.factories import complaint_data
-from tests.test_query_counts import counted
+from tests.factories import complaint_data, counted
 
 # token+user+enterprise, the enterprise, complaint insert and update, event, staff, webhook
 # endpoints, notices, outbox (e-mails and webhooks)
