@@ -83,10 +83,11 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
+    from odr import viewcache  # noqa: F401  (view_revision, and the hooks that bump it)
     from odr.auth.models import User
 
     # The navigation shows every signed-in reader's unread count: it comes with the user's
-    # row, one query instead of two a request (odr.web._unread_count takes it from g). The
+    # row, one query instead of two a request (odr.web.unread_count takes it from g). The
     # statement is built once, the id bound (half the cost of building it every request).
     from odr.web import unread_counter
 

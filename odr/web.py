@@ -79,7 +79,7 @@ def register(app: Flask) -> None:
         return {
             "get_locale": get_locale,
             "now": utcnow,
-            "unread_count": _unread_count,
+            "unread_count": unread_count,
         }
 
     app.jinja_env.filters["localdt"] = localdt
@@ -120,7 +120,7 @@ def unread_counter(user_id):
     return db.select(db.func.count()).select_from(unread).scalar_subquery()
 
 
-def _unread_count() -> int:
+def unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
     if "unread_count" not in g:

@@ -88,7 +88,12 @@ def _wipe(app) -> None:
         invalidate_overrides()
     # Values kept per process until what they are made from changes (odr.disputes.memo.kept):
     # after a wipe the ids start again, so a version could repeat with other contents.
-    for store in ("odr_stats_kept", "odr_admin_dashboard", "odr_public_scoreboard"):
+    for store in (
+        "odr_stats_kept",
+        "odr_admin_dashboard",
+        "odr_public_scoreboard",
+        "odr_view_cache",
+    ):
         app.extensions.pop(store, None)
 
 

@@ -8,6 +8,7 @@ import functools
 from flask import request
 from flask_babel import lazy_gettext as _l
 
+from odr import viewcache
 from odr.api import bp, schemas
 from odr.api.core import (
     caller,
@@ -96,9 +97,17 @@ def list_complaints():
     by_state, paged = params["state"] is not None, params["after"] is not None
     statement = _list_statement(scope, by_state, paged, db.engine.dialect.name)
     params = {k: v for k, v in params.items() if v is not None}
-    rows = db.session.execute(statement, params).all()
-    rows, cursor = page(rows, args.limit)
-    return {"items": case_rows_out(rows), "next_cursor": cursor}, 200
+    scopes = {
+        "consumer": lambda: [viewcache.consumer(user.id)],
+        "enterprise": lambda: [viewcache.enterprise(user.enterprise_id)],
+        "mediator": lambda: [viewcache.body(b) for b in params["bodies"]],
+    }.get(scope, list)()
+
+    def render():
+        rows, cursor = page(db.session.execute(statement, params).all(), args.limit)
+        return {"items": case_rows_out(rows), "next_cursor": cursor}, 200
+
+    return viewcache.page(scopes, render, mimetype="application/json", reader=(user.id,))
 
 
 @functools.cache

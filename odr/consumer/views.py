@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr import display as rows
+from odr import viewcache
 from odr.auth.models import UserRole
 from odr.consumer import forms
 from odr.consumer.timeline import (
@@ -209,6 +210,10 @@ DRAFTS_SHOWN = 5
 
 @bp.route("/cases")
 def cases():
+    return viewcache.page([viewcache.consumer(current_user.id)], _cases_page)
+
+
+def _cases_page():
     state = request.args.get("state", "")
     if state not in STATE_FILTERS:
         state = ""
@@ -444,6 +449,10 @@ def enum_label(member) -> Markup:
 def case(complaint_id: int):
     if request.method == "POST":
         return _sign(own_case(complaint_id))
+    return viewcache.page([viewcache.case(complaint_id)], lambda: _case_page(complaint_id))
+
+
+def _case_page(complaint_id: int):
     found = db.session.execute(_page_statements()["case"], {"cid": complaint_id}).first()
     complaint = found[0] if found is not None else None
     if complaint is None or permissions.role_in_case(current_user, complaint) != Role.CONSUMER:

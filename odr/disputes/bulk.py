@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from odr import viewcache
 from odr.auth.models import User
 from odr.disputes import deadlines, routing
 from odr.disputes import notifications as notices
@@ -384,6 +385,9 @@ class _Batch:
             if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id)
         }
         changes, own_names, updates = self._update
+        # The pages that show these cases are rendered again (odr/viewcache.py).
+        viewcache.touch_cases(self.rows)
+        viewcache.touch({viewcache.body(b) for r in self.rows if (b := body_of(r)) is not None})
         moved = _update(changes, own_names, updates)
         try:
             notes, mails, hooked = [], [], []

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from odr import viewcache
 from odr.auth import operations as auth_ops
 from odr.auth.models import (
     ApiToken,
@@ -164,7 +165,7 @@ def remove_agent(owner: User, agent_id) -> User:
         db.select(OneTimeLink).where(OneTimeLink.user_id == agent.id, OneTimeLink.used_at.is_(None))
     ):
         link.used_at = utcnow()
-    db.session.execute(
+    released = db.session.scalars(
         db.update(Complaint)
         .where(
             Complaint.enterprise_id == owner.enterprise_id,
@@ -172,8 +173,10 @@ def remove_agent(owner: User, agent_id) -> User:
             Complaint.state.in_(OPEN_STATES),
         )
         .values(assignee_id=None, version=Complaint.version + 1)
+        .returning(Complaint.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    viewcache.touch(viewcache.case(i) for i in released)  # the enterprise's: agent's row
     _log(owner, "remove_agent", agent.email)
     db.session.flush()
     return agent

@@ -29,6 +29,7 @@ from flask_login import current_user, logout_user
 from markupsafe import Markup, escape
 
 from odr import display as rows
+from odr import viewcache
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import enterprises
 from odr.disputes.choices import Issue, Request
@@ -282,6 +283,10 @@ def inbox_table(cases, staff: dict[int, str]) -> Markup:
 
 @bp.route("/inbox")
 def inbox():
+    return viewcache.page([viewcache.enterprise(current_user.enterprise_id)], _inbox_page)
+
+
+def _inbox_page():
     now = utcnow()
     flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)

@@ -1,0 +1,296 @@
+"""Rendered pages kept per process until what they show changes.
+
+A list page costs a few milliseconds of CPU to build: its queries, fifty rows with their
+working-day clocks, the layout. Most requests for it find nothing changed since the last
+one. So the busiest pages (the inbox, the consumer's list and case page, the mediator queue,
+the API list) are kept rendered, keyed by everything they depend on:
+
+- the **revisions** of the scopes they show (`view_revision`, one row a scope): `e:<id>` an
+  enterprise's cases, `u:<id>` a consumer's cases and drafts, `b:<id>` a body's cases (those
+  raised to it too), `c:<id>` one case with its children;
+- the reader (user id, name, unread count, the session's CSRF secret), the language, the
+  URL with its query, the host and script root, and the day in Shanghai (working-day clocks).
+
+Every write bumps the revisions it affects **in its own transaction**: a session hook
+collects the scopes of each flushed row (a case: its own, its enterprise's, consumer's and
+bodies', old and new; a case's event, message, offer, evidence, agreement, session or
+record: the case's; a draft: the consumer's; a user, enterprise, body or membership: the
+scopes that show its name) and bumps them, sorted, just before the commit. Statements that
+bypass the ORM (the sweep, bulk assignment) name their scopes with `touch()`. A reader takes
+the revisions first and renders after, so a page is never kept under a revision newer than
+its contents. Entries also expire after `VIEW_CACHE_TTL` seconds (60), which bounds what a
+change made outside the portal (a restore, a hand-written UPDATE) could leave stale.
+
+The store is per process (each gunicorn worker its own), bounded by `VIEW_CACHE_MB`; the
+revisions are in the database, so every app server sees every change.
+"""
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+from flask import Response, current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from odr.extensions import db
+
+
+class ViewRevision(db.Model):
+    """How many committed changes a scope has seen (no row: none yet)."""
+
+    __tablename__ = "view_revision"
+    scope: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    rev: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+def enterprise(ident) -> str:
+    return f"e:{ident}"
+
+
+def consumer(ident) -> str:
+    return f"u:{ident}"
+
+
+def body(ident) -> str:
+    return f"b:{ident}"
+
+
+def case(ident) -> str:
+    return f"c:{ident}"
+
+
+_INFO_KEY = "odr_view_scopes"
+
+
+def touch(scopes: Iterable[str], session: Session | None = None) -> None:
+    """Scopes changed by a statement the ORM does not see; bumped at the commit."""
+    session = session if session is not None else db.session()
+    session.info.setdefault(_INFO_KEY, set()).update(scopes)
+
+
+def touch_cases(rows: Iterable) -> None:
+    """The scopes of cases changed in bulk: rows with id, enterprise_id, consumer_id, body_id
+    and raised_to_body_id (missing attributes are skipped)."""
+    scopes = set()
+    for row in rows:
+        scopes.add(case(row.id))
+        for attr, scope in _CASE_OWNERS:
+            value = getattr(row, attr, None)
+            if value is not None:
+                scopes.add(scope(value))
+    touch(scopes)
+
+
+_CASE_OWNERS = (
+    ("enterprise_id", enterprise),
+    ("consumer_id", consumer),
+    ("body_id", body),
+    ("raised_to_body_id", body),
+)
+
+
+def _scopes_of(obj, out: set) -> None:
+    from odr.auth.models import User
+    from odr.disputes.models import Complaint, Draft, Enterprise, MediationBody
+    from odr.disputes.models.organisation import BodyMembership
+
+    if isinstance(obj, Complaint):
+        out.add(case(obj.id))
+        state = sa.inspect(obj)
+        for attr, scope in _CASE_OWNERS:
+            history = state.attrs[attr].history
+            for value in (getattr(obj, attr), *history.deleted):
+                if value is not None:
+                    out.add(scope(value))
+    elif isinstance(obj, Draft):
+        out.add(consumer(obj.consumer_id))
+    elif isinstance(obj, User):
+        out.add(consumer(obj.id))
+        history = sa.inspect(obj).attrs["enterprise_id"].history
+        for value in (obj.enterprise_id, *history.deleted):
+            if value is not None:
+                out.add(enterprise(value))
+    elif isinstance(obj, Enterprise):
+        out.add(enterprise(obj.id))
+    elif isinstance(obj, MediationBody):
+        out.add(body(obj.id))
+    elif isinstance(obj, BodyMembership):
+        out.add(body(obj.body_id))
+    elif type(obj).__name__ in _CASE_CHILDREN:
+        complaint_id = getattr(obj, "complaint_id", None)
+        if complaint_id is not None:
+            out.add(case(complaint_id))
+
+
+# Rows shown on a case page; notifications and mail are not (the unread count is in the key).
+_CASE_CHILDREN = frozenset(
+    {"CaseEvent", "Message", "Offer", "Evidence", "Agreement", "MediationSession", "Record"}
+)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _flush_context) -> None:
+    found: set = set()
+    for collection in (session.new, session.dirty, session.deleted):
+        for obj in collection:
+            _scopes_of(obj, found)
+    if found:
+        touch(found, session)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_before_commit(session: Session) -> None:
+    session.flush()  # the last changes' scopes, collected by _collect
+    scopes = session.info.pop(_INFO_KEY, None)
+    if scopes:
+        bump(session, scopes)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    # A savepoint's rollback keeps the scopes (the outer changes may still commit; an extra
+    # bump costs a render); the outermost transaction's end forgets them.
+    if transaction.parent is None:
+        session.info.pop(_INFO_KEY, None)
+
+
+_BUMP = {
+    "sqlite": sa.text(
+        "INSERT INTO view_revision (scope, rev) SELECT value, 1 FROM json_each(:scopes) "
+        "WHERE true ON CONFLICT (scope) DO UPDATE SET rev = view_revision.rev + 1"
+    ),
+    "postgresql": sa.text(
+        "INSERT INTO view_revision (scope, rev) SELECT unnest(CAST(:scopes AS text[])), 1 "
+        "ON CONFLICT (scope) DO UPDATE SET rev = view_revision.rev + 1"
+    ),
+}
+
+
+def bump(session: Session, scopes: Iterable[str]) -> None:
+    """One statement; sorted, so two transactions take the rows' locks in the same order."""
+    ordered = sorted(set(scopes))
+    if not ordered:
+        return
+    dialect = session.get_bind().dialect.name
+    value = json.dumps(ordered) if dialect == "sqlite" else ordered
+    session.execute(_BUMP[dialect], {"scopes": value})
+
+
+_READ_ONE = sa.select(ViewRevision.rev).where(ViewRevision.scope == sa.bindparam("scope"))
+_READ = sa.select(ViewRevision.scope, ViewRevision.rev).where(
+    ViewRevision.scope.in_(sa.bindparam("scopes", expanding=True))
+)
+
+
+def revisions(scopes: list[str]) -> tuple:
+    if len(scopes) == 1:
+        return (db.session.execute(_READ_ONE, {"scope": scopes[0]}).scalar() or 0,)
+    found = dict(db.session.execute(_READ, {"scopes": scopes}).all())
+    return tuple(found.get(s, 0) for s in scopes)
+
+
+class Store:
+    """Least recently used first out, bounded by the bytes it holds."""
+
+    def __init__(self, max_bytes: int, ttl: float):
+        self.max_bytes, self.ttl = max_bytes, ttl
+        self.entries: OrderedDict = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                self._drop(key)
+                return None
+            self.entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key, value: bytes) -> None:
+        size = len(value)
+        if size > self.max_bytes // 8:
+            return
+        with self.lock:
+            if key in self.entries:
+                self._drop(key)
+            self.entries[key] = (time.monotonic() + self.ttl, value)
+            self.size += size
+            while self.size > self.max_bytes:
+                self._drop(next(iter(self.entries)))
+
+    def _drop(self, key) -> None:
+        _expires, value = self.entries.pop(key)
+        self.size -= len(value)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+def store() -> Store | None:
+    app = current_app
+    found = app.extensions.get("odr_view_cache")
+    if found is None:
+        if not app.config.get("VIEW_CACHE", True):
+            return None
+        found = app.extensions["odr_view_cache"] = Store(
+            int(app.config.get("VIEW_CACHE_MB", 16) * 1024 * 1024),
+            float(app.config.get("VIEW_CACHE_TTL", 60)),
+        )
+    return found
+
+
+def page(
+    scopes: list[str],
+    render: Callable[[], object],
+    *,
+    mimetype: str = "text/html",
+    reader: tuple = (),
+):
+    """The response of a GET view, kept rendered while the scopes' revisions, the reader and
+    the URL stay the same. `render()` returns what the view would (a str, a Response or a
+    (body, status) pair); only a 200 is kept. Pages that carry a flashed message are never
+    kept or served from the store."""
+    kept = store()
+    if kept is None or not scopes or request.method != "GET" or session.get("_flashes"):
+        return render()
+    from odr.disputes.deadlines import local_date
+    from odr.types import utcnow
+    from odr.web import unread_count
+
+    user = current_user
+    if mimetype == "text/html":
+        # The page's forms carry a token of the session's CSRF secret: made first, so the
+        # key holds the secret the page will be rendered with.
+        generate_csrf()
+        reader = (*reader, user.id, user.name, unread_count())
+        reader = (*reader, session.get("csrf_token"))
+    key = (
+        request.full_path,
+        request.host,
+        request.script_root,
+        str(get_locale()),
+        local_date(utcnow()),
+        reader,
+        tuple(scopes),
+        revisions(scopes),
+    )
+    body = kept.get(key)
+    if body is not None:
+        return Response(body, mimetype=mimetype)
+    result = render()
+    response = current_app.make_response(result)
+    if response.status_code == 200 and not response.is_streamed:
+        kept.put(key, response.get_data())
+    return response

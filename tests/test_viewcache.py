@@ -1,0 +1,254 @@
+"""Pages kept rendered (odr/viewcache.py): served from the store while nothing they show has
+changed, and rendered again as soon as a write of any kind (a form, the API, the sweep's bulk
+statements, a statement that bypasses the ORM) changes it. Never one reader's page for another."""
+
+import re
+
+import pytest
+from flask import g
+
+from odr import viewcache
+from odr.disputes import operations as ops
+from odr.disputes.models import Complaint, Draft
+from odr.disputes.states import Invalid, State
+from odr.extensions import db
+from odr.merchant import actions
+from tests.factories import PASSWORD, complaint_data, counted, file_case, shanghai
+
+
+def new_request() -> None:
+    """The tests' app context (and its g) outlives each request, unlike a server's: forget
+    what the last request kept there (its user, unread count, CSRF token)."""
+    for name in list(vars(g)):
+        g.pop(name)
+
+
+def login(client, user):
+    new_request()
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def fetch(client, path, **kw) -> tuple[str, int]:
+    """The page's HTML (or JSON text) and how many statements it sent."""
+    new_request()
+    with counted() as statements:
+        response = client.get(path, **kw)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True), len(statements)
+
+
+def state_of(html: str, complaint: Complaint) -> str:
+    row = re.search(rf'data-id="{complaint.id}"[^>]*>.*?data-state="(\w+)"', html, re.S)
+    assert row is not None, f"case {complaint.reference} is not on the page"
+    return row.group(1)
+
+
+def test_a_page_is_served_from_the_store_until_a_case_of_its_scope_changes(app, world, api):
+    first = file_case(world.consumer, world.enterprise)
+    client = login(app.test_client(), world.owner)
+    html, rendered = fetch(client, "/merchant/inbox")
+    assert first.reference in html
+    again, statements = fetch(client, "/merchant/inbox")
+    assert again == html
+    assert statements == 2 < rendered  # the reader with the unread count; the revision
+
+    # Another enterprise's case does not touch this inbox ...
+    file_case(world.other_consumer, world.other_enterprise)
+    assert fetch(client, "/merchant/inbox")[1] == 2
+    # ... a new case for it, filed through the API, shows at once.
+    posted = api.post(world.consumer_en, "/complaints", json=complaint_data(world.enterprise))
+    assert posted.status_code == 201
+    html, statements = fetch(client, "/merchant/inbox")
+    assert posted.get_json()["reference"] in html and statements == rendered
+
+
+def test_the_sweep_bulk_escalation_shows_on_every_page_that_lists_the_case(app, world):
+    complaint = file_case(world.consumer, world.enterprise, now=shanghai(2026, 10, 12))
+    owner = login(app.test_client(), world.owner)
+    consumer = login(app.test_client(), world.consumer)
+    mediator = login(app.test_client(), world.mediator)
+    case_page = f"/consumer/cases/{complaint.id}"
+    assert state_of(fetch(owner, "/merchant/inbox")[0], complaint) == "negotiating"
+    assert complaint.reference in fetch(consumer, "/consumer/cases")[0]
+    assert 'data-state="negotiating"' in fetch(consumer, case_page)[0]
+    assert complaint.reference not in fetch(mediator, "/mediation/")[0]
+    for client, path in [(owner, "/merchant/inbox"), (consumer, case_page)]:
+        assert fetch(client, path)[1] == 2  # kept
+
+    from odr.disputes.sweep import sweep
+
+    # Every reader is also notified (the unread count is in the key): the revisions are
+    # what must move for whoever else reads these pages.
+    scopes = [
+        viewcache.case(complaint.id),
+        viewcache.enterprise(world.enterprise.id),
+        viewcache.consumer(world.consumer.id),
+        viewcache.body(world.jinshui.id),
+    ]
+    before = viewcache.revisions(scopes)
+    sweep(shanghai(2026, 10, 30))  # past the 10 working days: to the Jinshui office
+    assert all(a > b for a, b in zip(viewcache.revisions(scopes), before, strict=True))
+    db.session.expire_all()
+    assert complaint.state == State.PENDING_ACCEPTANCE
+
+    assert state_of(fetch(owner, "/merchant/inbox")[0], complaint) == "pending_acceptance"
+    assert 'data-state="pending_acceptance"' in fetch(consumer, case_page)[0]
+    assert complaint.reference in fetch(mediator, "/mediation/")[0]
+    listed = fetch(consumer, "/consumer/cases")[0]
+    assert "data-state" not in listed or 'data-state="negotiating"' not in listed
+
+
+def test_a_reply_shows_on_the_consumers_case_page(app, world, api):
+    complaint = file_case(world.consumer, world.enterprise)
+    consumer = login(app.test_client(), world.consumer)
+    path = f"/consumer/cases/{complaint.id}"
+    assert "请把订单号发给我们" not in fetch(consumer, path)[0]
+    assert fetch(consumer, path)[1] == 2
+    posted = api.post(
+        world.agent, f"/complaints/{complaint.id}/messages", json={"body": "请把订单号发给我们"}
+    )
+    assert posted.status_code == 201
+    assert "请把订单号发给我们" in fetch(consumer, path)[0]
+
+
+def test_a_draft_shows_on_the_consumers_list_and_leaves_it_when_deleted(app, world):
+    consumer = login(app.test_client(), world.consumer)
+    assert "草稿里的电饭煲" not in fetch(consumer, "/consumer/cases")[0]
+    draft = Draft(consumer_id=world.consumer.id, data={"subject": "草稿里的电饭煲"})
+    db.session.add(draft)
+    db.session.commit()
+    assert "草稿里的电饭煲" in fetch(consumer, "/consumer/cases")[0]
+    db.session.delete(draft)
+    db.session.commit()
+    assert "草稿里的电饭煲" not in fetch(consumer, "/consumer/cases")[0]
+
+
+def test_cases_released_by_a_bulk_update_show_unassigned(app, world):
+    """remove_agent gives the agent's open cases back to the team in one UPDATE (no ORM
+    rows): the inbox must not keep showing the agent as their assignee."""
+    complaint = file_case(world.consumer, world.enterprise)
+    actions.assign_cases(world.owner, [complaint.id], world.agent.id)
+    db.session.commit()
+    owner = login(app.test_client(), world.owner)
+    assert world.agent.name in fetch(owner, "/merchant/inbox")[0]
+    (case_before,) = viewcache.revisions([viewcache.case(complaint.id)])
+    with counted() as statements:
+        actions.remove_agent(world.owner, world.agent.id)
+        db.session.commit()
+    bumped = [s for s in statements if "view_revision" in s]
+    assert len(bumped) == 1
+    assert viewcache.revisions([viewcache.case(complaint.id)]) == (case_before + 1,)
+    html = fetch(owner, "/merchant/inbox")[0]
+    row = re.search(rf'data-id="{complaint.id}".*?</tr>', html, re.S).group(0)
+    assert world.agent.name not in row
+
+
+def test_readers_never_get_each_others_pages(app, world):
+    file_case(world.consumer, world.enterprise)
+    owner = login(app.test_client(), world.owner)
+    agent = login(app.test_client(), world.agent)
+    owner_html = fetch(owner, "/merchant/inbox")[0]
+    agent_html, statements = fetch(agent, "/merchant/inbox")
+    assert statements > 2  # rendered for the agent, not the owner's page
+    assert world.agent.name in agent_html and world.owner.name not in agent_html.split("<main")[0]
+    assert world.owner.name in owner_html.split("<main")[0]
+
+
+def test_each_session_gets_a_page_with_its_own_csrf_token(app, world):
+    file_case(world.consumer, world.enterprise)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        first, second = app.test_client(), app.test_client()
+        tokens = []
+        for client in (first, second):
+            new_request()
+            page = client.get("/auth/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" [^>]*value="([^"]+)"', page).group(1)
+            new_request()
+            client.post(
+                "/auth/login",
+                data={"email": world.owner.email, "password": PASSWORD, "csrf_token": token},
+            )
+            html = fetch(client, "/merchant/inbox")[0]
+            tokens.append(re.search(r'name="csrf_token" value="([^"]+)"', html).group(1))
+        assert tokens[0] != tokens[1]
+        # The second session's token, from its kept page, is accepted for its own form.
+        assert fetch(second, "/merchant/inbox")[1] == 2
+        new_request()
+        response = second.post("/auth/logout", data={"csrf_token": tokens[1]})
+        assert response.status_code == 302
+        new_request()
+        assert second.get("/merchant/inbox").status_code == 302  # signed out
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_a_flashed_message_is_shown_once_and_never_kept(app, world):
+    complaint = file_case(world.consumer, world.enterprise)
+    owner = login(app.test_client(), world.owner)
+    fetch(owner, "/merchant/inbox")
+    response = owner.post(
+        "/merchant/inbox/assign",
+        data={"ids": [complaint.id], "assignee_id": str(world.agent.id)},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200 and 'class="alert' in response.get_data(as_text=True)
+    html, _ = fetch(owner, "/merchant/inbox")
+    assert 'class="alert' not in html and world.agent.name in html
+
+
+def test_a_failed_write_bumps_nothing(app, world):
+    complaint = file_case(world.consumer, world.enterprise)
+    scopes = [viewcache.case(complaint.id), viewcache.enterprise(world.enterprise.id)]
+    before = viewcache.revisions(scopes)
+    with pytest.raises(Invalid):
+        ops.make_offer(world.agent, complaint, remedy="refund", amount="-5", terms="")
+    db.session.rollback()
+    db.session.commit()
+    assert viewcache.revisions(scopes) == before
+
+
+def test_entries_expire_after_the_ttl(app, world, monkeypatch):
+    file_case(world.consumer, world.enterprise)
+    owner = login(app.test_client(), world.owner)
+    fetch(owner, "/merchant/inbox")
+    assert fetch(owner, "/merchant/inbox")[1] == 2
+    import time
+
+    later = time.monotonic() + app.config.get("VIEW_CACHE_TTL", 60) + 1
+    monkeypatch.setattr(viewcache.time, "monotonic", lambda: later)
+    assert fetch(owner, "/merchant/inbox")[1] > 2
+
+
+def test_the_api_list_is_kept_per_caller_and_fresh_after_a_filing(app, world, api):
+    file_case(world.consumer, world.enterprise)
+    listed = api.get(world.owner, "/complaints").get_json()["items"]
+    assert len(listed) == 1
+    headers = api.headers(world.owner)
+    with counted() as statements:
+        again = api.client.get("/api/v1/complaints", headers=headers)
+    assert again.get_json()["items"] == listed
+    assert not any(s.lstrip().upper().startswith("SELECT COMPLAINT") for s in statements)
+    assert not any("FROM complaint" in s for s in statements)
+    # The agent (same enterprise) gets the same cases, rendered for their own call.
+    assert len(api.get(world.agent, "/complaints").get_json()["items"]) == 1
+    posted = api.post(world.consumer, "/complaints", json=complaint_data(world.enterprise))
+    assert posted.status_code == 201
+    references = [c["reference"] for c in api.get(world.owner, "/complaints").get_json()["items"]]
+    assert posted.get_json()["reference"] in references and len(references) == 2
+
+
+def test_many_scopes_are_bumped_by_one_statement(app, world):
+    scopes = [viewcache.consumer(10**6 + i) for i in range(5000)] + [viewcache.case(10**6)]
+    with counted() as statements:
+        viewcache.touch(scopes)
+        viewcache.touch([viewcache.case(10**6)])  # twice in one transaction: one bump
+        db.session.commit()
+    assert len([s for s in statements if "view_revision" in s]) == 1
+    assert viewcache.revisions([scopes[-2], scopes[-1]]) == (1, 1)
+    viewcache.touch(scopes[:2])
+    db.session.commit()
+    assert viewcache.revisions(scopes[:3]) == (2, 2, 1)
+    assert viewcache.revisions([viewcache.consumer(10**7)]) == (0,)  # never bumped
