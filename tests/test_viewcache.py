@@ -252,3 +252,21 @@ def test_many_scopes_are_bumped_by_one_statement(app, world):
     db.session.commit()
     assert viewcache.revisions(scopes[:3]) == (2, 2, 1)
     assert viewcache.revisions([viewcache.consumer(10**7)]) == (0,)  # never bumped
+
+
+def test_the_queue_reads_its_bodies_with_their_revisions_in_one_statement(app, world):
+    complaint = file_case(world.consumer, world.enterprise, now=shanghai(2026, 10, 12))
+    from odr.disputes.sweep import sweep
+
+    sweep(shanghai(2026, 10, 30))  # pending acceptance at the Jinshui office
+    mediator = login(app.test_client(), world.mediator)
+    html, rendered = fetch(mediator, "/mediation/")
+    assert complaint.reference in html
+    assert fetch(mediator, "/mediation/")[1] == 2  # the user; memberships with revisions
+    db.session.expire_all()
+    ops.accept_case(world.head, db.session.get(Complaint, complaint.id))
+    db.session.commit()
+    # The head took it: it leaves this mediator's queue (which lists the cases waiting for
+    # acceptance and their own).
+    html, statements = fetch(mediator, "/mediation/")
+    assert complaint.reference not in html and statements > 2

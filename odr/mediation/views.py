@@ -442,7 +442,11 @@ def body_names(ids: set[int]) -> dict[int, str]:
 @bp.route("/")
 def queue():
     bodies = sorted(q.bodies_of(current_user)[0])
-    return viewcache.page([viewcache.body(b) for b in bodies], _queue_page)
+    return viewcache.page(
+        [viewcache.body(b) for b in bodies],
+        _queue_page,
+        known=q.body_revisions(current_user, bodies),
+    )
 
 
 def _queue_page():
