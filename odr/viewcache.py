@@ -245,11 +245,10 @@ def store() -> Store | None:
     app = current_app
     found = app.extensions.get("odr_view_cache")
     if found is None:
-        if not app.config.get("VIEW_CACHE", True):
+        if not app.config["VIEW_CACHE"]:
             return None
         found = app.extensions["odr_view_cache"] = Store(
-            int(app.config.get("VIEW_CACHE_MB", 16) * 1024 * 1024),
-            float(app.config.get("VIEW_CACHE_TTL", 60)),
+            int(app.config["VIEW_CACHE_MB"] * 1024 * 1024), app.config["VIEW_CACHE_TTL"]
         )
     return found
 

@@ -270,3 +270,23 @@ def test_the_queue_reads_its_bodies_with_their_revisions_in_one_statement(app, w
     # acceptance and their own).
     html, statements = fetch(mediator, "/mediation/")
     assert complaint.reference not in html and statements > 2
+
+
+def test_with_the_store_off_every_request_renders(app, world):
+    file_case(world.consumer, world.enterprise)
+    app.config["VIEW_CACHE"] = False
+    app.extensions.pop("odr_view_cache", None)
+    try:
+        owner = login(app.test_client(), world.owner)
+        first = fetch(owner, "/merchant/inbox")
+        assert fetch(owner, "/merchant/inbox")[1] == first[1] > 2
+        assert not any("view_revision" in s for s in _statements_of(owner, "/merchant/inbox"))
+    finally:
+        app.config["VIEW_CACHE"] = True
+
+
+def _statements_of(client, path) -> list[str]:
+    new_request()
+    with counted() as statements:
+        client.get(path)
+    return statements
