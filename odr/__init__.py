@@ -83,18 +83,20 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
-    from odr import viewcache  # noqa: F401  (view_revision, and the hooks that bump it)
+    from odr import viewcache  # view_revision, and the hooks that bump it
     from odr.auth.models import User
 
     # The navigation shows every signed-in reader's unread count: it comes with the user's
     # row, one query instead of two a request (odr.web.unread_count takes it from g). The
     # statement is built once, the id bound (half the cost of building it every request).
+    # So does the revision of the reader's own cases (a consumer's, their enterprise's for
+    # staff), which their kept pages are keyed by (odr/viewcache.py).
     from odr.web import unread_counter
 
     user_id_param = db.bindparam("uid")
-    user_with_unread = db.select(User, unread_counter(user_id_param)).where(
-        User.id == user_id_param
-    )
+    user_with_unread = db.select(
+        User, unread_counter(user_id_param), viewcache.home_revision()
+    ).where(User.id == user_id_param)
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -106,6 +108,7 @@ def register_extensions(app: Flask) -> None:
         if row is None:
             return None
         g.unread_count = row[1]
+        viewcache.remember_home_revision(row[0], row[2])
         return row[0]
 
 

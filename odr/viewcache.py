@@ -189,6 +189,46 @@ _READ = sa.select(ViewRevision.scope, ViewRevision.rev).where(
 )
 
 
+def home_scope(user) -> str:
+    """The scope of a reader's own cases: their enterprise's for staff, else their own."""
+    return enterprise(user.enterprise_id) if user.enterprise_id else consumer(user.id)
+
+
+def home_revision():
+    """The revision of home_scope(user), as a column of a SELECT of User (the user loader
+    reads it with the user's row: one statement fewer for a kept page of one's own cases)."""
+    from odr.auth.models import User
+
+    def scope_of(prefix: str, column):
+        return sa.literal(prefix) + sa.cast(column, sa.String)
+
+    scope = sa.case(
+        (User.enterprise_id.is_not(None), scope_of("e:", User.enterprise_id)),
+        else_=scope_of("u:", User.id),
+    )
+    return (
+        sa.select(sa.func.coalesce(sa.func.max(ViewRevision.rev), 0))
+        .where(ViewRevision.scope == scope)
+        .scalar_subquery()
+    )
+
+
+_HOME = "odr.view_home_revision"
+
+
+def remember_home_revision(user, rev: int) -> None:
+    """Kept with this request (not in g, which outlives a request where an app context was
+    pushed around several, as in tests)."""
+    request.environ[_HOME] = (home_scope(user), rev)
+
+
+def _home_revision(scopes: list[str]) -> tuple | None:
+    found = request.environ.get(_HOME)
+    if found is None or len(scopes) != 1 or found[0] != scopes[0]:
+        return None
+    return (found[1],)
+
+
 def revisions(scopes: list[str]) -> tuple:
     """The scopes' revisions, in the session's transaction. Through its connection, not the
     ORM's execute, which adds 0.03 ms to a kept page's 0.65 ms (SQLite, in process)."""
@@ -288,7 +328,7 @@ def page(
         local_date(utcnow()),
         reader,
         tuple(scopes),
-        known if known is not None else revisions(scopes),
+        known or _home_revision(scopes) or revisions(scopes),
     )
     body = kept.get(key)
     if body is not None:
