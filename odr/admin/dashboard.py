@@ -60,13 +60,13 @@ def dashboard():
         content = _dashboard_content(None, stats.dashboard(), _region_param())
         return render_template("admin/dashboard.html", content=content)
     version = stats.versions()  # one statement
-    data = stats.dashboard(version)
-    stats.performance_table(approved_only=True, version=version)  # its freshness check
+    stats.check_stale(version)  # every request, kept page or not
     region = (request.args.get("region") or "").strip()
     key = (str(get_locale()), request.script_root, region)
     made_of = (version, stats.ontime_threshold(), stats.ontime_min_cases())
 
     def render():
+        data = stats.dashboard(version)
         content = kept(
             "odr_admin_dashboard",
             key,

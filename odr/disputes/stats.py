@@ -941,6 +941,14 @@ def snapshot(key: str, computed_at=_READ) -> dict:
     )
 
 
+def check_stale(version: Versions) -> None:
+    """The freshness rule of the dashboard's two snapshots, for a request that may not
+    read them (its page is kept: odr/viewcache.py)."""
+    for key, moment in (("dashboard", version.dashboard), ("performance", version.performance)):
+        if moment is not None:
+            _check_stale(key, moment)
+
+
 def _check_stale(key: str, computed_at: datetime) -> None:
     """A snapshot older than the TTL is recomputed in the background (by one server)."""
     if (utcnow() - computed_at).total_seconds() > snapshot_ttl() and _claim(key, computed_at):
