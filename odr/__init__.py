@@ -94,8 +94,10 @@ def register_extensions(app: Flask) -> None:
     from odr.web import unread_counter
 
     user_id_param = db.bindparam("uid")
+    from odr.mediation.queue import memberships_column, remember_memberships
+
     user_with_unread = db.select(
-        User, unread_counter(user_id_param), viewcache.home_revision()
+        User, unread_counter(user_id_param), viewcache.home_revision(), memberships_column()
     ).where(User.id == user_id_param)
 
     @login_manager.user_loader
@@ -109,6 +111,7 @@ def register_extensions(app: Flask) -> None:
             return None
         g.unread_count = row[1]
         viewcache.remember_home_revision(row[0], row[2])
+        remember_memberships(row[0], row[3])
         return row[0]
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
@@ -92,13 +92,58 @@ _MEMBERSHIPS = (
 )
 
 
+def memberships_column():
+    """A user's active memberships with their bodies' revisions, as one text column of a
+    SELECT of User ("body:head:revision,..."; NULL without any): the user loader reads it
+    with the user's row, so a kept queue costs one statement."""
+    item = (
+        sa.cast(_m.body_id, sa.String)
+        + sa.literal(":")
+        + sa.case((_m.is_head, sa.literal("1")), else_=sa.literal("0"))
+        + sa.literal(":")
+        + sa.cast(sa.func.coalesce(_revision.c.rev, 0), sa.String)
+    )
+    joined = _MEMBERSHIPS.get_final_froms()[0]
+    return (
+        sa.select(sa.func.aggregate_strings(item, ","))
+        .select_from(joined)
+        .where(_m.user_id == User.id, _m.active.is_(True))
+        .scalar_subquery()
+    )
+
+
+_READ_WITH_USER = "odr.memberships"
+
+
+def remember_memberships(user: User, column: str | None) -> None:
+    """Keep what memberships_column() read with this request (not in g, which outlives a
+    request where an app context was pushed around several, as in tests)."""
+    rows = [item.split(":") for item in column.split(",")] if column else []
+    revisions = {int(body): int(rev) for body, _head, rev in rows}
+    heads = (
+        frozenset(int(body) for body, head, _rev in rows if head == "1")
+        if user.role == UserRole.MEDIATOR
+        else frozenset()
+    )
+    request.environ[_READ_WITH_USER] = (user.id, (frozenset(revisions), heads), revisions)
+
+
+def _with_user(user: User):
+    found = request.environ.get(_READ_WITH_USER)
+    return found if found is not None and found[0] == user.id else None
+
+
 def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
     """(the bodies the user is an active member of, those they head): User.body_ids and
     permissions.is_body_head, read as two columns once per request rather than by loading
-    the user's memberships (unless they are loaded already)."""
+    the user's memberships (unless they are loaded already); for the signed-in user, read
+    with their row."""
     if "memberships" in user.__dict__ or not has_request_context():
         bodies = frozenset(user.body_ids)
         return bodies, frozenset(b for b in bodies if is_body_head(user, b))
+    read = _with_user(user)
+    if read is not None:
+        return read[1]
     cache = g.setdefault("mediation_bodies", {})
     found = cache.get(user.id)
     if found is None:
@@ -109,17 +154,17 @@ def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
             else frozenset()
         )
         found = cache[user.id] = (frozenset(r.body_id for r in rows), heads)
-        g.setdefault("mediation_body_revisions", {})[user.id] = {r.body_id: r.rev for r in rows}
+        request.environ[_READ_WITH_USER] = (user.id, found, {r.body_id: r.rev for r in rows})
     return found
 
 
 def body_revisions(user: User, bodies) -> tuple | None:
-    """The revisions of `bodies` as bodies_of read them in this request (None if it did not:
-    the caller reads them itself)."""
-    known = g.get("mediation_body_revisions", {}).get(user.id) if has_request_context() else None
-    if known is None or not set(bodies) <= known.keys():
+    """The revisions of `bodies` as read in this request with the user's memberships (None
+    if they were not: the caller reads them itself)."""
+    read = _with_user(user) if has_request_context() else None
+    if read is None or not set(bodies) <= read[2].keys():
         return None
-    return tuple(known[b] for b in bodies)
+    return tuple(read[2][b] for b in bodies)
 
 
 def head_bodies(user: User) -> set[int]:
