@@ -295,3 +295,19 @@ def _statements_of(client, path) -> list[str]:
     with counted() as statements:
         client.get(path)
     return statements
+
+
+def test_each_language_gets_its_own_page(app, world):
+    file_case(world.consumer, world.enterprise)
+    consumer = login(app.test_client(), world.consumer)
+    assert '<html lang="zh-CN">' in fetch(consumer, "/consumer/cases")[0]
+    new_request()
+    consumer.get("/lang/en")
+    html, statements = fetch(consumer, "/consumer/cases")
+    assert '<html lang="en">' in html and statements > 1
+    new_request()
+    consumer.get("/lang/zh_CN")
+    # (switching also saves the reader's language: their row changed, the page is redone)
+    assert '<html lang="zh-CN">' in fetch(consumer, "/consumer/cases")[0]
+    html, statements = fetch(consumer, "/consumer/cases")
+    assert '<html lang="zh-CN">' in html and statements == 1
