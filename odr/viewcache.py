@@ -127,6 +127,11 @@ def _scopes_of(obj, out: set) -> None:
         complaint_id = getattr(obj, "complaint_id", None)
         if complaint_id is not None:
             out.add(case(complaint_id))
+    elif type(obj).__name__ == "Signature":
+        # Its agreement is loaded where it is signed (a signature also records an event).
+        agreement = obj.__dict__.get("agreement")
+        if agreement is not None:
+            out.add(case(agreement.complaint_id))
 
 
 # Rows shown on a case page; notifications and mail are not (the unread count is in the key).
