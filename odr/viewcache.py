@@ -38,6 +38,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from odr.extensions import db
 
@@ -76,16 +77,23 @@ def touch(scopes: Iterable[str], session: Session | None = None) -> None:
 
 
 def touch_cases(rows: Iterable) -> None:
-    """The scopes of cases changed in bulk: rows with id, enterprise_id, consumer_id, body_id
-    and raised_to_body_id (missing attributes are skipped)."""
-    scopes = set()
+    """The scopes of cases changed in bulk: rows with id, consumer_id and, where they have
+    them, enterprise_id, body_id and raised_to_body_id."""
+    scopes, consumers = set(), {}
     for row in rows:
         scopes.add(case(row.id))
+        consumers[row.id] = row.consumer_id
         for attr, scope in _CASE_OWNERS:
             value = getattr(row, attr, None)
             if value is not None:
                 scopes.add(scope(value))
     touch(scopes)
+    db.session().info.setdefault(_CONSUMERS, {}).update(consumers)
+
+
+# A case's consumer, where known, so that bumping c:<id> also bumps u:<consumer> (their case
+# pages are kept by the revision of their own scope, read with their row).
+_CONSUMERS = "odr_view_case_consumers"
 
 
 _CASE_OWNERS = (
@@ -96,13 +104,14 @@ _CASE_OWNERS = (
 )
 
 
-def _scopes_of(obj, out: set) -> None:
+def _scopes_of(obj, out: set, consumers: dict) -> None:
     from odr.auth.models import User
     from odr.disputes.models import Complaint, Draft, Enterprise, MediationBody
     from odr.disputes.models.organisation import BodyMembership
 
     if isinstance(obj, Complaint):
         out.add(case(obj.id))
+        consumers[obj.id] = obj.consumer_id
         state = sa.inspect(obj)
         for attr, scope in _CASE_OWNERS:
             history = state.attrs[attr].history
@@ -143,9 +152,10 @@ _CASE_CHILDREN = frozenset(
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush_context) -> None:
     found: set = set()
+    consumers = session.info.setdefault(_CONSUMERS, {})
     for collection in (session.new, session.dirty, session.deleted):
         for obj in collection:
-            _scopes_of(obj, found)
+            _scopes_of(obj, found, consumers)
     if found:
         touch(found, session)
 
@@ -154,8 +164,31 @@ def _collect(session: Session, _flush_context) -> None:
 def _bump_before_commit(session: Session) -> None:
     session.flush()  # the last changes' scopes, collected by _collect
     scopes = session.info.pop(_INFO_KEY, None)
+    consumers = session.info.pop(_CONSUMERS, None) or {}
     if scopes:
-        bump(session, scopes)
+        bump(session, scopes | _consumers_of_cases(session, scopes, consumers))
+
+
+def _consumers_of_cases(session: Session, scopes: set, known: dict) -> set:
+    """u:<consumer> of every case among `scopes` (c:<id>): from the rows seen, the session's
+    loaded cases, or else one query."""
+    from odr.disputes.models import Complaint
+
+    ids = {int(s[2:]) for s in scopes if s.startswith("c:")}
+    missing = []
+    for ident in ids - known.keys():
+        loaded = session.identity_map.get(identity_key(Complaint, ident))
+        if loaded is not None and "consumer_id" in loaded.__dict__:
+            known[ident] = loaded.consumer_id
+        else:
+            missing.append(ident)
+    if missing:
+        known.update(
+            session.execute(
+                sa.select(Complaint.id, Complaint.consumer_id).where(Complaint.id.in_(missing))
+            ).all()
+        )
+    return {consumer(known[i]) for i in ids if known.get(i) is not None}
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -164,6 +197,7 @@ def _forget(session: Session, transaction) -> None:
     # bump costs a render); the outermost transaction's end forgets them.
     if transaction.parent is None:
         session.info.pop(_INFO_KEY, None)
+        session.info.pop(_CONSUMERS, None)
 
 
 _BUMP = {

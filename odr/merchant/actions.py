@@ -165,7 +165,7 @@ def remove_agent(owner: User, agent_id) -> User:
         db.select(OneTimeLink).where(OneTimeLink.user_id == agent.id, OneTimeLink.used_at.is_(None))
     ):
         link.used_at = utcnow()
-    released = db.session.scalars(
+    released = db.session.execute(
         db.update(Complaint)
         .where(
             Complaint.enterprise_id == owner.enterprise_id,
@@ -173,10 +173,10 @@ def remove_agent(owner: User, agent_id) -> User:
             Complaint.state.in_(OPEN_STATES),
         )
         .values(assignee_id=None, version=Complaint.version + 1)
-        .returning(Complaint.id)
+        .returning(Complaint.id, Complaint.consumer_id)
         .execution_options(synchronize_session=False)
     ).all()
-    viewcache.touch(viewcache.case(i) for i in released)  # the enterprise's: agent's row
+    viewcache.touch_cases(released)  # the enterprise's scope: through the agent's row
     _log(owner, "remove_agent", agent.email)
     db.session.flush()
     return agent
