@@ -94,10 +94,15 @@ def register_extensions(app: Flask) -> None:
     from odr.web import unread_counter
 
     user_id_param = db.bindparam("uid")
+    from odr.disputes.stats import remember_versions, versions_columns
     from odr.mediation.queue import memberships_column, remember_memberships
 
     user_with_unread = db.select(
-        User, unread_counter(user_id_param), viewcache.home_revision(), memberships_column()
+        User,
+        unread_counter(user_id_param),
+        viewcache.home_revision(),
+        memberships_column(),
+        *versions_columns(User),
     ).where(User.id == user_id_param)
 
     @login_manager.user_loader
@@ -112,6 +117,7 @@ def register_extensions(app: Flask) -> None:
         g.unread_count = row[1]
         viewcache.remember_home_revision(row[0], row[2])
         remember_memberships(row[0], row[3])
+        remember_versions(row[0], row[4:9])
         return row[0]
 
 

@@ -337,3 +337,17 @@ def test_a_change_to_a_case_bumps_its_consumers_scope_even_when_the_case_is_not_
     new_request()
     consumer.post("/auth/login", data={"email": consumer_email, "password": PASSWORD})
     assert "直接写入的留言" in fetch(consumer, f"/consumer/cases/{complaint_id}")[0]
+
+
+def test_a_kept_dashboard_costs_one_statement_and_follows_a_new_snapshot(app, world, snapshots):
+    from odr.disputes import stats
+
+    admin = login(app.test_client(), world.admin)
+    file_case(world.consumer, world.enterprise, purchase_date="2026-10-01")
+    assert 'id="kpi-total" data-value="1"' in fetch(admin, "/admin/")[0]  # computed, stored
+    fetch(admin, "/admin/")  # rendered from the stored snapshot, kept
+    # the admin, with the unread count and the snapshots' versions
+    assert fetch(admin, "/admin/")[1] == 1
+    file_case(world.consumer, world.enterprise, purchase_date="2026-10-01")
+    stats.refresh("dashboard")
+    assert 'id="kpi-total" data-value="2"' in fetch(admin, "/admin/")[0]

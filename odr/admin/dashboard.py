@@ -59,7 +59,7 @@ def dashboard():
     if not stats.snapshots_enabled():
         content = _dashboard_content(None, stats.dashboard(), _region_param())
         return render_template("admin/dashboard.html", content=content)
-    version = stats.versions()  # one statement
+    version = stats.versions_of_request()  # read with the admin's row
     stats.check_stale(version)  # every request, kept page or not
     region = (request.args.get("region") or "").strip()
     key = (str(get_locale()), request.script_root, region)

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -424,21 +424,50 @@ def _moment_of(key: str):
     return sa.select(StatsSnapshot.computed_at).where(StatsSnapshot.key == key).scalar_subquery()
 
 
-_VERSIONS = sa.select(
+_VERSION_COLUMNS = (
     _moment_of("dashboard"),
     _moment_of("performance"),
     sa.select(sa.func.max(Enterprise.id)).scalar_subquery(),
     sa.select(sa.func.max(EnterpriseEvent.id)).scalar_subquery(),
     sa.select(sa.func.count()).select_from(Region).scalar_subquery(),
 )
+_VERSIONS = sa.select(*_VERSION_COLUMNS)
 
 
 def versions() -> Versions:
     # Core on the session's connection: no ORM statement handling for one plain row.
-    dashboard_at, performance_at, enterprise_id, event_id, regions = (
-        db.session.connection().execute(_VERSIONS).one()
-    )
+    return _versions(*db.session.connection().execute(_VERSIONS).one())
+
+
+def _versions(dashboard_at, performance_at, enterprise_id, event_id, regions) -> Versions:
     return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
+
+
+def versions_columns(user_table) -> list:
+    """versions()' values as columns of a SELECT of User, asked for admins only: the user
+    loader reads them with an admin's row, so a kept dashboard costs one statement."""
+    from odr.auth.models import UserRole
+
+    is_admin = user_table.role == UserRole.ADMIN
+    return [sa.case((is_admin, column), else_=sa.null()) for column in _VERSION_COLUMNS]
+
+
+_READ_WITH_USER = "odr.stats_versions"
+
+
+def remember_versions(user, values) -> None:
+    """Keep what versions_columns() read with this request (for an admin)."""
+    from odr.auth.models import UserRole
+
+    if user.role == UserRole.ADMIN:
+        request.environ[_READ_WITH_USER] = _versions(*values)
+
+
+def versions_of_request() -> Versions:
+    """The versions read with the signed-in admin's row in this request, else read now.
+    For the dashboard's view, which changes nothing before it reads them."""
+    found = request.environ.get(_READ_WITH_USER) if has_request_context() else None
+    return found if found is not None else versions()
 
 
 def _kept(key, version, compute):
