@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
@@ -97,13 +97,17 @@ def register_extensions(app: Flask) -> None:
     from odr.disputes.stats import remember_versions, versions_columns
     from odr.mediation.queue import memberships_column, remember_memberships
 
-    user_with_unread = db.select(
-        User,
-        unread_counter(user_id_param),
-        viewcache.home_revision(),
-        memberships_column(),
-        *versions_columns(User),
-    ).where(User.id == user_id_param)
+    # A mediator's memberships and an admin's statistics versions come with their row too
+    # (their kept queue and dashboard then cost one statement). Each is asked for in a
+    # statement of its own, chosen by the role noted in the session at sign-in: as extra
+    # columns of everyone's statement they cost PostgreSQL 0.1-0.2 ms on every request.
+    common = (User, unread_counter(user_id_param), viewcache.home_revision())
+    by_role = {
+        None: db.select(*common),
+        "mediator": db.select(*common, memberships_column()),
+        "admin": db.select(*common, *versions_columns(User)),
+    }
+    by_role = {role: stmt.where(User.id == user_id_param) for role, stmt in by_role.items()}
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -111,14 +115,21 @@ def register_extensions(app: Flask) -> None:
             uid = int(user_id)
         except (TypeError, ValueError):
             return None
-        row = db.session.execute(user_with_unread, {"uid": uid}).first()
+        role = session.get("odr_role")
+        row = db.session.execute(by_role.get(role, by_role[None]), {"uid": uid}).first()
         if row is None:
             return None
         g.unread_count = row[1]
         viewcache.remember_home_revision(row[0], row[2])
-        remember_memberships(row[0], row[3])
-        remember_versions(row[0], row[4:9])
+        if role == "mediator":
+            remember_memberships(row[0], row[3])
+        elif role == "admin":
+            remember_versions(row[0], row[3:8])
         return row[0]
+
+    @user_logged_in.connect_via(app)
+    def _note_role(_app, user, **_kw):
+        session["odr_role"] = str(user.role)
 
 
 def install_template_gettext(app: Flask) -> None:
