@@ -3,11 +3,12 @@
 A list page costs a few milliseconds of CPU to build: its queries, fifty rows with their
 working-day clocks, the layout. Most requests for it find nothing changed since the last
 one. So the busiest pages (the inbox, the consumer's list and case page, the mediator queue,
-the API list) are kept rendered, keyed by everything they depend on:
+the API list, the admin dashboard) are kept rendered, keyed by everything they depend on:
 
 - the **revisions** of the scopes they show (`view_revision`, one row a scope): `e:<id>` an
-  enterprise's cases, `u:<id>` a consumer's cases and drafts, `b:<id>` a body's cases (those
-  raised to it too), `c:<id>` one case with its children;
+  enterprise's cases, `u:<id>` a consumer's cases (their case pages too) and drafts,
+  `b:<id>` a body's cases (those raised to it too); a change to one case (`c:<id>`, its row
+  or its children) bumps its consumer's scope and is not stored itself;
 - the reader (user id, name, unread count, the session's CSRF secret), the language, the
   URL with its query, the host and script root, and the day in Shanghai (working-day clocks).
 
@@ -16,10 +17,11 @@ collects the scopes of each flushed row (a case: its own, its enterprise's, cons
 bodies', old and new; a case's event, message, offer, evidence, agreement, session or
 record: the case's; a draft: the consumer's; a user, enterprise, body or membership: the
 scopes that show its name) and bumps them, sorted, just before the commit. Statements that
-bypass the ORM (the sweep, bulk assignment) name their scopes with `touch()`. A reader takes
-the revisions first and renders after, so a page is never kept under a revision newer than
-its contents. Entries also expire after `VIEW_CACHE_TTL` seconds (60), which bounds what a
-change made outside the portal (a restore, a hand-written UPDATE) could leave stale.
+bypass the ORM (the sweep's batch move, remove_agent's UPDATE) name theirs with `touch()`.
+A reader takes the revisions first and renders after, so a page is never kept under a
+revision newer than its contents. Entries also expire after `VIEW_CACHE_TTL` seconds (60),
+which bounds what a change made outside the portal (a restore, a hand-written UPDATE) could
+leave stale.
 
 The store is per process (each gunicorn worker its own), bounded by `VIEW_CACHE_MB`; the
 revisions are in the database, so every app server sees every change.
@@ -166,7 +168,10 @@ def _bump_before_commit(session: Session) -> None:
     scopes = session.info.pop(_INFO_KEY, None)
     consumers = session.info.pop(_CONSUMERS, None) or {}
     if scopes:
-        bump(session, scopes | _consumers_of_cases(session, scopes, consumers))
+        # A case's scope stands for its consumer's (their case pages are kept by it); no
+        # page is kept by the case's own, so it is not stored (a row for every case).
+        stored = {s for s in scopes if not s.startswith("c:")}
+        bump(session, stored | _consumers_of_cases(session, scopes, consumers))
 
 
 def _consumers_of_cases(session: Session, scopes: set, known: dict) -> set:

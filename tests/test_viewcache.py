@@ -84,7 +84,6 @@ def test_the_sweep_bulk_escalation_shows_on_every_page_that_lists_the_case(app, 
     # Every reader is also notified (the unread count is in the key): the revisions are
     # what must move for whoever else reads these pages.
     scopes = [
-        viewcache.case(complaint.id),
         viewcache.enterprise(world.enterprise.id),
         viewcache.consumer(world.consumer.id),
         viewcache.body(world.jinshui.id),
@@ -136,13 +135,14 @@ def test_cases_released_by_a_bulk_update_show_unassigned(app, world):
     db.session.commit()
     owner = login(app.test_client(), world.owner)
     assert world.agent.name in fetch(owner, "/merchant/inbox")[0]
-    (case_before,) = viewcache.revisions([viewcache.case(complaint.id)])
+    (case_before,) = viewcache.revisions([viewcache.consumer(world.consumer.id)])
     with counted() as statements:
         actions.remove_agent(world.owner, world.agent.id)
         db.session.commit()
     bumped = [s for s in statements if "view_revision" in s]
     assert len(bumped) == 1
-    assert viewcache.revisions([viewcache.case(complaint.id)]) == (case_before + 1,)
+    # its consumer's scope (their case pages), through touch_cases' rows
+    assert viewcache.revisions([viewcache.consumer(world.consumer.id)]) == (case_before + 1,)
     html = fetch(owner, "/merchant/inbox")[0]
     row = re.search(rf'data-id="{complaint.id}".*?</tr>', html, re.S).group(0)
     assert world.agent.name not in row
@@ -204,7 +204,7 @@ def test_a_flashed_message_is_shown_once_and_never_kept(app, world):
 
 def test_a_failed_write_bumps_nothing(app, world):
     complaint = file_case(world.consumer, world.enterprise)
-    scopes = [viewcache.case(complaint.id), viewcache.enterprise(world.enterprise.id)]
+    scopes = [viewcache.consumer(world.consumer.id), viewcache.enterprise(world.enterprise.id)]
     before = viewcache.revisions(scopes)
     with pytest.raises(Invalid):
         ops.make_offer(world.agent, complaint, remedy="refund", amount="-5", terms="")
@@ -245,13 +245,18 @@ def test_the_api_list_is_kept_per_caller_and_fresh_after_a_filing(app, world, ap
 
 
 def test_many_scopes_are_bumped_by_one_statement(app, world):
-    scopes = [viewcache.consumer(10**6 + i) for i in range(5000)] + [viewcache.case(10**6)]
+    complaint = file_case(world.consumer, world.enterprise)
+    mine = viewcache.consumer(world.consumer.id)
+    (before,) = viewcache.revisions([mine])
+    scopes = [viewcache.consumer(10**6 + i) for i in range(5000)]
     with counted() as statements:
-        viewcache.touch(scopes)
-        viewcache.touch([viewcache.case(10**6)])  # twice in one transaction: one bump
+        viewcache.touch([*scopes, viewcache.case(complaint.id)])
+        viewcache.touch([viewcache.case(complaint.id), mine])  # twice: bumped once
         db.session.commit()
     assert len([s for s in statements if "view_revision" in s]) == 1
-    assert viewcache.revisions([scopes[-2], scopes[-1]]) == (1, 1)
+    # a case's scope bumps its consumer's, and is not stored itself
+    assert viewcache.revisions([scopes[-1], mine]) == (1, before + 1)
+    assert viewcache.revisions([viewcache.case(complaint.id)]) == (0,)
     viewcache.touch(scopes[:2])
     db.session.commit()
     assert viewcache.revisions(scopes[:3]) == (2, 2, 1)
