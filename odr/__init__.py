@@ -105,7 +105,7 @@ def register_extensions(app: Flask) -> None:
     by_role = {
         None: db.select(*common),
         "mediator": db.select(*common, memberships_column()),
-        "admin": db.select(*common, *versions_columns(User)),
+        "admin": db.select(*common, *versions_columns()),
     }
     by_role = {role: stmt.where(User.id == user_id_param) for role, stmt in by_role.items()}
 

@@ -114,20 +114,13 @@ def _scopes_of(obj, out: set, consumers: dict) -> None:
     if isinstance(obj, Complaint):
         out.add(case(obj.id))
         consumers[obj.id] = obj.consumer_id
-        state = sa.inspect(obj)
         for attr, scope in _CASE_OWNERS:
-            history = state.attrs[attr].history
-            for value in (getattr(obj, attr), *history.deleted):
-                if value is not None:
-                    out.add(scope(value))
+            out.update(scope(value) for value in _old_and_new(obj, attr))
     elif isinstance(obj, Draft):
         out.add(consumer(obj.consumer_id))
     elif isinstance(obj, User):
         out.add(consumer(obj.id))
-        history = sa.inspect(obj).attrs["enterprise_id"].history
-        for value in (obj.enterprise_id, *history.deleted):
-            if value is not None:
-                out.add(enterprise(value))
+        out.update(enterprise(value) for value in _old_and_new(obj, "enterprise_id"))
     elif isinstance(obj, Enterprise):
         out.add(enterprise(obj.id))
     elif isinstance(obj, MediationBody):
@@ -143,6 +136,12 @@ def _scopes_of(obj, out: set, consumers: dict) -> None:
         agreement = obj.__dict__.get("agreement")
         if agreement is not None:
             out.add(case(agreement.complaint_id))
+
+
+def _old_and_new(obj, attr: str) -> list:
+    """The attribute's value and the ones this flush replaced, without None."""
+    history = sa.inspect(obj).attrs[attr].history
+    return [v for v in (getattr(obj, attr), *history.deleted) if v is not None]
 
 
 # Rows shown on a case page; notifications and mail are not (the unread count is in the key).

@@ -443,13 +443,10 @@ def _versions(dashboard_at, performance_at, enterprise_id, event_id, regions) ->
     return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
 
 
-def versions_columns(user_table) -> list:
-    """versions()' values as columns of a SELECT of User, asked for admins only: the user
-    loader reads them with an admin's row, so a kept dashboard costs one statement."""
-    from odr.auth.models import UserRole
-
-    is_admin = user_table.role == UserRole.ADMIN
-    return [sa.case((is_admin, column), else_=sa.null()) for column in _VERSION_COLUMNS]
+def versions_columns() -> tuple:
+    """versions()' values as columns of the user loader's statement for admins, so a kept
+    dashboard costs one statement."""
+    return _VERSION_COLUMNS
 
 
 _READ_WITH_USER = "odr.stats_versions"
