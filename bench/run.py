@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -417,6 +418,17 @@ def scenarios(meta: dict, prep: dict, args) -> list[Scenario]:
     return [
         Scenario("floor_hello", "floor: bare hello", "floor", paths=["/hello"], kind="floor"),
         Scenario("floor_table", "floor: 50-row Jinja table", "floor", paths=["/"], kind="floor"),
+        Scenario(
+            "floor_file",
+            "floor: bare filing (plain SQL, same rows)",
+            "floor",
+            method="POST",
+            paths=["/file"],
+            body=json.dumps(complaint, ensure_ascii=False),
+            content_type="application/json",
+            kind="floor",
+            expect=(201,),
+        ),
         Scenario("inbox", "enterprise inbox", paths=["/merchant/inbox"], auth="owner", kind="list"),
         Scenario(
             "consumer_cases",
@@ -581,7 +593,10 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
         "floor": Server(
             f"floor-{kind}",
             "bench.floor:create_app()",
-            {"ODR_DATABASE_URL": url},
+            {
+                "ODR_DATABASE_URL": url,
+                "BENCH_FLOOR_CONSUMER": str(prep["filer"]["id"]),
+            },
             args.workers,
         ),
     }
@@ -742,21 +757,17 @@ def measure_dashboard_cold(url: str) -> dict:
 
 def measure_cpu(url: str, meta: dict, repeat: int = 10) -> dict:
     """CPU milliseconds a request costs in this process (Flask test client, no HTTP, no
-    gunicorn), for each page and the floor: unlike req/s, this hardly moves when other
-    programs share the cores. On PostgreSQL the server's own CPU is not included."""
+    gunicorn), for each page, each write and the floors: unlike req/s, this hardly moves
+    when other programs share the cores. On PostgreSQL the server's own CPU is not
+    included."""
     from bench import floor
-    from odr.auth import operations as auth_ops
-    from odr.auth.models import User
     from odr.extensions import db
 
     app = gen.make_app(url)
     app.config["WTF_CSRF_ENABLED"] = False
-    with app.app_context():
-        tokens = {}
-        for role in ("consumer", "owner"):
-            user = db.session.get(User, meta["bench_users"][role]["id"])
-            tokens[role], _ = auth_ops.issue_token(user, ttl_hours=2)
-        db.session.commit()
+    prep = prepare_users(app, meta)
+    by_name = {s.name: s for s in scenarios(meta, prep, argparse.Namespace())}
+    bare = floor.create_app(url)
 
     def login(role):
         client = app.test_client()
@@ -766,33 +777,68 @@ def measure_cpu(url: str, meta: dict, repeat: int = 10) -> dict:
         )
         return client
 
+    def bearer(role):
+        return {"Authorization": f"Bearer {prep['tokens'][role]}"}
+
     case_id = meta["samples"]["consumer"][len(meta["samples"]["consumer"]) // 2]
-    bearer = {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-    pages = {
-        "floor_table": (floor.create_app(url).test_client(), "/", None),
+    reads = {
+        "floor_table": (bare.test_client(), "/", None),
         "inbox": (login("owner"), "/merchant/inbox", None),
         "consumer_cases": (login("consumer"), "/consumer/cases", None),
         "case_page": (login("consumer"), f"/consumer/cases/{case_id}", None),
         "mediator_queue": (login("mediator"), "/mediation/", None),
-        "api_list": (app.test_client(), "/api/v1/complaints", bearer["owner"]),
-        "api_detail": (app.test_client(), f"/api/v1/complaints/{case_id}", bearer["consumer"]),
+        "api_list": (app.test_client(), "/api/v1/complaints", bearer("owner")),
+        "api_detail": (app.test_client(), f"/api/v1/complaints/{case_id}", bearer("consumer")),
         "dashboard": (login("admin"), "/admin/", None),
         "scoreboard": (app.test_client(), "/enterprises", None),
     }
     out = {}
-    for name, (client, path, headers) in pages.items():
+
+    def timed(name, call):
         for _ in range(2):
-            response = client.get(path, headers=headers)
+            call()
         started = time.process_time()
         for _ in range(repeat):
-            response = client.get(path, headers=headers)
+            response = call()
         ms = (time.process_time() - started) / repeat * 1000
-        out[name] = {
-            "cpu_ms": round(ms, 2),
-            "status": response.status_code,
-            "bytes": len(response.data),
-        }
+        out[name] = {"cpu_ms": round(ms, 2), "status": response.status_code}
+        out[name]["bytes"] = len(response.data)
         log(f"  cpu {name:<16} {ms:7.2f} ms a request ({len(response.data):,} bytes)")
+
+    for name, (client, path, headers) in reads.items():
+        timed(
+            name,
+            lambda client=client, path=path, headers=headers: client.get(path, headers=headers),
+        )
+    # The writes, each posted as the load test posts it: the bare filing (the floor for a
+    # write), a filing and an offer by API.
+    offers = itertools.cycle(prep["offer_cases"] or [0])
+    writes = {
+        "floor_file": (bare.test_client(), lambda: "/file", None, by_name["floor_file"]),
+        "file_api": (
+            app.test_client(),
+            lambda: "/api/v1/complaints",
+            bearer("filer"),
+            by_name["file_api"],
+        ),
+        "offer_api": (
+            app.test_client(),
+            lambda: f"/api/v1/complaints/{next(offers)}/offers",
+            bearer("owner"),
+            by_name["offer_api"],
+        ),
+    }
+    for name, (client, path, headers, scenario) in writes.items():
+        timed(
+            name,
+            lambda client=client, path=path, headers=headers, scenario=scenario: client.post(
+                path(),
+                data=scenario.body.encode(),
+                headers=headers,
+                content_type=scenario.content_type,
+            ),
+        )
+    bare.extensions["floor_engine"].dispose()
     with app.app_context():
         db.engine.dispose()
     return out
