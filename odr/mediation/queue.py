@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
@@ -112,12 +112,17 @@ def memberships_column():
     )
 
 
-_READ_WITH_USER = "odr.memberships"
+_READ = "odr.memberships"  # request.environ: {user id: ((bodies, heads), {body: revision})}
+
+
+def _read_in_request() -> dict:
+    """Memberships read in this request, by user (in the request's environ, not in g, which
+    outlives a request where an app context was pushed around several, as in tests)."""
+    return request.environ.setdefault(_READ, {})
 
 
 def remember_memberships(user: User, column: str | None) -> None:
-    """Keep what memberships_column() read with this request (not in g, which outlives a
-    request where an app context was pushed around several, as in tests)."""
+    """Keep what memberships_column() read with the signed-in user's row."""
     rows = [item.split(":") for item in column.split(",")] if column else []
     revisions = {int(body): int(rev) for body, _head, rev in rows}
     heads = (
@@ -125,12 +130,7 @@ def remember_memberships(user: User, column: str | None) -> None:
         if user.role == UserRole.MEDIATOR
         else frozenset()
     )
-    request.environ[_READ_WITH_USER] = (user.id, (frozenset(revisions), heads), revisions)
-
-
-def _with_user(user: User):
-    found = request.environ.get(_READ_WITH_USER)
-    return found if found is not None and found[0] == user.id else None
+    _read_in_request()[user.id] = ((frozenset(revisions), heads), revisions)
 
 
 def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
@@ -141,30 +141,28 @@ def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
     if "memberships" in user.__dict__ or not has_request_context():
         bodies = frozenset(user.body_ids)
         return bodies, frozenset(b for b in bodies if is_body_head(user, b))
-    read = _with_user(user)
-    if read is not None:
-        return read[1]
-    cache = g.setdefault("mediation_bodies", {})
-    found = cache.get(user.id)
-    if found is None:
+    read = _read_in_request()
+    if user.id not in read:
         rows = db.session.execute(_MEMBERSHIPS, {"user": user.id}).all()
         heads = (
             frozenset(r.body_id for r in rows if r.is_head)
             if user.role == UserRole.MEDIATOR
             else frozenset()
         )
-        found = cache[user.id] = (frozenset(r.body_id for r in rows), heads)
-        request.environ[_READ_WITH_USER] = (user.id, found, {r.body_id: r.rev for r in rows})
-    return found
+        read[user.id] = (
+            (frozenset(r.body_id for r in rows), heads),
+            {r.body_id: r.rev for r in rows},
+        )
+    return read[user.id][0]
 
 
 def body_revisions(user: User, bodies) -> tuple | None:
     """The revisions of `bodies` as read in this request with the user's memberships (None
     if they were not: the caller reads them itself)."""
-    read = _with_user(user) if has_request_context() else None
-    if read is None or not set(bodies) <= read[2].keys():
+    read = _read_in_request().get(user.id) if has_request_context() else None
+    if read is None or not set(bodies) <= read[1].keys():
         return None
-    return tuple(read[2][b] for b in bodies)
+    return tuple(read[1][b] for b in bodies)
 
 
 def head_bodies(user: User) -> set[int]:
