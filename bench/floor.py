@@ -189,23 +189,24 @@ def bare_filing(engine, data: dict) -> tuple[dict, int]:
             },
         )
         params = json.dumps({"reference": reference}, ensure_ascii=False)
-        conn.execute(
-            INSERT_NOTICE,
-            [{"user_id": s.id, "id": case_id, "params": params, "now": now} for s in staff],
-        )
-        conn.execute(
-            INSERT_MAIL,
-            [
-                {
-                    "key": f"floor:{case_id}:{s.id}",
-                    "email": s.email,
-                    "subject": f"新投诉 {reference}",
-                    "body": f"{s.name}，您好：\n\n新投诉 {reference}\n/merchant/cases/{case_id}",
-                    "now": now,
-                }
-                for s in staff
-            ],
-        )
+        if staff:  # an enterprise may have none active
+            conn.execute(
+                INSERT_NOTICE,
+                [{"user_id": s.id, "id": case_id, "params": params, "now": now} for s in staff],
+            )
+            conn.execute(
+                INSERT_MAIL,
+                [
+                    {
+                        "key": f"floor:{case_id}:{s.id}",
+                        "email": s.email,
+                        "subject": f"新投诉 {reference}",
+                        "body": f"{s.name}，您好：\n\n新投诉 {reference}\n/merchant/cases/{case_id}",
+                        "now": now,
+                    }
+                    for s in staff
+                ],
+            )
         scopes = sorted({f"e:{data['enterprise_id']}", f"u:{consumer['id']}"})
         conn.execute(BUMP, [{"scope": scope} for scope in scopes])
     return {"id": case_id, "reference": reference, "state": "negotiating"}, 201
