@@ -201,7 +201,8 @@ def bare_filing(engine, data: dict) -> tuple[dict, int]:
                         "key": f"floor:{case_id}:{s.id}",
                         "email": s.email,
                         "subject": f"新投诉 {reference}",
-                        "body": f"{s.name}，您好：\n\n新投诉 {reference}\n/merchant/cases/{case_id}",
+                        "body": f"{s.name}，您好：\n\n新投诉 {reference}\n"
+                        f"/merchant/cases/{case_id}",
                         "now": now,
                     }
                     for s in staff
