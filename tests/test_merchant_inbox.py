@@ -157,6 +157,12 @@ def test_inbox_filters_search_and_due_soon(client, world, db):
 
     html = client.get(f"/merchant/inbox?q={target.reference.lower()}").get_data(as_text=True)
     assert web_ids(html) == [target.id]
+    # Part of a reference, as a caller on the phone reads out its last digits.
+    digits = target.reference.rsplit("-", 1)[1].lstrip("0")
+    html = client.get(f"/merchant/inbox?q={digits}").get_data(as_text=True)
+    found = {db.session.get(Complaint, i).reference for i in web_ids(html)}
+    assert target.reference in found and all(digits in ref for ref in found)
+    assert web_ids(client.get("/merchant/inbox?q=ODR-20%25").get_data(as_text=True)) == []
     html = client.get("/merchant/inbox?q=消费者1").get_data(as_text=True)
     names = {db.session.get(Complaint, i).complainant_name for i in web_ids(html)}
     assert names and all(name.startswith("消费者1") for name in names)

@@ -173,7 +173,7 @@ def _params(f: InboxFilter, now: datetime) -> dict:
     if f.filed_to is not None:
         params["filed_to"] = deadlines.end_of_day(f.filed_to)
     if f.q:
-        params["reference"] = f.q.upper()
+        params["reference_like"] = _like_pattern(f.q.upper())
         params["name_like"] = _like_pattern(f.q)
     if f.due_soon:
         params["soon"] = soon_threshold(now)
@@ -196,7 +196,9 @@ def _conditions(shape: tuple) -> list:
     if q:
         where.append(
             sa.or_(
-                c.reference == sa.bindparam("reference"),
+                # Part of a reference will do ("0000017" finds ODR-2026-0000017): the name's
+                # match reads the enterprise's rows anyway, so this costs nothing more.
+                c.reference.contains(sa.bindparam("reference_like"), escape="/"),
                 c.complainant_name.icontains(sa.bindparam("name_like"), escape="/"),
             )
         )
