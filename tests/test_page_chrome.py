@@ -78,7 +78,7 @@ EARLIER = r"""<!doctype html>
           <li class="nav-item">
             <form method="post" action="{{ url_for('auth.logout') }}" class="d-inline">
               <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-              <button class="btn btn-outline-light btn-sm" type="submit">{{ _('Sign out') }}</button>
+              <button class="btn btn-outline-light btn-sm text-nowrap" type="submit">{{ _('Sign out') }}</button>
             </form>
           </li>
         {% else %}
