@@ -344,12 +344,14 @@ def queue_table(rows: list, heads: set[int]) -> Markup:
             mediator = f"\n            {escape(name) if name is not None else nobody}\n          "
         if state == State.PENDING_ACCEPTANCE:
             action = (
-                f'<a class="btn btn-sm btn-primary" href="{decide_head}{case_id}{decide_tail}">'
+                f'<a class="btn btn-sm btn-primary text-nowrap" '
+                f'href="{decide_head}{case_id}{decide_tail}">'
                 f"{texts['decide']}</a>"
             )
         else:
             action = (
-                f'<a class="btn btn-sm btn-outline-primary" href="{case_url}">{texts["open"]}</a>'
+                f'<a class="btn btn-sm btn-outline-primary text-nowrap" href="{case_url}">'
+                f"{texts['open']}</a>"
             )
         out.append(
             f"""
