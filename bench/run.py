@@ -995,7 +995,7 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
             "|---|---:|---:|---:|",
         ]
         for name, r in cpu.items():
-            times = f"{r['cpu_ms'] / floor_ms:.0f}" if floor_ms else "?"
+            times = f"{r['cpu_ms'] / floor_ms:.1f}" if floor_ms else "?"
             lines.append(f"| {name} | {r['cpu_ms']} | {times} | {r['bytes']:,} |")
         lines.append("")
     if "sweep" in res:
