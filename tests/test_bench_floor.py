@@ -3,27 +3,17 @@ writes what a portal filing writes: a case the portal reads and verifies, its fi
 the hash chain, a notice and an e-mail for each of the enterprise's staff, and the page
 revisions the portal's kept pages follow."""
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from bench import floor
+from bench.run import complaint_body
 from odr.auth.models import User
 from odr.disputes.events import verify_chain
 from odr.disputes.models import CaseEvent, Complaint, Notification, Outbox
 from odr.disputes.states import State
 from odr.viewcache import ViewRevision
-
-FILING = {
-    "enterprise_id": None,
-    "subject_kind": "goods",
-    "subject": "羽绒服",
-    "purchase_date": "2026-11-18",
-    "purchase_place": "郑州市金水区花园路",
-    "amount": "1299.00",
-    "issue": "quality",
-    "requests": ["refund"],
-    "claimed_amount": "1299.00",
-    "facts": "拉链三天就坏了，要求退款。",
-}
 
 
 def _revisions(db) -> dict:
@@ -43,7 +33,7 @@ def test_the_bare_filing_writes_a_case_the_portal_reads_and_verifies(app, db, wo
     bare = floor.create_app(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         response = bare.test_client().post(
-            "/file", json={**FILING, "enterprise_id": world.enterprise.id}
+            "/file", json=complaint_body(world.enterprise.id, date.today())
         )
     finally:
         bare.extensions["floor_engine"].dispose()
