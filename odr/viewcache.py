@@ -108,7 +108,7 @@ _CASE_OWNERS = (
 
 def _scopes_of(obj, out: set, consumers: dict) -> None:
     from odr.auth.models import User
-    from odr.disputes.models import Complaint, Draft, Enterprise, MediationBody
+    from odr.disputes.models import Complaint, Draft, Enterprise, MediationBody, Signature
     from odr.disputes.models.organisation import BodyMembership
 
     if isinstance(obj, Complaint):
@@ -131,7 +131,7 @@ def _scopes_of(obj, out: set, consumers: dict) -> None:
         complaint_id = getattr(obj, "complaint_id", None)
         if complaint_id is not None:
             out.add(case(complaint_id))
-    elif type(obj).__name__ == "Signature":
+    elif isinstance(obj, Signature):
         # Its agreement is loaded where it is signed (a signature also records an event).
         agreement = obj.__dict__.get("agreement")
         if agreement is not None:

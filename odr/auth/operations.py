@@ -132,10 +132,9 @@ def issue_token(
     return raw, token
 
 
-# The token with its user and the user's enterprise, in one query (was three: the token,
-# then the user and the enterprise lazily); built once, with the hash as a bound parameter.
-# The token with its user and enterprise, and the revision of the user's own cases (their
-# kept API list is keyed by it: odr/viewcache.py), in one statement.
+# The token with its user, the user's enterprise and the revision of the user's own cases
+# (their kept API list is keyed by it: odr/viewcache.py), in one statement (was three: the
+# token, then the user and the enterprise lazily); built once, the hash a bound parameter.
 _TOKEN = (
     db.select(ApiToken, viewcache.home_revision())
     .join(ApiToken.user)

@@ -121,16 +121,26 @@ def _read_in_request() -> dict:
     return request.environ.setdefault(_READ, {})
 
 
-def remember_memberships(user: User, column: str | None) -> None:
-    """Keep what memberships_column() read with the signed-in user's row."""
-    rows = [item.split(":") for item in column.split(",")] if column else []
-    revisions = {int(body): int(rev) for body, _head, rev in rows}
+def _keep(user: User, rows) -> tuple:
+    """Keep a user's memberships read in this request, rows of (body, is head, revision);
+    answers what bodies_of answers. Only a mediator heads a body."""
+    rows = list(rows)
     heads = (
-        frozenset(int(body) for body, head, _rev in rows if head == "1")
+        frozenset(body for body, head, _rev in rows if head)
         if user.role == UserRole.MEDIATOR
         else frozenset()
     )
-    _read_in_request()[user.id] = ((frozenset(revisions), heads), revisions)
+    kept = _read_in_request()[user.id] = (
+        (frozenset(body for body, _head, _rev in rows), heads),
+        {body: rev for body, _head, rev in rows},
+    )
+    return kept[0]
+
+
+def remember_memberships(user: User, column: str | None) -> None:
+    """Keep what memberships_column() read with the signed-in user's row."""
+    items = [item.split(":") for item in column.split(",")] if column else []
+    _keep(user, ((int(body), head == "1", int(rev)) for body, head, rev in items))
 
 
 def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
@@ -141,19 +151,10 @@ def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
     if "memberships" in user.__dict__ or not has_request_context():
         bodies = frozenset(user.body_ids)
         return bodies, frozenset(b for b in bodies if is_body_head(user, b))
-    read = _read_in_request()
-    if user.id not in read:
-        rows = db.session.execute(_MEMBERSHIPS, {"user": user.id}).all()
-        heads = (
-            frozenset(r.body_id for r in rows if r.is_head)
-            if user.role == UserRole.MEDIATOR
-            else frozenset()
-        )
-        read[user.id] = (
-            (frozenset(r.body_id for r in rows), heads),
-            {r.body_id: r.rev for r in rows},
-        )
-    return read[user.id][0]
+    read = _read_in_request().get(user.id)
+    if read is not None:
+        return read[0]
+    return _keep(user, db.session.execute(_MEMBERSHIPS, {"user": user.id}).all())
 
 
 def body_revisions(user: User, bodies) -> tuple | None:
