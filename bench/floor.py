@@ -114,14 +114,9 @@ def _parties(conn, enterprise_id: int) -> tuple[dict, list]:
     staff, each read once per process."""
     if "consumer" not in _who:
         consumer = os.environ.get("BENCH_FLOOR_CONSUMER")
-        user = '"user"'
+        which = "id = :id" if consumer else "role = 'consumer' ORDER BY id LIMIT 1"
         row = conn.execute(
-            sa.text(f"SELECT id, name, phone, address FROM {user} WHERE id = :id")
-            if consumer
-            else sa.text(
-                f"SELECT id, name, phone, address FROM {user} "
-                "WHERE role = 'consumer' ORDER BY id LIMIT 1"
-            ),
+            sa.text(f'SELECT id, name, phone, address FROM "user" WHERE {which}'),
             {"id": int(consumer or 0)},
         ).one()
         _who["consumer"] = row._asdict()
