@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := FLASK_APP=wsgi $(VENV)/bin/flask
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format bench translations install install-dev sysdeps-run sysdeps-test clean
+.PHONY: run test lint format bench translations translations-update install install-dev sysdeps-run sysdeps-test clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,8 +25,19 @@ sysdeps-run:
 sysdeps-test:
 	@scripts/system-deps.sh test
 
+# The catalog: odr/translations/zh_CN/LC_MESSAGES/messages.po is the source (in git), the
+# compiled .mo is built here. After changing a message, run `make translations-update` and
+# translate what it marks new or fuzzy (tests/test_translations.py fails until then).
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k lazy_ngettext:1,2 -k lazy_npgettext:1c,2,3
+BABEL_EXTRACT := extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output
+BABEL_POT := odr/translations/messages.pot
+
 translations: $(VENV)/.installed
-	@$(PY) scripts/i18n.py compile
+	@$(VENV)/bin/pybabel compile -d odr/translations
+
+translations-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel $(BABEL_EXTRACT) -o $(BABEL_POT) .
+	$(VENV)/bin/pybabel update -i $(BABEL_POT) -d odr/translations -l zh_CN --no-wrap --ignore-obsolete --ignore-pot-creation-date
 
 run: install sysdeps-run translations
 	$(FLASK) db upgrade

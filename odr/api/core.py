@@ -8,7 +8,7 @@ import json
 from flask import g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import refresh
+from flask_babel import lazy_pgettext, pgettext, refresh
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import joinedload
 
@@ -77,7 +77,7 @@ def _messages(error: dict) -> str:
     if kind == "missing":
         return _("This field is required.")
     if kind in ("string_type", "string_sub_type"):
-        return _("Must be text.")
+        return pgettext("api", "Must be text.")
     if kind == "string_too_long":
         return _("At most %(n)s characters.", n=ctx.get("max_length"))
     if kind == "string_too_short":
@@ -89,7 +89,7 @@ def _messages(error: dict) -> str:
     if kind == "money":
         return _("Not a valid amount.")
     if kind == "date_text":
-        return _("Not a valid date.")
+        return pgettext("api", "Not a valid date.")
     if kind.startswith("int_") or kind in ("greater_than_equal", "less_than_equal"):
         if kind == "greater_than_equal":
             return _("Must be at least %(n)s.", n=ctx.get("ge"))
@@ -188,7 +188,7 @@ def require_part(complaint: Complaint, move: Move) -> Role:
     operation's business: 409)."""
     role = role_in_case(caller(), complaint)
     if role not in TRANSITIONS[move][1]:
-        raise Forbidden(_l("You may not do this on this case."))
+        raise Forbidden(lazy_pgettext("api", "You may not do this on this case."))
     return role
 
 

@@ -4,6 +4,7 @@ told the date, time and place in advance."""
 from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from odr.auth.models import User
 from odr.disputes import deadlines
@@ -42,7 +43,7 @@ def schedule_session(
     now = now or utcnow()
     role = role_in_case(actor, complaint)
     if role is None:
-        raise NotFound(_l("No such case."))
+        raise NotFound(lazy_pgettext("mediation", "No such case."))
     if role != Role.MEDIATOR:
         raise Forbidden(_l("You may not do this on this case."))
     if complaint.state not in SESSION_STATES:
