@@ -5,11 +5,9 @@ import os
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
-from jinja2 import pass_eval_context
-from markupsafe import Markup
 
 from odr.config import CONFIGS, Config
 from odr.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -74,7 +72,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Shanghai")
-    install_template_gettext(app)
     limiter.init_app(app)
 
     from odr.database import configure_engine
@@ -130,62 +127,6 @@ def register_extensions(app: Flask) -> None:
     @user_logged_in.connect_via(app)
     def _note_role(_app, user, **_kw):
         session["odr_role"] = str(user.role)
-
-
-def install_template_gettext(app: Flask) -> None:
-    """Templates' _() and gettext() with each message looked up once per language.
-
-    Flask-Babel's callables walk its context, domain and cache on every call, and Jinja's
-    newstyle wrapper adds two more calls (some 15 us in all, thirty times on a case page).
-    The catalog does not change while the process runs, so the text of a message in a
-    language is kept, and so is the result of a call without values. The language is still
-    asked for on every call, so force_locale (mail in the recipient's language) is honoured.
-    Same rules as Jinja's newstyle gettext: the text is trusted (Markup when autoescaping),
-    the values are escaped, and the text is always a format string.
-    """
-    texts: dict = {}  # {locale: {message: text}}
-    plain: dict = {}  # {(locale, autoescape): {message: text % {}}}
-
-    def text_of(locale, message: str) -> str:
-        table = texts.get(locale)
-        if table is None:
-            table = texts.setdefault(locale, {})
-        text = table.get(message)
-        if text is None:
-            text = get_translations().ugettext(message)
-            if len(table) < 20_000:  # templates pass literals; bounded all the same
-                table[message] = text
-        return text
-
-    def formatted(autoescape: bool, text: str, variables: dict):
-        # Our own catalog's text, trusted as Jinja's gettext trusts it; values escaped.
-        return (Markup(text) if autoescape else text) % variables  # noqa: S704
-
-    @pass_eval_context
-    def gettext(eval_ctx, message: str, /, **variables):
-        locale = get_locale()
-        if locale is None:  # outside a request and an app: Flask-Babel's own answer
-            return formatted(eval_ctx.autoescape, get_translations().ugettext(message), variables)
-        if variables:
-            return formatted(eval_ctx.autoescape, text_of(locale, message), variables)
-        done = plain.setdefault((locale, eval_ctx.autoescape), {})
-        result = done.get(message)
-        if result is None:
-            result = formatted(eval_ctx.autoescape, text_of(locale, message), {})
-            if len(done) < 20_000:
-                done[message] = result
-        return result
-
-    # Flask-Babel's ngettext and friends stay; _ and gettext are ours.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: get_translations().ugettext(s),
-        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
-        newstyle=True,
-        pgettext=lambda c, s: get_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
-    )
-    app.jinja_env.globals["gettext"] = gettext
-    app.jinja_env.globals["_"] = gettext
 
 
 def register_blueprints(app: Flask) -> None:
