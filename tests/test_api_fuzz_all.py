@@ -119,6 +119,7 @@ def _runner(conn, strategy, headers, count, calls):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fast_passwords")
 def test_schemathesis_over_the_whole_document_finds_no_500_and_no_schema_violation(app):
     failures: list[str] = []

@@ -3,6 +3,7 @@ server does (schemathesis over the enterprise endpoints). Also the login rate li
 
 import re
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
@@ -77,6 +78,7 @@ def test_the_document_matches_the_contract(client):
     assert limit["schema"]["maximum"] == 200 and limit["schema"]["default"] == 50
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_500_and_no_schema_violation_for_enterprises(app, world, api, db):
     """Generated requests (valid and invalid) against every operation an enterprise uses,
     with the owner's token, over a real case of theirs."""

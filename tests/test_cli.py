@@ -173,6 +173,7 @@ def fresh_app(fresh_db_url, tmp_path):
         _db.engine.dispose()
 
 
+@pytest.mark.slow
 def test_seed_demo_prints_logins_that_work(fresh_app):
     result = invoke(fresh_app, "odr", "seed-demo")
     assert result.exit_code == 0, result.output

@@ -200,6 +200,7 @@ def test_inbox_filters_search_and_due_soon(client, world, db):
         assert response.status_code == 200, junk
 
 
+@pytest.mark.slow
 def test_csv_export_of_10000_cases_keeps_the_chinese(client, world, db):
     rows = mixed_rows(world, 10_000)
     bulk_insert(db, rows)

@@ -384,6 +384,7 @@ def failed_login(port, headers=None) -> int:
     return post_form(port, "/auth/login", fields, headers)
 
 
+@pytest.mark.slow
 def test_login_limit_is_shared_by_app_servers_through_redis(app, world, db, tmp_path):
     import redis
 
@@ -415,6 +416,7 @@ def test_login_limit_is_shared_by_app_servers_through_redis(app, world, db, tmp_
         client.close()
 
 
+@pytest.mark.slow
 def test_behind_a_proxy_each_client_has_its_own_budget_and_links_are_https(
     app, world, db, tmp_path
 ):

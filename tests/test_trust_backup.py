@@ -25,6 +25,9 @@ from odr.maintenance.audit import verify_all
 from odr.maintenance.backup import encode
 from odr.seed import seed_demo
 
+# Every test here seeds a demo portal and round-trips it through an archive.
+pytestmark = pytest.mark.slow
+
 ON_POSTGRES = os.environ.get("ODR_TEST_DB", "sqlite") == "postgres"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -22,6 +22,7 @@ from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
@@ -179,6 +180,7 @@ def wait_until(predicate, what, timeout=120.0, step=0.01):
     raise AssertionError(f"timed out waiting until {what}")
 
 
+@pytest.mark.slow
 def test_killed_worker_moves_every_case_and_sends_every_message_once(app, db, world, tmp_path):
     db.session.add(
         WebhookEndpoint(enterprise_id=world.enterprise.id, url="http://placeholder", secret=SECRET)
