@@ -28,16 +28,15 @@ sysdeps-test:
 # The catalog: odr/translations/zh_CN/LC_MESSAGES/messages.po is the source (in git), the
 # compiled .mo is built here. After changing a message, run `make translations-update` and
 # translate what it marks new or fuzzy (tests/test_translations.py fails until then).
-BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k lazy_ngettext:1,2 -k lazy_npgettext:1c,2,3
-BABEL_EXTRACT := extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output
 BABEL_POT := odr/translations/messages.pot
 
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile -d odr/translations
 
 translations-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel $(BABEL_EXTRACT) -o $(BABEL_POT) .
-	$(VENV)/bin/pybabel update -i $(BABEL_POT) -d odr/translations -l zh_CN --no-wrap --ignore-obsolete --ignore-pot-creation-date
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o $(BABEL_POT) .
+	$(VENV)/bin/pybabel update -i $(BABEL_POT) -d odr/translations -l zh_CN \
+	  --no-wrap --ignore-obsolete --ignore-pot-creation-date
 
 run: install sysdeps-run translations
 	$(FLASK) db upgrade
