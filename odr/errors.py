@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from odr.disputes.states import DomainError
+from odr.exceptions import DomainError
 from odr.extensions import db
 
 CODES = {

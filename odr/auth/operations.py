@@ -1,5 +1,6 @@
 """Account use cases, shared by the web and the API."""
 
+import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -20,8 +21,7 @@ from odr.auth.models import (
     hash_token,
     new_secret,
 )
-from odr.disputes.models import Region
-from odr.disputes.states import Invalid
+from odr.exceptions import Invalid
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -57,7 +57,7 @@ def validate_account(email, password, name, *, phone=None, region_code=None) -> 
             errors["phone"] = str(_l("At most %(n)s characters.", n=32))
         clean["phone"] = phone or None
     if region_code:
-        if db.session.get(Region, str(region_code)) is None:
+        if not _region_exists(str(region_code)):
             errors["region_code"] = str(_l("Unknown region."))
         clean["region_code"] = str(region_code)
     if "email" in clean and db.session.scalar(
@@ -67,6 +67,13 @@ def validate_account(email, password, name, *, phone=None, region_code=None) -> 
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
     return clean
+
+
+def _region_exists(code: str) -> bool:
+    # The region table through the user's own foreign key: accounts do not import the
+    # domain's models (the domain imports these).
+    (key,) = User.__table__.c.region_code.foreign_keys
+    return db.session.scalar(db.select(key.column).where(key.column == code)) is not None
 
 
 def register_consumer(
@@ -135,16 +142,19 @@ def issue_token(
 # The token with its user, the user's enterprise and the revision of the user's own cases
 # (their kept API list is keyed by it: odr/viewcache.py), in one statement (was three: the
 # token, then the user and the enterprise lazily); built once, the hash a bound parameter.
-_TOKEN = (
-    db.select(ApiToken, viewcache.home_revision())
-    .join(ApiToken.user)
-    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
-    .options(contains_eager(ApiToken.user).joinedload(User.enterprise))
-)
+# Built at first use: the enterprise is the domain's model, mapped once the domain is loaded.
+@functools.cache
+def _token_statement():
+    return (
+        db.select(ApiToken, viewcache.home_revision())
+        .join(ApiToken.user)
+        .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+        .options(contains_eager(ApiToken.user).joinedload(User.enterprise))
+    )
 
 
 def user_for_token(raw: str) -> User | None:
-    found = db.session.execute(_TOKEN, {"token_hash": hash_token(raw)}).first()
+    found = db.session.execute(_token_statement(), {"token_hash": hash_token(raw)}).first()
     token = found[0] if found is not None else None
     now = utcnow()
     if token is None or token.revoked_at is not None:
@@ -154,11 +164,6 @@ def user_for_token(raw: str) -> User | None:
     user = token.user
     if not user.active:
         return None
-    if user.role == UserRole.ENTERPRISE and user.enterprise is not None:
-        from odr.disputes.models import EnterpriseStatus
-
-        if user.enterprise.status in (EnterpriseStatus.SUSPENDED, EnterpriseStatus.EXITED):
-            return None
     if has_request_context():
         viewcache.remember_home_revision(user, found[1])
     return user

@@ -9,6 +9,9 @@ import enum
 
 from flask_babel import lazy_gettext as _l
 
+# The errors live below the domain (accounts raise them too); named here for the domain.
+from odr.exceptions import DomainError, Forbidden, Invalid, InvalidTransition, NotFound  # noqa: F401
+
 
 class State(enum.StrEnum):
     NEGOTIATING = "negotiating"
@@ -167,38 +170,6 @@ TARGETS: dict[Move, State] = {
     Move.TERMINATE: S.TERMINATED,
     Move.EXPIRE: S.TERMINATED,
 }
-
-
-class DomainError(Exception):
-    """A rule of the domain said no. `status` is the HTTP status the API answers with."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message, fields: dict | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.fields = fields or {}
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
-
-
-class InvalidTransition(DomainError):
-    status = 409
-    code = "invalid_transition"
-
-
-class Invalid(DomainError):
-    status = 422
-    code = "invalid"
 
 
 def check_move(move: Move, state: State | None, role: Role | None) -> None:
