@@ -9,10 +9,10 @@ from flask import g
 
 from odr import viewcache
 from odr.disputes import operations as ops
+from odr.disputes import staff
 from odr.disputes.models import Complaint, Draft
 from odr.disputes.states import Invalid, State
 from odr.extensions import db
-from odr.merchant import actions
 from tests.factories import PASSWORD, complaint_data, counted, file_case, shanghai
 
 
@@ -131,13 +131,13 @@ def test_cases_released_by_a_bulk_update_show_unassigned(app, world):
     """remove_agent gives the agent's open cases back to the team in one UPDATE (no ORM
     rows): the inbox must not keep showing the agent as their assignee."""
     complaint = file_case(world.consumer, world.enterprise)
-    actions.assign_cases(world.owner, [complaint.id], world.agent.id)
+    staff.assign_cases(world.owner, [complaint.id], world.agent.id)
     db.session.commit()
     owner = login(app.test_client(), world.owner)
     assert world.agent.name in fetch(owner, "/merchant/inbox")[0]
     (case_before,) = viewcache.revisions([viewcache.consumer(world.consumer.id)])
     with counted() as statements:
-        actions.remove_agent(world.owner, world.agent.id)
+        staff.remove_agent(world.owner, world.agent.id)
         db.session.commit()
     bumped = [s for s in statements if "view_revision" in s]
     assert len(bumped) == 1

@@ -8,10 +8,9 @@ that resolves to a private address later (DNS rebinding) is not called either.
 
 import pytest
 
-from odr.disputes import delivery
+from odr.disputes import delivery, integration
 from odr.disputes.models import DeliveryAttempt, Outbox
 from odr.disputes.states import Invalid
-from odr.merchant import actions
 from tests.factories import file_case
 from tests.test_webhooks import SECRET, Receiver
 
@@ -84,7 +83,7 @@ def test_production_refuses_to_register_private_or_plain_http(
     db, world, production_rules, url, api
 ):
     with pytest.raises(Invalid) as caught:
-        actions.register_webhook(world.owner, url=url, secret=SECRET)
+        integration.register_webhook(world.owner, url=url, secret=SECRET)
     assert "url" in caught.value.fields
     answer = api.post(world.owner, "/webhooks", json={"url": url})
     assert answer.status_code == 422
@@ -103,7 +102,7 @@ def test_a_name_resolving_to_a_private_address_is_not_called(db, world, receiver
     on 127.0.0.1 never sees a request."""
     hook = receiver()
     url = hook.url.replace("127.0.0.1", "localhost")
-    actions.register_webhook(world.owner, url=url, secret=SECRET)
+    integration.register_webhook(world.owner, url=url, secret=SECRET)
     db.session.commit()
     file_case(world.consumer, world.enterprise)
 
@@ -124,7 +123,7 @@ def test_development_delivers_to_a_local_name_through_the_pinned_address(db, wor
     and the connection goes to that address, with the Host header still the name."""
     hook = receiver()
     url = hook.url.replace("127.0.0.1", "localhost")
-    actions.register_webhook(world.owner, url=url, secret=SECRET)
+    integration.register_webhook(world.owner, url=url, secret=SECRET)
     db.session.commit()
     file_case(world.consumer, world.enterprise)
 
@@ -135,7 +134,7 @@ def test_development_delivers_to_a_local_name_through_the_pinned_address(db, wor
 
 def test_a_redirect_is_a_failed_delivery(db, world, receiver):
     hook = receiver(fail_first=1, status=302)
-    actions.register_webhook(world.owner, url=hook.url, secret=SECRET)
+    integration.register_webhook(world.owner, url=hook.url, secret=SECRET)
     db.session.commit()
     file_case(world.consumer, world.enterprise)
 

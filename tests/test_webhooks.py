@@ -11,10 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from odr.disputes import delivery
+from odr.disputes import delivery, integration
 from odr.disputes import operations as ops
 from odr.disputes.models import DeliveryAttempt, Outbox, WebhookEndpoint
-from odr.merchant import actions
 from odr.types import utcnow
 from tests.factories import PASSWORD, file_case
 
@@ -95,7 +94,7 @@ def make_due(db) -> None:
 
 
 def register(db, world, url) -> WebhookEndpoint:
-    endpoint, _secret = actions.register_webhook(world.owner, url=url, secret=SECRET)
+    endpoint, _secret = integration.register_webhook(world.owner, url=url, secret=SECRET)
     db.session.commit()
     return endpoint
 
@@ -208,7 +207,7 @@ def test_a_deactivated_endpoint_gets_nothing_more(db, world, receiver):
     hook = receiver()
     endpoint = register(db, world, hook.url)
     file_case(world.consumer, world.enterprise)
-    actions.deactivate_webhook(world.owner, endpoint.id)
+    integration.deactivate_webhook(world.owner, endpoint.id)
     db.session.commit()
     delivery.deliver_due()
     file_case(world.consumer, world.enterprise)

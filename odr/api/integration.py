@@ -1,34 +1,25 @@
 """Enterprise integration: webhook endpoints and long-lived integration tokens, the API
 twins of the owner's integration console (odr/merchant/integration.py), through the same
-functions (odr.merchant.actions) and so with the same rules: staff may list the webhook
+operations (odr.disputes.integration) and so with the same rules: staff may list the webhook
 endpoints, only the owner changes them or manages tokens."""
-
-from flask_babel import lazy_gettext as _l
 
 from odr.api import bp, schemas
 from odr.api.core import payload, require_role
 from odr.api.render import token_dict, webhook_dict
 from odr.api.spec import NO_CONTENT, endpoint
-from odr.auth.models import StaffRole, User, UserRole
+from odr.auth.models import User, UserRole
+from odr.disputes import integration as integration_ops
 from odr.disputes.models import WebhookEndpoint
-from odr.disputes.states import Forbidden
+from odr.disputes.staff import require_owner
 from odr.extensions import db
 
 INTEGRATION = ("enterprise", "integration")
 
 
-def _actions():
-    # Imported when used: odr.merchant imports its blueprint and forms.
-    from odr.merchant import actions
-
-    return actions
-
-
 def _owner() -> User:
     """Checked before the body is read: an agent is told 403, whatever they sent."""
     user = require_role(UserRole.ENTERPRISE)
-    if user.staff_role != StaffRole.OWNER:
-        raise Forbidden(_l("Only the enterprise's owner may do this."))
+    require_owner(user)
     return user
 
 
@@ -68,7 +59,7 @@ def create_webhook():
     once."""
     owner = _owner()
     data = payload(schemas.WebhookIn)
-    endpoint_, secret = _actions().register_webhook(owner, url=data.url, secret=data.secret)
+    endpoint_, secret = integration_ops.register_webhook(owner, url=data.url, secret=data.secret)
     db.session.commit()
     return {**webhook_dict(endpoint_), "secret": secret}, 201
 
@@ -83,7 +74,7 @@ def create_webhook():
     errors=(403,),
 )
 def delete_webhook(webhook_id: int):
-    _actions().deactivate_webhook(_owner(), webhook_id)
+    integration_ops.deactivate_webhook(_owner(), webhook_id)
     db.session.commit()
     return None, 204
 
@@ -98,7 +89,7 @@ def delete_webhook(webhook_id: int):
     errors=(403,),
 )
 def list_tokens():
-    tokens = _actions().enterprise_tokens(_owner().enterprise_id)
+    tokens = integration_ops.enterprise_tokens(_owner().enterprise_id)
     return {"items": [token_dict(t) for t in tokens]}, 200
 
 
@@ -115,7 +106,7 @@ def list_tokens():
 def create_integration_token():
     owner = _owner()
     data = payload(schemas.TokenCreateIn)
-    raw, token = _actions().create_integration_token(owner, name=data.name)
+    raw, token = integration_ops.create_integration_token(owner, name=data.name)
     db.session.commit()
     return {**token_dict(token), "token": raw}, 201
 
@@ -130,6 +121,6 @@ def create_integration_token():
     errors=(403,),
 )
 def revoke_token(token_id: int):
-    _actions().revoke_token(_owner(), token_id)
+    integration_ops.revoke_token(_owner(), token_id)
     db.session.commit()
     return None, 204

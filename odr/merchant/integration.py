@@ -5,11 +5,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from odr.disputes import integration as integration_ops
 from odr.disputes.models import DeliveryAttempt, Outbox, WebhookEndpoint
 from odr.disputes.notifications import WEBHOOK_EVENTS
 from odr.disputes.states import Invalid
 from odr.extensions import db
-from odr.merchant import actions
 from odr.merchant.forms import TokenForm, WebhookForm
 from odr.merchant.views import apply_errors, bp, owner_required
 
@@ -25,7 +25,7 @@ def _render(status=200, *, token_form=None, webhook_form=None, new_token=None, n
     return (
         render_template(
             "merchant/integration.html",
-            tokens=actions.enterprise_tokens(current_user.enterprise_id),
+            tokens=integration_ops.enterprise_tokens(current_user.enterprise_id),
             endpoints=endpoints,
             token_form=token_form or TokenForm(formdata=None),
             webhook_form=webhook_form or WebhookForm(formdata=None),
@@ -57,7 +57,7 @@ def create_token():
     if not form.validate_on_submit():
         return _render(422, token_form=form)
     try:
-        raw, _token = actions.create_integration_token(current_user, name=form.name.data)
+        raw, _token = integration_ops.create_integration_token(current_user, name=form.name.data)
     except Invalid as exc:
         db.session.rollback()
         apply_errors(form, exc.fields)
@@ -70,7 +70,7 @@ def create_token():
 @bp.route("/integration/tokens/<int:token_id>/revoke", methods=["POST"])
 @owner_required
 def revoke_token(token_id: int):
-    token = actions.revoke_token(current_user, token_id)
+    token = integration_ops.revoke_token(current_user, token_id)
     db.session.commit()
     flash(_("The token %(name)s was revoked.", name=token.name), "success")
     return redirect(url_for("merchant.integration"))
@@ -83,7 +83,7 @@ def create_webhook():
     if not form.validate_on_submit():
         return _render(422, webhook_form=form)
     try:
-        endpoint, secret = actions.register_webhook(
+        endpoint, secret = integration_ops.register_webhook(
             current_user, url=form.url.data, secret=form.secret.data
         )
     except Invalid as exc:
@@ -97,7 +97,7 @@ def create_webhook():
 @bp.route("/integration/webhooks/<int:endpoint_id>/deactivate", methods=["POST"])
 @owner_required
 def deactivate_webhook(endpoint_id: int):
-    endpoint = actions.deactivate_webhook(current_user, endpoint_id)
+    endpoint = integration_ops.deactivate_webhook(current_user, endpoint_id)
     db.session.commit()
     flash(_("Events are no longer sent to %(url)s.", url=endpoint.url), "success")
     return redirect(url_for("merchant.integration"))
@@ -107,7 +107,7 @@ def deactivate_webhook(endpoint_id: int):
 @owner_required
 def webhook_log(endpoint_id: int):
     """The delivery log of one endpoint: every attempt, newest first, with its event."""
-    endpoint = actions.webhook_endpoint(current_user, endpoint_id)
+    endpoint = integration_ops.webhook_endpoint(current_user, endpoint_id)
     before = request.args.get("before", type=int)
     query = (
         db.select(DeliveryAttempt, Outbox)

@@ -5,16 +5,17 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from odr.disputes import staff as staff_ops
 from odr.disputes.states import Invalid
 from odr.extensions import db
-from odr.merchant import actions, queries
+from odr.merchant import queries
 from odr.merchant.forms import InviteForm
 from odr.merchant.views import apply_errors, bp, owner_required
 
 
 def _render(form=None, status=200):
     staff = queries.staff_of(current_user.enterprise_id)
-    pending = {u.id for u in staff if not u.active and actions.invitation_pending(u)}
+    pending = {u.id for u in staff if not u.active and staff_ops.invitation_pending(u)}
     return (
         render_template(
             "merchant/staff.html",
@@ -40,7 +41,7 @@ def invite():
     if not form.validate_on_submit():
         return _render(form, 422)
     try:
-        agent = actions.invite_agent(
+        agent = staff_ops.invite_agent(
             current_user, email=form.email.data, name=form.name.data, locale=str(get_locale())
         )
     except Invalid as exc:
@@ -56,7 +57,7 @@ def invite():
 @owner_required
 def reinvite(user_id: int):
     try:
-        agent = actions.reinvite_agent(current_user, user_id)
+        agent = staff_ops.reinvite_agent(current_user, user_id)
     except Invalid as exc:
         db.session.rollback()
         flash(str(exc.message), "warning")
@@ -69,7 +70,7 @@ def reinvite(user_id: int):
 @bp.route("/staff/<int:user_id>/remove", methods=["POST"])
 @owner_required
 def remove(user_id: int):
-    agent = actions.remove_agent(current_user, user_id)
+    agent = staff_ops.remove_agent(current_user, user_id)
     db.session.commit()
     flash(_("%(name)s can no longer sign in.", name=agent.name), "success")
     return redirect(url_for("merchant.staff"))

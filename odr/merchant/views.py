@@ -36,10 +36,10 @@ from odr.disputes.choices import Issue, Request
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
 from odr.disputes.models import Region, RegionLevel
+from odr.disputes.staff import assign_cases
 from odr.disputes.states import OPEN_STATES, Invalid, State
 from odr.extensions import db, limiter, login_manager
 from odr.merchant import queries
-from odr.merchant.actions import assign_cases
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
 from odr.web import money_filter

@@ -1,32 +1,23 @@
-"""The enterprise's own housekeeping: staff, case assignment, API tokens and webhooks.
+"""An enterprise's staff: the owner invites and removes agents, and staff give cases to
+one another.
 
-Operation-like functions (plain data in, flush, never commit) for what concerns only the
-enterprise's side of the portal; the case itself changes only through
-odr.disputes.operations. Changes to the staff and the integration are written to the
+Operations (plain data in, flush, never commit) for what concerns only the enterprise's
+side of the portal; the case itself changes only through odr.disputes.operations. Changes
+to the staff (and to the integration: odr.disputes.integration) are written to the
 enterprise's event history with the person who made them.
 """
 
-import ipaddress
 import secrets
-from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from odr import viewcache
 from odr.auth import operations as auth_ops
-from odr.auth.models import (
-    ApiToken,
-    LinkPurpose,
-    OneTimeLink,
-    StaffRole,
-    TokenKind,
-    User,
-    UserRole,
-)
-from odr.disputes.models import Complaint, EnterpriseEvent, WebhookEndpoint
+from odr.auth.models import LinkPurpose, OneTimeLink, StaffRole, User, UserRole
+from odr.disputes.models import Complaint, EnterpriseEvent
 from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, NotFound
 from odr.extensions import db
@@ -34,21 +25,20 @@ from odr.types import utcnow
 
 INVITE_HOURS = 72
 MAX_BULK = 500
-MIN_SECRET = 16
 
 
-def _staff(actor: User) -> None:
+def require_staff(actor: User) -> None:
     if actor is None or actor.role != UserRole.ENTERPRISE or not actor.active:
         raise Forbidden(_l("Only the enterprise's staff may do this."))
 
 
-def _owner(actor: User) -> None:
-    _staff(actor)
+def require_owner(actor: User) -> None:
+    require_staff(actor)
     if actor.staff_role != StaffRole.OWNER:
         raise Forbidden(_l("Only the enterprise's owner may do this."))
 
 
-def _log(actor: User, action: str, note: str | None) -> None:
+def log_change(actor: User, action: str, note: str | None) -> None:
     """One line of the enterprise's history: who changed its staff or its integration."""
     status = str(actor.enterprise.status)
     db.session.add(
@@ -79,7 +69,7 @@ def staff_member(actor: User, user_id) -> User:
 def invite_agent(owner: User, *, email, name, locale="zh_CN") -> User:
     """Create an agent's account, inactive until they set a password from the invitation
     link (valid for 72 hours) that is mailed to them."""
-    _owner(owner)
+    require_owner(owner)
     # An unusable random password: nobody knows it; the agent chooses their own.
     agent = auth_ops.create_user(
         role=UserRole.ENTERPRISE,
@@ -92,21 +82,21 @@ def invite_agent(owner: User, *, email, name, locale="zh_CN") -> User:
     )
     agent.active = False
     _send_invitation(owner, agent)
-    _log(owner, "invite_agent", agent.email)
+    log_change(owner, "invite_agent", agent.email)
     db.session.flush()
     return agent
 
 
 def reinvite_agent(owner: User, agent_id) -> User:
     """Send a fresh invitation to an agent who has not accepted yet or was removed."""
-    _owner(owner)
+    require_owner(owner)
     agent = staff_member(owner, agent_id)
     if agent.staff_role != StaffRole.AGENT:
         raise Forbidden(_l("Only agents are invited."))
     if agent.active:
         raise Invalid(_l("This agent's account is already active."))
     _send_invitation(owner, agent)
-    _log(owner, "reinvite_agent", agent.email)
+    log_change(owner, "reinvite_agent", agent.email)
     db.session.flush()
     return agent
 
@@ -122,7 +112,7 @@ def _send_invitation(owner: User, agent: User) -> None:
     ):
         link.used_at = utcnow()
     raw = auth_ops.new_link(agent, LinkPurpose.INVITE, hours=INVITE_HOURS)
-    link = url_for("auth.accept_invite", token=raw, _external=True)
+    link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/auth/invite/{raw}"
     with force_locale(agent.locale or "zh_CN"):
         subject = _(
             "%(enterprise)s invites you to answer consumer complaints",
@@ -156,7 +146,7 @@ def invitation_pending(agent: User) -> bool:
 def remove_agent(owner: User, agent_id) -> User:
     """Deactivate an agent: they can no longer sign in, use tokens or see cases. Their
     open cases go back to the whole team."""
-    _owner(owner)
+    require_owner(owner)
     agent = staff_member(owner, agent_id)
     if agent.staff_role != StaffRole.AGENT:
         raise Forbidden(_l("The owner's account cannot be removed here."))
@@ -177,7 +167,7 @@ def remove_agent(owner: User, agent_id) -> User:
         .execution_options(synchronize_session=False)
     ).all()
     viewcache.touch_cases(released)  # the enterprise's scope: through the agent's row
-    _log(owner, "remove_agent", agent.email)
+    log_change(owner, "remove_agent", agent.email)
     db.session.flush()
     return agent
 
@@ -188,7 +178,7 @@ def remove_agent(owner: User, agent_id) -> User:
 def assign_cases(actor: User, complaint_ids, assignee_id) -> int:
     """Give cases of the actor's enterprise to one of its active staff (or to nobody).
     Answers how many cases were assigned."""
-    _staff(actor)
+    require_staff(actor)
     assignee = None
     if assignee_id not in (None, "", "none"):
         try:
@@ -226,137 +216,3 @@ def assign_cases(actor: User, complaint_ids, assignee_id) -> int:
         complaint.assignee_id = assignee.id if assignee is not None else None
     db.session.flush()
     return len(complaints)
-
-
-# -- API tokens ----------------------------------------------------------------------------
-
-
-def create_integration_token(owner: User, *, name) -> tuple[str, ApiToken]:
-    """A long-lived API token for the enterprise's own systems. The raw value is answered
-    once; only its hash is kept."""
-    _owner(owner)
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not name or len(name) > 100:
-        raise Invalid(
-            _l("Please correct the marked fields."),
-            {"name": str(_l("Give the token a name (at most 100 characters)."))},
-        )
-    raw, token = auth_ops.issue_token(owner, kind=TokenKind.INTEGRATION, name=name, ttl_hours=None)
-    _log(owner, "token_created", name)
-    return raw, token
-
-
-def enterprise_tokens(enterprise_id: int) -> list[ApiToken]:
-    return db.session.scalars(
-        db.select(ApiToken)
-        .join(User, User.id == ApiToken.user_id)
-        .where(User.enterprise_id == enterprise_id, ApiToken.kind == TokenKind.INTEGRATION)
-        .order_by(ApiToken.id.desc())
-    ).all()
-
-
-def revoke_token(owner: User, token_id) -> ApiToken:
-    _owner(owner)
-    try:
-        token = db.session.get(ApiToken, int(token_id))
-    except (TypeError, ValueError):
-        token = None
-    if (
-        token is None
-        or token.kind != TokenKind.INTEGRATION
-        or token.user.enterprise_id != owner.enterprise_id
-    ):
-        raise NotFound(_l("No such token."))
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        _log(owner, "token_revoked", token.name)
-    db.session.flush()
-    return token
-
-
-# -- webhooks ------------------------------------------------------------------------------
-
-
-def url_error(url: str) -> str | None:
-    if not url:
-        return str(_l("Enter the address that receives the events."))
-    if len(url) > 500:
-        return str(_l("At most %(n)s characters.", n=500))
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return str(_l("Not a valid web address."))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return str(_l("Enter a web address starting with http:// or https://."))
-    if parts.username or parts.password:
-        return str(_l("The address may not contain a user name or password."))
-    if current_app.config.get("WEBHOOK_REQUIRE_HTTPS") and parts.scheme != "https":
-        return str(_l("Enter an address starting with https://."))
-    if not current_app.config.get("WEBHOOK_PRIVATE_ADDRESSES") and _private_host(parts.hostname):
-        return str(_l("The address must be reachable on the internet, not a private network."))
-    return None
-
-
-def _private_host(host: str) -> bool:
-    """A literal address or a local name that points inside the portal's own networks (the
-    name of any other host is checked when it is resolved, at each delivery)."""
-    from odr.disputes.delivery import forbidden_address
-
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return True
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return forbidden_address(host)
-
-
-def register_webhook(owner: User, *, url, secret=None) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint for the enterprise's events. Without a secret, one is made.
-    Answers the endpoint and its secret (to show once)."""
-    _owner(owner)
-    url = (url or "").strip() if isinstance(url, str) else ""
-    secret = (secret or "").strip() if isinstance(secret, str) else ""
-    errors = {}
-    problem = url_error(url)
-    if problem:
-        errors["url"] = problem
-    if secret and not (MIN_SECRET <= len(secret) <= 100):
-        errors["secret"] = str(
-            _l(
-                "Between %(min)s and %(max)s characters, or leave it empty.",
-                min=MIN_SECRET,
-                max=100,
-            )
-        )
-    if errors:
-        raise Invalid(_l("Please correct the marked fields."), errors)
-    secret = secret or "whsec_" + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint(enterprise_id=owner.enterprise_id, url=url, secret=secret)
-    db.session.add(endpoint)
-    db.session.flush()
-    _log(owner, "webhook_added", url)
-    return endpoint, secret
-
-
-def webhook_endpoint(actor: User, endpoint_id) -> WebhookEndpoint:
-    try:
-        endpoint = db.session.get(WebhookEndpoint, int(endpoint_id))
-    except (TypeError, ValueError):
-        endpoint = None
-    if endpoint is None or endpoint.enterprise_id != actor.enterprise_id:
-        raise NotFound(_l("No such endpoint."))
-    return endpoint
-
-
-def deactivate_webhook(owner: User, endpoint_id) -> WebhookEndpoint:
-    """Stop sending to an endpoint; what is still queued for it is cancelled by the worker."""
-    _owner(owner)
-    endpoint = webhook_endpoint(owner, endpoint_id)
-    if endpoint.active:
-        endpoint.active = False
-        _log(owner, "webhook_deactivated", endpoint.url)
-    db.session.flush()
-    return endpoint
