@@ -14,8 +14,8 @@ from odr.auth import operations as auth_ops
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint
+from odr.disputes.paging import encode_cursor
 from odr.extensions import db as _db
-from odr.merchant.queries import encode_cursor
 from tests import factories
 
 # Most a page may send (login, user, unread count and the page's own few queries).

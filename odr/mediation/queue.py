@@ -13,10 +13,10 @@ from odr import display as rows_kit
 from odr.auth.models import User, UserRole
 from odr.disputes import deadlines
 from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody
+from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
 from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
 from odr.extensions import db
-from odr.merchant.queries import after_cursor, decode_cursor, encode_cursor
 from odr.types import UTCDateTime, utcnow
 from odr.viewcache import ViewRevision
 

@@ -8,10 +8,7 @@ after one page, merged with UNION ALL: the cost of a page does not grow with the
 cases the enterprise has.
 """
 
-import base64
-import binascii
 import functools
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -21,6 +18,7 @@ from odr.auth.models import User
 from odr.disputes import deadlines
 from odr.disputes.choices import Issue
 from odr.disputes.models import Complaint, Enterprise
+from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
 from odr.disputes.states import CLOSED_STATES, OPEN_STATES, State
 from odr.extensions import db
 from odr.types import UTCDateTime, utcnow
@@ -85,42 +83,6 @@ class InboxFilter:
 def soon_threshold(now: datetime) -> datetime:
     """The end of the 2nd working day from today: a deadline before it is 'due soon'."""
     return deadlines.working_day_deadline(now, SOON_DAYS)
-
-
-# -- cursor ----------------------------------------------------------------------------------
-
-
-def encode_cursor(segment: str, deadline_at: datetime | None, complaint_id: int) -> str:
-    payload = {"s": segment, "i": complaint_id}
-    if deadline_at is not None:
-        payload["d"] = deadline_at.isoformat()
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def after_cursor(c):
-    """Segment "a"'s keyset condition on the complaint columns `c`: (deadline_at, id) after
-    the bound after_deadline and after_id (the position a decoded cursor gives)."""
-    return sa.tuple_(c.deadline_at, c.id) > sa.tuple_(
-        sa.bindparam("after_deadline", type_=UTCDateTime()),
-        sa.bindparam("after_id", type_=sa.Integer()),
-    )
-
-
-def decode_cursor(cursor: str | None) -> tuple[str, datetime | None, int] | None:
-    """The position after which the next page starts; None for a missing or bad cursor."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-        segment, complaint_id = payload["s"], int(payload["i"])
-        deadline_at = datetime.fromisoformat(payload["d"]) if segment == "a" else None
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return None
-    if segment not in ("a", "b") or (segment == "a" and deadline_at.tzinfo is None):
-        return None
-    return segment, deadline_at, complaint_id
 
 
 # -- the page --------------------------------------------------------------------------------
