@@ -1,7 +1,5 @@
 """Operations commands: flask odr sweep | worker | seed-demo | create-user | calendar ..."""
 
-import csv
-import json
 import logging
 import sys
 import time
@@ -11,7 +9,15 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from odr import seed
+from odr.auth import operations as auth_ops
+from odr.auth.models import User, UserRole
+from odr.disputes import deadlines, stats, supervision, sweep
+from odr.disputes.delivery import deliver_due
+from odr.disputes.models import BodyMembership, MediationBody
+from odr.disputes.states import Invalid
 from odr.extensions import db
+from odr.maintenance.cli import register as register_maintenance
 
 odr_cli = AppGroup("odr", help="ODR portal operations.")
 
@@ -21,8 +27,6 @@ def stats_every() -> float:
     their time to live (ODR_STATS_TTL), so that pages never find them stale and never
     recompute them on an app server (it was 600 s against a 300 s TTL: for half of every
     ten minutes, the first reader's server recomputed them as well)."""
-    from odr.disputes import stats
-
     return stats.snapshot_ttl() * 0.8
 
 
@@ -34,9 +38,7 @@ def _parse_as_of(value: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter("use an ISO timestamp, e.g. 2026-10-20T09:00:00+08:00") from None
     if moment.tzinfo is None:
-        from odr.disputes.deadlines import SHANGHAI
-
-        moment = moment.replace(tzinfo=SHANGHAI)
+        moment = moment.replace(tzinfo=deadlines.SHANGHAI)
     return moment.astimezone(UTC)
 
 
@@ -44,9 +46,7 @@ def _parse_as_of(value: str | None) -> datetime | None:
 @click.option("--as-of", "as_of", help="Run as if the clock read this ISO timestamp.")
 def sweep_command(as_of: str | None):
     """Run every due deadline once and print what was done."""
-    from odr.disputes.sweep import sweep
-
-    report = sweep(_parse_as_of(as_of))
+    report = sweep.sweep(_parse_as_of(as_of))
     for line in report.lines():
         click.echo(line)
 
@@ -57,10 +57,6 @@ def sweep_command(as_of: str | None):
 def worker_command(interval: float, once: bool):
     """Loop: the sweep, then the outbox (mail and webhooks); the dashboard figures before
     their snapshot goes stale (every 0.8 x ODR_STATS_TTL seconds)."""
-    from odr.disputes import stats
-    from odr.disputes.delivery import deliver_due
-    from odr.disputes.sweep import sweep
-
     last_stats = float("-inf")
     while True:
         try:
@@ -68,7 +64,7 @@ def worker_command(interval: float, once: bool):
                 for key in stats.BUILDERS:
                     stats.refresh(key)
                 last_stats = time.monotonic()
-            report = sweep()
+            report = sweep.sweep()
             if report.actions:
                 for line in report.lines():
                     click.echo(line)
@@ -93,14 +89,9 @@ def worker_command(interval: float, once: bool):
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
 def seed_demo_command(if_empty: bool):
     """Build the Henan demo and print one line per login: <role> <email> <password>."""
-    from odr.auth.models import User
-    from odr.seed import seed_demo
-
     if if_empty and db.session.scalar(db.select(db.func.count(User.id))):
-        from odr.seed import DEMO_LOGINS
-
         click.echo("demo data already present; logins:")
-        for role, email, password in DEMO_LOGINS:
+        for role, email, password in seed.DEMO_LOGINS:
             click.echo(f"{role} {email} {password}")
         return
     if db.session.scalar(db.select(db.func.count(User.id))):
@@ -108,7 +99,7 @@ def seed_demo_command(if_empty: bool):
             "the database already has users: the demo goes into an empty database "
             "(--if-empty prints the demo logins instead)"
         )
-    for role, email, password in seed_demo():
+    for role, email, password in seed.seed_demo():
         click.echo(f"{role} {email} {password}")
 
 
@@ -121,11 +112,6 @@ def seed_demo_command(if_empty: bool):
 @click.option("--head", is_flag=True, help="Make the mediator head of the body.")
 def create_user_command(role, email, password, name, body_id, head):
     """Create an admin or a mediator account."""
-    from odr.auth import operations as auth_ops
-    from odr.auth.models import UserRole
-    from odr.disputes.models import BodyMembership, MediationBody
-    from odr.disputes.states import Invalid
-
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if role == "mediator":
@@ -154,63 +140,11 @@ odr_cli.add_command(calendar_cli)
 @click.option("--working-days", "n", required=True, type=click.IntRange(0, 10000))
 def calendar_deadline(start: str, n: int):
     """Print the date of the N-th working day after --from (that day not counted)."""
-    from odr.disputes.deadlines import add_working_days
-
     try:
         day = date.fromisoformat(start)
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--from") from None
-    click.echo(add_working_days(day, n).isoformat())
-
-
-def parse_calendar_file(path: Path) -> list[tuple[date, bool, str | None]]:
-    """A JSON file {"holidays": [...], "workdays": [...]} (or a list of {date, workday,
-    note}), or a CSV with columns date,type[,note] where type is holiday|off or workday|on."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows: list[tuple[date, bool, str | None]] = []
-    if path.suffix.lower() == ".json":
-        data = json.loads(text)
-        if isinstance(data, dict):
-            for key, workday in (("holidays", False), ("days_off", False), ("workdays", True)):
-                for item in data.get(key, []):
-                    if isinstance(item, dict):
-                        rows.append((date.fromisoformat(item["date"]), workday, item.get("note")))
-                    else:
-                        rows.append((date.fromisoformat(item), workday, None))
-        else:
-            for item in data:
-                rows.append(
-                    (date.fromisoformat(item["date"]), bool(item["workday"]), item.get("note"))
-                )
-    else:
-        for row in csv.reader(text.splitlines()):
-            if not row or row[0].strip().lower() in ("date", "") or row[0].startswith("#"):
-                continue
-            kind = row[1].strip().lower() if len(row) > 1 else "holiday"
-            if kind not in ("holiday", "off", "workday", "on"):
-                raise ValueError(f"unknown day type {kind!r} for {row[0]}")
-            rows.append(
-                (
-                    date.fromisoformat(row[0].strip()),
-                    kind in ("workday", "on"),
-                    row[2].strip() if len(row) > 2 else None,
-                )
-            )
-    return rows
-
-
-def load_calendar_rows(rows) -> int:
-    from odr.disputes.deadlines import invalidate_overrides
-    from odr.disputes.models import CalendarOverride
-
-    for day, workday, note in rows:
-        override = db.session.get(CalendarOverride, day)
-        if override is None:
-            db.session.add(CalendarOverride(day=day, is_workday=workday, note=note))
-        else:
-            override.is_workday, override.note = workday, note
-    invalidate_overrides()
-    return len(rows)
+    click.echo(deadlines.add_working_days(day, n).isoformat())
 
 
 @calendar_cli.command("load")
@@ -218,29 +152,21 @@ def load_calendar_rows(rows) -> int:
 def calendar_load(file: Path):
     """Load a year's official schedule (days off and make-up working days)."""
     try:
-        rows = parse_calendar_file(file)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        rows = deadlines.parse_schedule(file.read_text(encoding="utf-8-sig"), file.suffix)
+    except ValueError as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
-    count = load_calendar_rows(rows)
+    count = supervision.store_schedule(rows)
     db.session.commit()
     off = sum(1 for _, w, _ in rows if not w)
     click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")
 
 
-def _register_maintenance() -> None:
-    from odr.maintenance.cli import register
-
-    register(odr_cli)
-
-
-_register_maintenance()
+register_maintenance(odr_cli)
 
 
 @odr_cli.command("refresh-stats")
 def refresh_stats_command():
     """Recompute the dashboard and scoreboard figures the pages read (cron or the worker)."""
-    from odr.disputes import stats
-
     for key in stats.BUILDERS:
         started = time.perf_counter()
         stats.refresh(key)

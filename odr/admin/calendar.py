@@ -11,6 +11,7 @@ from flask_login import current_user
 from odr.admin.forms import CalendarDayForm, CalendarUploadForm, add_errors
 from odr.admin.views import bp
 from odr.disputes import supervision
+from odr.disputes.deadlines import local_date
 from odr.disputes.models import CalendarOverride
 from odr.disputes.states import Invalid
 from odr.extensions import db
@@ -20,8 +21,6 @@ from odr.types import utcnow
 def _year() -> int:
     year = request.args.get("year", type=int)
     if year is None or not 2000 <= year <= 2100:
-        from odr.disputes.deadlines import local_date
-
         year = local_date(utcnow()).year
     return year
 

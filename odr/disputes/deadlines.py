@@ -9,7 +9,9 @@ the log. A deadline never fails for lack of calendar data.
 (23:59:59 Asia/Shanghai) of the N-th working day after X.
 """
 
+import csv
 import functools
+import json
 import logging
 import threading
 import time
@@ -153,3 +155,53 @@ def reminder_moment(deadline_at: datetime) -> datetime:
 def working_days_left(deadline_at: datetime, now: datetime) -> int:
     """Working days from today to the deadline day (0: due today; negative: overdue)."""
     return working_days_between(local_date(now), local_date(deadline_at))
+
+
+# -- loading a year's official schedule ------------------------------------------------------
+
+
+def parse_schedule(text: str, suffix: str) -> list[tuple[date, bool, str | None]]:
+    """The days of an official schedule, as (day, is_workday, note), from a file's text: for
+    a .json `suffix` {"holidays": [...], "workdays": [...]} (or a list of {date, workday,
+    note}), otherwise CSV with columns date,type[,note] where type is holiday|off or
+    workday|on. The admin console's upload and `flask odr calendar load` both read files
+    with this. Raises ValueError for text it cannot read."""
+    try:
+        if suffix.lower() == ".json":
+            return _json_schedule(json.loads(text))
+        return _csv_schedule(text)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a holiday schedule ({exc!r})") from None
+
+
+def _json_schedule(data) -> list[tuple[date, bool, str | None]]:
+    rows: list[tuple[date, bool, str | None]] = []
+    if isinstance(data, dict):
+        for key, workday in (("holidays", False), ("days_off", False), ("workdays", True)):
+            for item in data.get(key, []):
+                if isinstance(item, dict):
+                    rows.append((date.fromisoformat(item["date"]), workday, item.get("note")))
+                else:
+                    rows.append((date.fromisoformat(item), workday, None))
+    else:
+        for item in data:
+            rows.append((date.fromisoformat(item["date"]), bool(item["workday"]), item.get("note")))
+    return rows
+
+
+def _csv_schedule(text: str) -> list[tuple[date, bool, str | None]]:
+    rows: list[tuple[date, bool, str | None]] = []
+    for row in csv.reader(text.splitlines()):
+        if not row or row[0].strip().lower() in ("date", "") or row[0].startswith("#"):
+            continue
+        kind = row[1].strip().lower() if len(row) > 1 else "holiday"
+        if kind not in ("holiday", "off", "workday", "on"):
+            raise ValueError(f"unknown day type {kind!r} for {row[0]}")
+        rows.append(
+            (
+                date.fromisoformat(row[0].strip()),
+                kind in ("workday", "on"),
+                row[2].strip() if len(row) > 2 else None,
+            )
+        )
+    return rows

@@ -4,8 +4,6 @@ commit. Only the regulator (an admin) may call them.
 """
 
 import calendar as pycalendar
-import json
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -267,8 +265,6 @@ def members(body: MediationBody) -> list[BodyMembership]:
 def load_calendar(actor: User, filename: str, data: bytes) -> tuple[int, int]:
     """Load a year's official schedule from an uploaded file (the format of
     `flask odr calendar load`: JSON or CSV). Answers (days off, working days)."""
-    from odr.cli import load_calendar_rows, parse_calendar_file
-
     _admin(actor)
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".json", ".csv"):
@@ -280,26 +276,35 @@ def load_calendar(actor: User, filename: str, data: bytes) -> tuple[int, int]:
         raise Invalid(
             _l("Please correct the marked fields."), {"file": str(_l("The file is too large."))}
         )
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"calendar{suffix}"
-        path.write_bytes(data)
-        try:
-            rows = parse_calendar_file(path)
-        except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
-            raise Invalid(
-                _l("Please correct the marked fields."),
-                {"file": str(_l("The file could not be read as a holiday schedule."))},
-            ) from None
+    try:
+        rows = deadlines.parse_schedule(data.decode("utf-8-sig"), suffix)
+    except ValueError:
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {"file": str(_l("The file could not be read as a holiday schedule."))},
+        ) from None
     if not rows:
         raise Invalid(
             _l("Please correct the marked fields."), {"file": str(_l("The file lists no days."))}
         )
-    rows = [(day, workday, (note or "")[:100] or None) for day, workday, note in rows]
-    load_calendar_rows(rows)
-    db.session.flush()
-    deadlines.invalidate_overrides()
+    store_schedule(rows)
     off = sum(1 for _, workday, _ in rows if not workday)
     return off, len(rows) - off
+
+
+def store_schedule(rows) -> int:
+    """Write parsed days (deadlines.parse_schedule) as overrides; a day loaded again is
+    updated. The upload above and `flask odr calendar load` both store through this."""
+    for day, workday, note in rows:
+        note = (note or "")[:100] or None
+        override = db.session.get(CalendarOverride, day)
+        if override is None:
+            db.session.add(CalendarOverride(day=day, is_workday=workday, note=note))
+        else:
+            override.is_workday, override.note = workday, note
+    db.session.flush()
+    deadlines.invalidate_overrides()
+    return len(rows)
 
 
 DAY_KINDS = ("workday", "holiday", "official")
