@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from odr.auth.views import bp as auth_bp
     from odr.consumer.requests import requests_bp
     from odr.consumer.views import bp as consumer_bp
+    from odr.mediation.office import bp as office_bp
     from odr.mediation.views import bp as mediation_bp
     from odr.merchant.views import bp as merchant_bp
     from odr.public.views import bp as public_bp
@@ -145,7 +146,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(merchant_bp, url_prefix="/merchant")
     app.register_blueprint(mediation_bp, url_prefix="/mediation")
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(requests_bp, url_prefix="/consumer/requests")  # and /office
+    app.register_blueprint(requests_bp, url_prefix="/consumer/requests")
+    app.register_blueprint(office_bp, url_prefix="/office")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

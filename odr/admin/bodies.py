@@ -11,14 +11,13 @@ from odr.admin.forms import (
     MediatorForm,
     MoveBodyForm,
     MoveMediatorForm,
-    add_errors,
-    options,
 )
 from odr.admin.views import bp
 from odr.disputes import supervision
 from odr.disputes.models import BodyMembership, Complaint, MediationBody, Region, RegionLevel
 from odr.disputes.states import OPEN_STATES, Invalid
 from odr.extensions import db
+from odr.forms import add_errors, options
 
 
 def _all_bodies() -> list[MediationBody]:

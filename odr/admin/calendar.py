@@ -8,13 +8,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from odr.admin.forms import CalendarDayForm, CalendarUploadForm, add_errors
+from odr.admin.forms import CalendarDayForm, CalendarUploadForm
 from odr.admin.views import bp
 from odr.disputes import supervision
 from odr.disputes.deadlines import local_date
 from odr.disputes.models import CalendarOverride
 from odr.disputes.states import Invalid
 from odr.extensions import db
+from odr.forms import add_errors
 from odr.types import utcnow
 
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from odr.admin.forms import DecisionForm
 from odr.admin.views import bp
 from odr.auth.models import User
 from odr.disputes import enterprises as enterprise_ops
@@ -15,7 +16,6 @@ from odr.disputes.evidence import ALLOWED
 from odr.disputes.models import Complaint, Enterprise, EnterpriseEvent, EnterpriseStatus
 from odr.disputes.states import OPEN_STATES, Invalid
 from odr.extensions import db
-from odr.merchant.forms import DecisionForm
 
 PAGE_SIZE = 50
 DECISION_BUTTONS = {

@@ -1,5 +1,5 @@
-"""Forms of the regulator's console and of the request pages. They check presence and
-length; the domain (odr.disputes.supervision, odr.disputes.requests) checks the rest."""
+"""Forms of the regulator's console. They check presence and length; the domain
+(odr.disputes.supervision, odr.disputes.enterprises) checks the rest."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,16 +8,16 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
-    RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from odr.disputes.models import BodyKind, RegionLevel
+from odr.forms import options
 
 LEVEL_LABELS = {
     RegionLevel.PROVINCE: _l("Province"),
@@ -25,21 +25,6 @@ LEVEL_LABELS = {
     RegionLevel.COUNTY: _l("County"),
     RegionLevel.STATION: _l("Local station"),
 }
-
-
-def options(pairs) -> list[SelectChoice]:
-    """Choices as WTForms wants them: (value, label) pairs made SelectChoice."""
-    return [SelectChoice(str(value), label) for value, label in pairs]
-
-
-def add_errors(form, errors: dict) -> None:
-    """Put the domain's per-field messages on the form's fields (others on the form)."""
-    for name, message in errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = [*list(target.errors), message]
-        else:
-            form.form_errors.append(message)
 
 
 class CsrfForm(FlaskForm):
@@ -113,53 +98,11 @@ class WarningForm(FlaskForm):
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20_000)])
 
 
-# -- the other request types -------------------------------------------------------------
+class DecisionForm(FlaskForm):
+    """The regulator's decision on an enterprise (admin console)."""
 
-
-class ConsultationForm(FlaskForm):
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
-    text = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=10_000)])
-    region_code = SelectField(_l("Your region"), choices=[], validators=[Optional()])
-
-
-class ReportForm(FlaskForm):
-    enterprise_id = SelectField(_l("Reported enterprise"), choices=[], validators=[Optional()])
-    respondent_name = StringField(
-        _l("Name of a party not listed"), validators=[Optional(), Length(max=200)]
-    )
-    region_code = SelectField(
-        _l("Region of the reported party"), choices=[], validators=[Optional()]
-    )
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
-    text = TextAreaField(
-        _l("What happened (facts, time, place)"),
-        validators=[DataRequired(), Length(max=10_000)],
-    )
-    real_name = BooleanField(_l("Real-name report: tell me the outcome"), default=True)
-
-
-class SuggestionForm(FlaskForm):
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
-    text = TextAreaField(_l("Your suggestion"), validators=[DataRequired(), Length(max=10_000)])
-
-
-class AnswerForm(FlaskForm):
-    answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=10_000)])
-
-
-class ExtendForm(FlaskForm):
+    action = HiddenField()
     reason = TextAreaField(
-        _l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)]
-    )
-
-
-class DecideForm(FlaskForm):
-    outcome = RadioField(
-        _l("Decision"),
-        choices=options([("filed", _l("File a case (立案)")), ("not_filed", _l("Do not file"))]),
-        validators=[InputRequired()],
-    )
-    answer = TextAreaField(
-        _l("Explanation (sent to a real-name reporter)"),
-        validators=[DataRequired(), Length(max=10_000)],
+        _l("Reason"),
+        validators=[Optional(), Length(max=2000, message=_l("At most %(max)d characters."))],
     )

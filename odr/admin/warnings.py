@@ -4,12 +4,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from odr.admin.forms import CsrfForm, WarningForm, add_errors
+from odr.admin.forms import CsrfForm, WarningForm
 from odr.admin.views import bp
 from odr.disputes import supervision
 from odr.disputes.models import ConsumerWarning
 from odr.disputes.states import Invalid
 from odr.extensions import db
+from odr.forms import add_errors
 
 
 @bp.route("/warnings")

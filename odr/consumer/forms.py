@@ -14,18 +14,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from odr.disputes.choices import Issue, PerformanceStatus, Request, SubjectKind
+from odr.forms import options
 
 NOT_LISTED = "other"
-
-
-def options(pairs) -> list[SelectChoice]:
-    """Choices as WTForms wants them: (value, label) pairs made SelectChoice."""
-    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -249,3 +244,33 @@ class CaseEvidenceForm(FlaskForm):
         render_kw={"accept": "image/jpeg,image/png,image/gif,image/webp,image/heic,.pdf"},
     )
     submit = SubmitField(_l("Upload"))
+
+
+# -- consultations, reports and suggestions ----------------------------------------------
+
+
+class ConsultationForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=10_000)])
+    region_code = SelectField(_l("Your region"), choices=[], validators=[Optional()])
+
+
+class ReportForm(FlaskForm):
+    enterprise_id = SelectField(_l("Reported enterprise"), choices=[], validators=[Optional()])
+    respondent_name = StringField(
+        _l("Name of a party not listed"), validators=[Optional(), Length(max=200)]
+    )
+    region_code = SelectField(
+        _l("Region of the reported party"), choices=[], validators=[Optional()]
+    )
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(
+        _l("What happened (facts, time, place)"),
+        validators=[DataRequired(), Length(max=10_000)],
+    )
+    real_name = BooleanField(_l("Real-name report: tell me the outcome"), default=True)
+
+
+class SuggestionForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    text = TextAreaField(_l("Your suggestion"), validators=[DataRequired(), Length(max=10_000)])

@@ -1,34 +1,23 @@
 """Consultations, reports and suggestions: filed and followed by consumers at
-/consumer/requests (blueprint `requests`), handled by office staff at /office/requests
-(blueprint `office`, registered together with this one). The regulator handles them at
-/admin/requests (odr/admin/requests.py)."""
+/consumer/requests (blueprint `requests`). Office staff handle them at /office/requests
+(odr/mediation/office.py), the regulator at /admin/requests (odr/admin/requests.py)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from odr.admin import requests as handling
-from odr.admin.forms import ConsultationForm, ReportForm, SuggestionForm, add_errors, options
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import UserRole
+from odr.consumer.forms import ConsultationForm, ReportForm, SuggestionForm
 from odr.disputes import requests as service
 from odr.disputes.deadlines import local_date
 from odr.disputes.models import Enterprise, EnterpriseStatus, Region, RegionLevel, RequestKind
 from odr.disputes.states import Invalid
 from odr.extensions import db
+from odr.forms import add_errors, options
 
 requests_bp = Blueprint("requests", __name__)
 gate_blueprint(requests_bp, UserRole.CONSUMER)
-
-office_bp = Blueprint("office", __name__)
-gate_blueprint(office_bp, UserRole.MEDIATOR)
-
-
-@requests_bp.record_once
-def _register_office(state) -> None:
-    """The office pages come with this blueprint (one registration line in create_app)."""
-    state.app.register_blueprint(office_bp, url_prefix="/office")
-
 
 FORMS = {
     RequestKind.CONSULTATION: ConsultationForm,
@@ -149,21 +138,3 @@ def detail(request_id: int):
         outcome_label=service.outcome_label,
         show_outcome=item.kind != RequestKind.REPORT or item.real_name,
     )
-
-
-# -- the office staff --------------------------------------------------------------------
-
-
-@office_bp.route("/requests")
-def requests():
-    return handling.render_list("office")
-
-
-@office_bp.route("/requests/<int:request_id>")
-def request_detail(request_id: int):
-    return handling.render_detail("office", request_id)
-
-
-@office_bp.route("/requests/<int:request_id>/<action>", methods=["POST"])
-def request_act(request_id: int, action: str):
-    return handling.act("office", request_id, action)

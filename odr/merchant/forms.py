@@ -7,7 +7,6 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
-    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -166,13 +165,6 @@ class WebhookForm(PrefixedForm):
         validators=[Optional(), length(100)],
     )
     submit = SubmitField(_l("Register the endpoint"))
-
-
-class DecisionForm(FlaskForm):
-    """The regulator's decision on an enterprise (admin console)."""
-
-    action = HiddenField()
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), length(2000)])
 
 
 class SignForm(FlaskForm):

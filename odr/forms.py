@@ -1,0 +1,48 @@
+"""Form helpers, and the forms of pages that more than one role package shows (the request
+handlers' pages: odr/request_handling.py). Web only: operations never receive a form."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices as WTForms wants them: (value, label) pairs made SelectChoice."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def add_errors(form, errors: dict) -> None:
+    """Put the domain's per-field messages on the form's fields (others on the form)."""
+    for name, message in errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = [*list(target.errors), message]
+        else:
+            form.form_errors.append(message)
+
+
+# -- the request handlers (the regulator and the office staff) ---------------------------
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=10_000)])
+
+
+class ExtendForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class DecideForm(FlaskForm):
+    outcome = RadioField(
+        _l("Decision"),
+        choices=options([("filed", _l("File a case (立案)")), ("not_filed", _l("Do not file"))]),
+        validators=[InputRequired()],
+    )
+    answer = TextAreaField(
+        _l("Explanation (sent to a real-name reporter)"),
+        validators=[DataRequired(), Length(max=10_000)],
+    )
