@@ -130,6 +130,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Imported when the app is built: importing a model or odr.extensions must not load
+    # every blueprint (each module of the portal imports this package first).
     from odr.admin.views import bp as admin_bp
     from odr.api import bp as api_bp
     from odr.auth.views import bp as auth_bp

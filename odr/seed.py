@@ -4,11 +4,13 @@ enterprises, staff, mediators, consumers and cases in every state."""
 from datetime import date, timedelta
 
 from odr.auth import operations as auth_ops
-from odr.auth.models import StaffRole, UserRole
+from odr.auth.models import StaffRole, User, UserRole
 from odr.disputes import operations as ops
+from odr.disputes import requests as service_requests
 from odr.disputes.models import (
     BodyKind,
     BodyMembership,
+    ConsumerWarning,
     Enterprise,
     EnterpriseStatus,
     MediationBody,
@@ -476,9 +478,6 @@ def seed_demo() -> list[tuple[str, str, str]]:
     ops.withdraw(consumer, c, reason="已自行解决", now=t + timedelta(days=1))
 
     # The platform's other request types, and a published consumer warning.
-    from odr.disputes import requests as service_requests
-    from odr.disputes.models import ConsumerWarning, User
-
     service_requests.file_request(
         consumer,
         "consultation",

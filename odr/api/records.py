@@ -17,6 +17,7 @@ from odr.disputes.permissions import role_in_case
 from odr.disputes.records import record_bytes
 from odr.disputes.serialize import iso
 from odr.disputes.states import NotFound, Role
+from odr.disputes.stats import enterprise_scoreboard
 from odr.extensions import db
 
 CODE = re.compile(r"^[A-Z0-9]{1,32}$")
@@ -125,8 +126,6 @@ def verify_record(code: str):
     responses={200: schemas.Scoreboard},
 )
 def enterprise_stats():
-    from odr.disputes.stats import enterprise_scoreboard
-
     def number(value):
         return float(value) if value is not None else None
 

@@ -65,7 +65,7 @@ from odr.disputes.states import (
     Role,
     State,
 )
-from odr.extensions import db
+from odr.extensions import db, login_manager
 
 bp = Blueprint("consumer", __name__)
 
@@ -77,8 +77,6 @@ OPEN_TO_CASE_PARTIES = {"consumer.evidence", "consumer.record"}
 
 @bp.before_request
 def _gate():
-    from odr.extensions import login_manager
-
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if request.endpoint in OPEN_TO_CASE_PARTIES:

@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from odr.disputes.models import CalendarOverride
+from odr.extensions import db
+
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -54,9 +57,6 @@ def _overrides() -> dict[date, bool]:
         if _override_cache is not None and now - _override_loaded_at < _OVERRIDE_TTL:
             return _override_cache
     try:
-        from odr.disputes.models import CalendarOverride
-        from odr.extensions import db
-
         rows = db.session.execute(
             db.select(CalendarOverride.day, CalendarOverride.is_workday)
         ).all()

@@ -23,6 +23,7 @@ from odr.disputes.models import (
     Outbox,
     WebhookEndpoint,
 )
+from odr.disputes.serialize import complaint_summary
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -392,8 +393,6 @@ def _case_url(user: User | Recipient, complaint_id: int) -> str:
 
 
 def webhook_payload(complaint: Complaint, event: str, params: dict, event_uid: str) -> dict:
-    from odr.disputes.serialize import complaint_summary
-
     return {
         "id": event_uid,
         "type": event,

@@ -12,13 +12,16 @@ from flask_babel import lazy_gettext as _l
 from odr.auth.models import User, UserRole
 from odr.disputes import deadlines, memo, routing
 from odr.disputes.choices import Issue, PerformanceStatus, RecordKind, Remedy, Request, SubjectKind
+from odr.disputes.credit_code import credit_code_error
 from odr.disputes.events import record_event
 from odr.disputes.models import (
     Agreement,
     BodyMembership,
     CaseEvent,
     Complaint,
+    Draft,
     Enterprise,
+    Evidence,
     MediationBody,
     Message,
     Offer,
@@ -26,7 +29,8 @@ from odr.disputes.models import (
     Signature,
 )
 from odr.disputes.notifications import look_up_ahead, notify
-from odr.disputes.permissions import role_in_case
+from odr.disputes.permissions import is_body_head, role_in_case
+from odr.disputes.records import issue_record
 from odr.disputes.states import (
     TARGETS,
     DomainError,
@@ -228,8 +232,6 @@ def _current_agreement(complaint: Complaint) -> Agreement | None:
 
 
 def _issue(complaint: Complaint, kind: RecordKind, now: datetime):
-    from odr.disputes.records import issue_record
-
     record = issue_record(complaint, kind, now=now)
     notify(complaint, "record_issued", params={"kind": str(kind), "code": record.code})
     return record
@@ -328,11 +330,8 @@ def resolve_respondent(data: dict) -> tuple[Enterprise | None, dict]:
     if not region_code or db.session.get(Region, region_code) is None:
         errors["respondent_region_code"] = str(_l("Choose the region where the business is."))
     code = (data.get("respondent_credit_code") or "").strip().upper() or None
-    if code:
-        from odr.disputes.credit_code import credit_code_error
-
-        if credit_code_error(code):
-            errors["respondent_credit_code"] = str(credit_code_message(credit_code_error(code)))
+    if code and credit_code_error(code):
+        errors["respondent_credit_code"] = str(credit_code_message(credit_code_error(code)))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
     return None, {
@@ -471,8 +470,6 @@ def _write_filing(complaint: Complaint, consumer: User, state: State, audiences,
 
 
 def attach_draft_evidence(complaint: Complaint, draft_id: int) -> None:
-    from odr.disputes.models import Draft, Evidence
-
     for item in db.session.scalars(db.select(Evidence).where(Evidence.draft_id == draft_id)):
         item.complaint_id = complaint.id
         item.draft_id = None
@@ -838,8 +835,6 @@ def assign_mediator(actor: User, complaint: Complaint, *, mediator_id, now=None)
     now = _now(now)
     role = _role(actor, complaint)
     check_move(Move.ASSIGN, complaint.state, role)
-    from odr.disputes.permissions import is_body_head
-
     if not is_body_head(actor, complaint.body_id):
         raise Forbidden(_l("Only the head of the body assigns cases."))
     membership = db.session.scalar(

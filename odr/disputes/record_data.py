@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from odr.auth.models import User
 from odr.disputes.choices import Issue, RecordKind, Remedy, Request, SubjectKind
+from odr.disputes.deadlines import local_date
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
@@ -135,8 +136,6 @@ def long_date(value) -> str:
 
 
 def _local(value: datetime) -> date:
-    from odr.disputes.deadlines import local_date
-
     return local_date(value)
 
 

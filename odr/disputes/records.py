@@ -30,6 +30,10 @@ from flask_babel import lazy_gettext as _l
 
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
+from odr.disputes.notifications import notify
+from odr.disputes.permissions import role_in_case
+from odr.disputes.record_data import build_context, document_title
+from odr.disputes.states import Forbidden, NotFound, Role
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -156,8 +160,6 @@ def render_pdf(template: str, context: dict) -> bytes:
 
 
 def record_context(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> dict:
-    from odr.disputes.record_data import build_context
-
     return build_context(complaint, kind, code, issued_at)
 
 
@@ -173,8 +175,6 @@ def _decorate(context: dict, code: str) -> dict:
 
 def _title(kind: RecordKind) -> str:
     try:
-        from odr.disputes.record_data import document_title
-
         return document_title(kind)
     except Exception:  # the plain record must never fail
         return str(kind)
@@ -245,10 +245,6 @@ def issue_record(complaint: Complaint, kind: RecordKind, *, now: datetime | None
 
 def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None) -> Record:
     """The whole case file, on request of a party or the mediator of the case."""
-    from odr.disputes.notifications import notify
-    from odr.disputes.permissions import role_in_case
-    from odr.disputes.states import Forbidden, NotFound, Role
-
     role = role_in_case(actor, complaint)
     if role is None:
         raise NotFound(_l("No such case."))

@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 import sqlalchemy as sa
 from flask import current_app
 
+from odr.disputes.models import Evidence, Record
 from odr.extensions import db
 
 FORMAT = "odr-backup"
@@ -237,8 +238,6 @@ def resolve_output(output: str | Path | None) -> Path:
 
 
 def _referenced_files(conn: sa.Connection) -> dict[str, list[str]]:
-    from odr.disputes.models import Evidence, Record
-
     uploads = list(
         conn.execute(sa.select(Evidence.__table__.c.stored_name).order_by(Evidence.__table__.c.id))
         .scalars()

@@ -4,6 +4,10 @@ import sys
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from odr.maintenance.audit import verify_all
+from odr.maintenance.backup import BackupError, backup, restore
 
 
 def register(group: click.Group) -> None:
@@ -22,8 +26,6 @@ def audit_verify_command():
 
     Prints one line per problem and a summary; exits with status 1 when anything was
     altered or is missing."""
-    from odr.maintenance.audit import verify_all
-
     report = verify_all()
     for line in report.problems:
         click.echo(f"ALTERED {line}", err=True)
@@ -41,10 +43,6 @@ def audit_verify_command():
 )
 def backup_command(output: str | None):
     """Write the database, the evidence and the records into one .tar.gz archive."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from odr.maintenance.backup import BackupError, backup
-
     try:
         summary = backup(output)
     except (BackupError, OSError, SQLAlchemyError) as exc:
@@ -59,10 +57,6 @@ def backup_command(output: str | None):
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 def restore_command(archive: str):
     """Restore an archive made by `flask odr backup` into an empty, migrated database."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from odr.maintenance.backup import BackupError, restore
-
     try:
         summary = restore(archive)
     except (BackupError, OSError, SQLAlchemyError) as exc:

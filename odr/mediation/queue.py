@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from odr import display as rows_kit
 from odr.auth.models import User, UserRole
 from odr.disputes import deadlines
-from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody
+from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody, Region
 from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
 from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
@@ -476,8 +476,6 @@ def descendant_bodies(body_ids: set[int]) -> list[MediationBody]:
 
 def transfer_targets(exclude_body_id: int | None) -> list[SelectChoice]:
     """Every active body but the case's own, grouped by province (<optgroup>)."""
-    from odr.disputes.models import Region
-
     bodies = db.session.scalars(
         db.select(MediationBody)
         .where(MediationBody.active.is_(True))

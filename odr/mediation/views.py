@@ -34,6 +34,7 @@ from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
 from odr.disputes import records
+from odr.disputes.choices import Request
 from odr.disputes.evidence import evidence_path
 from odr.disputes.models import (
     Agreement,
@@ -935,8 +936,6 @@ def _session_mode(mode: str) -> str:
 
 
 def _complaint_requests(complaint: Complaint) -> str:
-    from odr.disputes.choices import Request
-
     labels = []
     for value in complaint.requests or []:
         try:

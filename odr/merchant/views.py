@@ -404,8 +404,6 @@ def export():
 
 
 def _tz():
-    from odr.disputes.deadlines import SHANGHAI
-
     return SHANGHAI
 
 
