@@ -112,6 +112,8 @@ def _send_invitation(owner: User, agent: User) -> None:
     ):
         link.used_at = utcnow()
     raw = auth_ops.new_link(agent, LinkPurpose.INVITE, hours=INVITE_HOURS)
+    # The address of the account page that takes the invitation (auth.accept_invite), built
+    # like every link the domain mails: the operation may run outside a web request.
     link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/auth/invite/{raw}"
     with force_locale(agent.locale or "zh_CN"):
         subject = _(
