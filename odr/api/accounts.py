@@ -12,6 +12,7 @@ from odr.auth import operations as auth_ops
 from odr.auth.models import UserRole
 from odr.disputes import enterprises as enterprise_ops
 from odr.disputes.models import Enterprise, EnterpriseStatus
+from odr.disputes.permissions import incapacity
 from odr.disputes.states import NotFound
 from odr.extensions import db, limiter
 
@@ -38,12 +39,9 @@ def create_token():
     user = auth_ops.authenticate(data.email, data.password)
     if user is None:
         raise Unauthorized(_l("The e-mail address or the password is not correct."))
-    if (
-        user.role == UserRole.ENTERPRISE
-        and user.enterprise is not None
-        and user.enterprise.status in (EnterpriseStatus.SUSPENDED, EnterpriseStatus.EXITED)
-    ):
-        raise Unauthorized(_l("This enterprise's access is suspended."))
+    reason = incapacity(user)
+    if reason is not None:
+        raise Unauthorized(reason)
     raw, token = auth_ops.issue_token(user, ttl_hours=current_app.config["API_TOKEN_TTL_HOURS"])
     db.session.commit()
     return {
@@ -91,16 +89,13 @@ def register_consumer():
 )
 def search_enterprises():
     args = query(schemas.EnterpriseQuery)
-    statement = db.select(Enterprise).where(Enterprise.status == EnterpriseStatus.APPROVED)
+    # Of the enterprises that can be named, the API lists the approved ones (API.md).
+    statement = db.select(Enterprise).where(
+        enterprise_ops.nameable(), Enterprise.status == EnterpriseStatus.APPROVED
+    )
     text = (args.q or "").strip()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(
-            db.or_(
-                Enterprise.name.ilike(pattern, escape="\\"),
-                Enterprise.credit_code == text.upper(),
-            )
-        )
+        statement = statement.where(enterprise_ops.matching(text))
     after = decode_cursor(args.cursor)
     if after is not None:
         statement = statement.where(Enterprise.id < after)

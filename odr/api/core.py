@@ -15,8 +15,8 @@ from sqlalchemy.orm import joinedload
 from odr.auth.models import User, UserRole
 from odr.auth.operations import user_for_token
 from odr.disputes import operations as ops
-from odr.disputes.models import Complaint, EnterpriseStatus
-from odr.disputes.permissions import role_in_case
+from odr.disputes.models import Complaint
+from odr.disputes.permissions import may_act, role_in_case
 from odr.disputes.states import TRANSITIONS, DomainError, Forbidden, Invalid, Move, NotFound, Role
 from odr.extensions import db
 
@@ -50,19 +50,13 @@ def authenticate() -> User:
     if scheme.lower() != "bearer" or not raw or len(raw) > 500:
         raise Unauthorized(_l("A valid bearer token is required."))
     user = user_for_token(raw)
-    if user is None or _enterprise_barred(user):
+    # The one capability check (permissions.may_act): a token of a disabled account, or of
+    # an enterprise suspended, exited or not yet approved, opens nothing.
+    if user is None or not may_act(user):
         raise Unauthorized(_l("The token is not valid, has expired or was revoked."))
     g.api_user = user
     refresh()  # messages in the token user's language
     return user
-
-
-def _enterprise_barred(user: User) -> bool:
-    # Checked here, not in odr.auth: accounts sit below the domain and its enterprises.
-    return user.enterprise is not None and user.enterprise.status in (
-        EnterpriseStatus.SUSPENDED,
-        EnterpriseStatus.EXITED,
-    )
 
 
 def caller() -> User:

@@ -1,11 +1,17 @@
-"""Role gates for blueprints and views."""
+"""Role gates for blueprints and views. Every gate asks the one capability check
+(permissions.may_act) before a change: a suspended enterprise's staff may read their cases
+but not act on them, on the web as through the API."""
 
 from functools import wraps
 
-from flask import abort
-from flask_login import current_user
+from flask import abort, request
+from flask_login import current_user, logout_user
 
 from odr.auth.models import UserRole
+from odr.disputes.permissions import may_act
+
+# Reading never changes anything; every other method is an action.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def role_required(*roles: UserRole):
@@ -22,22 +28,41 @@ def role_required(*roles: UserRole):
     return decorator
 
 
-def check_role(*roles: UserRole) -> None:
+def check_capability() -> None:
+    """403 for a change asked by an account that may not act (see permissions.may_act)."""
+    if request.method not in SAFE_METHODS and not may_act(current_user):
+        abort(403)
+
+
+def signed_in_response():
+    """The login redirect for a visitor, or for an account disabled since it signed in
+    (which is signed out); None for an active account."""
     from odr.extensions import login_manager
 
     if not current_user.is_authenticated:
-        abort(login_manager.unauthorized())
+        return login_manager.unauthorized()
+    if not current_user.active:
+        logout_user()
+        return login_manager.unauthorized()
+    return None
+
+
+def check_role(*roles: UserRole) -> None:
+    response = signed_in_response()
+    if response is not None:
+        abort(response)
     if current_user.role not in roles:
         abort(403)
+    check_capability()
 
 
 def gate_blueprint(bp, *roles: UserRole) -> None:
     @bp.before_request
     def _gate():
-        from odr.extensions import login_manager
-
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
+        response = signed_in_response()
+        if response is not None:
+            return response
         if current_user.role not in roles:
             abort(403)
+        check_capability()
         return None

@@ -29,6 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr import display as rows
 from odr import viewcache
+from odr.auth.decorators import check_capability
 from odr.auth.models import UserRole
 from odr.consumer import forms
 from odr.consumer.timeline import (
@@ -83,6 +84,7 @@ def _gate():
         return None
     if current_user.role != UserRole.CONSUMER:
         abort(403)
+    check_capability()
     return None
 
 

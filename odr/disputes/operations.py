@@ -29,7 +29,7 @@ from odr.disputes.models import (
     Signature,
 )
 from odr.disputes.notifications import look_up_ahead, notify
-from odr.disputes.permissions import is_body_head, role_in_case
+from odr.disputes.permissions import is_body_head, require_capability, role_in_case
 from odr.disputes.records import issue_record
 from odr.disputes.states import (
     TARGETS,
@@ -106,13 +106,15 @@ def _lock(complaint: Complaint) -> None:
 
 
 def _role(actor: User | None, complaint: Complaint) -> Role:
-    """The actor's part in the case; a case they may not see does not exist for them."""
+    """The actor's part in the case; a case they may not see does not exist for them, and
+    an account that may not act (permissions.may_act) is refused whatever the channel."""
     _lock(complaint)
     if actor is None:
         return Role.SYSTEM
     role = role_in_case(actor, complaint)
     if role is None:
         raise NotFound(_l("No such case."))
+    require_capability(actor)
     return role
 
 
@@ -390,6 +392,7 @@ def filing(
     now = _now(now)
     if consumer is None or consumer.role != UserRole.CONSUMER:
         raise Forbidden(_l("Only consumers file complaints."))
+    require_capability(consumer)
     today = deadlines.local_date(now)
     data = dict(data)
     data.setdefault("complainant_name", consumer.name)

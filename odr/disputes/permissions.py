@@ -1,13 +1,29 @@
-"""Who may see and do what on a case. Views, the API and templates all ask here."""
+"""Who may see and do what on a case. Views, the API and templates all ask here.
+
+Visibility has two faces that must agree: `role_in_case` for one loaded case, and
+`cases_visible_to` for a statement over many (every list, search, export and API list
+filters with it). A list may AND its own narrower filters on top (a mediator's queue shows
+a non-head only the cases assigned to them or to nobody), never widen it.
+
+Capability (`may_act`) is separate: whether the account may do anything at all today
+(a suspended enterprise's staff still see their cases, but may not act on them)."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
-from odr.disputes.models import Complaint
-from odr.disputes.states import TRANSITIONS, Move, Role
+from odr.disputes.models import Complaint, EnterpriseStatus
+from odr.disputes.states import TRANSITIONS, Forbidden, Move, Role
+
+
+def _signed_in(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and bool(user.active)
 
 
 def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
-    """The part this user plays in this case, or None when they have no business with it."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+    """The part this user plays in this case, or None when they have no business with it.
+    The one-row twin of cases_visible_to."""
+    if not _signed_in(user):
         return None
     if user.role == UserRole.CONSUMER:
         return Role.CONSUMER if complaint.consumer_id == user.id else None
@@ -27,12 +43,112 @@ def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
     return None
 
 
+# -- the many-row twin -----------------------------------------------------------------------
+
+# What kind of visibility a user has; each kind is a fixed condition whose values are bound.
+NOBODY, OWN, ENTERPRISE, BODIES, EVERYTHING = "nobody", "own", "enterprise", "bodies", "all"
+
+
+def visibility(user: User | None, bodies=None) -> tuple[str, dict]:
+    """(kind, bound values) of the cases the user may see: the values go with the
+    conditions of `visible_arms(kind)`. `bodies`: the user's active bodies when the caller
+    has read them already (else User.body_ids)."""
+    if not _signed_in(user):
+        return NOBODY, {}
+    if user.role == UserRole.CONSUMER:
+        return OWN, {"visible_user": user.id}
+    if user.role == UserRole.ENTERPRISE:
+        if user.enterprise_id is None:
+            return NOBODY, {}
+        return ENTERPRISE, {"visible_enterprise": user.enterprise_id}
+    if user.role == UserRole.MEDIATOR:
+        found = sorted(user.body_ids if bodies is None else bodies)
+        return (BODIES, {"visible_bodies": found}) if found else (NOBODY, {})
+    if user.role == UserRole.ADMIN:
+        return EVERYTHING, {}
+    return NOBODY, {}
+
+
+def visible_arms(kind: str, c=None, bind=sa.bindparam) -> list:
+    """The conditions whose union is what a user of this kind sees, each one index range
+    (a mediator's: cases at their bodies, cases raised to them). Values bound by name
+    (visible_user, visible_enterprise, visible_bodies), so a statement built once per kind
+    serves every user. `c`: the complaint's columns (the table's, or the mapped class)."""
+    c = Complaint.__table__.c if c is None else c
+    if kind == OWN:
+        return [c.consumer_id == bind("visible_user", type_=sa.Integer())]
+    if kind == ENTERPRISE:
+        return [c.enterprise_id == bind("visible_enterprise", type_=sa.Integer())]
+    if kind == BODIES:
+        bodies = bind("visible_bodies", expanding=True, type_=sa.Integer())
+        return [c.body_id.in_(bodies), c.raised_to_body_id.in_(bodies)]
+    if kind == EVERYTHING:
+        return [sa.true()]
+    return [sa.false()]
+
+
+def visible_condition(kind: str, c=None):
+    """The arms of `kind` as one condition (values bound by name, see visible_arms)."""
+    arms = visible_arms(kind, c)
+    return arms[0] if len(arms) == 1 else sa.or_(*arms)
+
+
+def cases_visible_to(user: User | None, c=None):
+    """The SQL condition "the user may see this case", its values bound: the many-row twin
+    of role_in_case (`role_in_case(user, case) is not None` exactly for these)."""
+    kind, values = visibility(user)
+
+    def bind(name, **kw):
+        return sa.bindparam(name, values[name], unique=True, **kw)
+
+    arms = visible_arms(kind, c, bind)
+    return arms[0] if len(arms) == 1 else sa.or_(*arms)
+
+
 def can_view(user: User | None, complaint: Complaint) -> bool:
     return role_in_case(user, complaint) is not None
 
 
+# -- capability ------------------------------------------------------------------------------
+
+
+def may_act(user: User | None) -> bool:
+    """Whether the account may do anything at all: signed in and not disabled; enterprise
+    staff only while their enterprise is approved (not while it applies, nor once suspended
+    or exited); a deactivated mediator is a disabled account."""
+    if not _signed_in(user):
+        return False
+    if user.role == UserRole.ENTERPRISE:
+        enterprise = user.enterprise
+        return enterprise is not None and enterprise.status == EnterpriseStatus.APPROVED
+    return True
+
+
+def incapacity(user: User | None):
+    """Why the account may not act (a message), or None when it may."""
+    if may_act(user):
+        return None
+    if user is not None and user.role == UserRole.ENTERPRISE and user.enterprise is not None:
+        if user.enterprise.status == EnterpriseStatus.PENDING:
+            return _l("Your enterprise's application has not been approved yet.")
+        return _l("This enterprise's access is suspended.")
+    return _l("This account is disabled.")
+
+
+def require_capability(user: User | None) -> None:
+    """Raise Forbidden unless the account may act (see may_act)."""
+    reason = incapacity(user)
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+# -- moves -----------------------------------------------------------------------------------
+
+
 def can(user: User | None, move: Move, complaint: Complaint) -> bool:
     """Whether the move is open to this user now (for buttons; operations check again)."""
+    if not may_act(user):
+        return False
     role = role_in_case(user, complaint)
     states, roles = TRANSITIONS[move]
     return role in roles and complaint.state in states

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from odr import display as rows
 from odr import viewcache
+from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import enterprises
 from odr.disputes.choices import Issue, Request
@@ -63,6 +64,7 @@ def _gate():
         return login_manager.unauthorized()
     if current_user.role != UserRole.ENTERPRISE or current_user.enterprise_id is None:
         abort(403)
+    check_capability()
     return None
 
 
