@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from odr.consumer import forms
 from odr.consumer.views import _send_evidence, bp, store_uploads
-from odr.disputes import deadlines, routing
+from odr.disputes import deadlines, enterprises, routing
 from odr.disputes import operations as ops
 from odr.disputes.choices import Issue, Request, SubjectKind
 from odr.disputes.drafts import (
@@ -67,22 +67,16 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 def search_enterprises(q: str) -> list[Enterprise]:
-    """Enterprises on the portal by part of the name or by the exact credit code; approved
-    ODR enterprises first."""
+    """Enterprises that can be named as respondent, by part of the name or by the exact
+    credit code; approved ODR enterprises first."""
     q = (q or "").strip()
     if not q:
         return []
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     approved_first = db.case((Enterprise.status == EnterpriseStatus.APPROVED, 0), else_=1)
     return list(
         db.session.scalars(
             db.select(Enterprise)
-            .where(
-                db.or_(
-                    Enterprise.name.ilike(f"%{escaped}%", escape="\\"),
-                    Enterprise.credit_code == q.upper(),
-                )
-            )
+            .where(enterprises.nameable(), enterprises.matching(q))
             .order_by(approved_first, Enterprise.name, Enterprise.id)
             .limit(SEARCH_LIMIT)
         )
