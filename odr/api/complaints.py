@@ -33,6 +33,7 @@ from odr.api.render import (
 from odr.api.spec import endpoint
 from odr.auth.models import UserRole
 from odr.disputes import operations as ops
+from odr.disputes import permissions
 from odr.disputes.evidence import store_evidence
 from odr.disputes.models import Complaint, Message
 from odr.disputes.permissions import role_in_case
@@ -84,24 +85,16 @@ def list_complaints():
     cases at their bodies (or raised to them); the regulator all. Paged by `cursor`."""
     user = caller()
     args = query(schemas.CaseListQuery)
-    params = {"size": args.limit + 1, "state": args.state, "after": decode_cursor(args.cursor)}
-    if user.role == UserRole.MEDIATOR:
-        params["bodies"] = sorted(user.body_ids)
-        scope = "mediator" if params["bodies"] else "nobody"
-    elif user.role == UserRole.CONSUMER:
-        scope, params["who"] = "consumer", user.id
-    elif user.role == UserRole.ENTERPRISE and user.enterprise_id is not None:
-        scope, params["who"] = "enterprise", user.enterprise_id
-    else:
-        scope = "all" if user.role == UserRole.ADMIN else "nobody"
+    kind, params = permissions.visibility(user)
+    params.update(size=args.limit + 1, state=args.state, after=decode_cursor(args.cursor))
     by_state, paged = params["state"] is not None, params["after"] is not None
-    statement = _list_statement(scope, by_state, paged, db.engine.dialect.name)
+    statement = _list_statement(kind, by_state, paged, db.engine.dialect.name)
     params = {k: v for k, v in params.items() if v is not None}
     scopes = {
-        "consumer": lambda: [viewcache.consumer(user.id)],
-        "enterprise": lambda: [viewcache.enterprise(user.enterprise_id)],
-        "mediator": lambda: [viewcache.body(b) for b in params["bodies"]],
-    }.get(scope, list)()
+        permissions.OWN: lambda: [viewcache.consumer(user.id)],
+        permissions.ENTERPRISE: lambda: [viewcache.enterprise(user.enterprise_id)],
+        permissions.BODIES: lambda: [viewcache.body(b) for b in params["visible_bodies"]],
+    }.get(kind, list)()
 
     def render():
         rows, cursor = page(db.session.execute(statement, params).all(), args.limit)
@@ -111,19 +104,15 @@ def list_complaints():
 
 
 @functools.cache
-def _list_statement(scope: str, by_state: bool, paged: bool, dialect: str):
-    """The list's statement for one kind of caller, with bound parameters (size, who,
-    bodies, state, after): built once, so SQLAlchemy need not walk its thirty-odd columns
-    for a cache key on every request."""
-    if scope == "mediator":
-        filters = [Complaint.id.in_(_at_bodies(by_state, paged, dialect == "sqlite"))]
+def _list_statement(kind: str, by_state: bool, paged: bool, dialect: str):
+    """The list's statement for one kind of visibility (permissions.visible_arms), with
+    bound parameters (size, the visibility's values, state, after): built once, so
+    SQLAlchemy need not walk its thirty-odd columns for a cache key on every request."""
+    arms = permissions.visible_arms(kind, Complaint)
+    if len(arms) > 1:
+        filters = [Complaint.id.in_(_newest_of_arms(arms, by_state, paged, dialect == "sqlite"))]
     else:
-        filters = {
-            "consumer": [Complaint.consumer_id == db.bindparam("who")],
-            "enterprise": [Complaint.enterprise_id == db.bindparam("who")],
-            "all": [],
-            "nobody": [db.false()],
-        }[scope]
+        filters = list(arms)
         if by_state:
             filters.append(Complaint.state == db.bindparam("state"))
         if paged:
@@ -134,31 +123,30 @@ def _list_statement(scope: str, by_state: bool, paged: bool, dialect: str):
 SIZE = db.bindparam("size")
 
 
-def _at_bodies(by_state: bool, paged: bool, sqlite: bool):
-    """The ids of the newest `size` cases at the caller's bodies or raised to them: one arm
-    per column, each on its own index, instead of `body_id IN .. OR raised_to_body_id IN ..`,
-    which walks the whole table backwards for a body with few cases (SQLite at 1M cases:
-    437 ms for a body without cases). A case in both arms is listed once (`id IN`)."""
+def _newest_of_arms(arms: list, by_state: bool, paged: bool, sqlite: bool):
+    """The ids of the newest `size` cases of each arm of the visibility (a mediator's: at
+    their bodies, raised to them): one arm per column, each on its own index, instead of
+    `body_id IN .. OR raised_to_body_id IN ..`, which walks the whole table backwards for a
+    body with few cases (SQLite at 1M cases: 437 ms for a body without cases). A case in
+    both arms is listed once (`id IN`)."""
 
-    def arm(column, in_order: bool):
+    def newest(condition):
         # `id + 0` hides the rowid order from SQLite, which otherwise walks the table
         # backwards (its statistics cannot tell how rare a body's cases are): the arm then
         # reads its index (ix_complaint_body_state, ix_complaint_raised: every case of the
         # body) and sorts. With an index on (column, id) the bare id reads 51 entries in
         # order. PostgreSQL chooses well by itself.
+        in_order = _indexed_with_id(condition.left.key)
         key = Complaint.id if in_order or not sqlite else Complaint.id + 0
-        newest = db.select(Complaint.id).where(column.in_(db.bindparam("bodies", expanding=True)))
+        found = db.select(Complaint.id).where(condition)
         if by_state:
-            newest = newest.where(Complaint.state == db.bindparam("state"))
+            found = found.where(Complaint.state == db.bindparam("state"))
         if paged:
-            newest = newest.where(key < db.bindparam("after"))
-        newest = newest.order_by(key.desc()).limit(SIZE).subquery()
-        return db.select(newest.c.id)
+            found = found.where(key < db.bindparam("after"))
+        found = found.order_by(key.desc()).limit(SIZE).subquery()
+        return db.select(found.c.id)
 
-    return db.union_all(
-        arm(Complaint.body_id, _indexed_with_id("body_id")),
-        arm(Complaint.raised_to_body_id, _indexed_with_id("raised_to_body_id")),
-    )
+    return db.union_all(*[newest(arm) for arm in arms])
 
 
 def _indexed_with_id(column: str) -> bool:

@@ -164,10 +164,11 @@ LIST_TEXTS = {"filed": _l("Filed %(when)s")}
 
 
 @functools.cache
-def _list_statement(kind: str, direction: str):
+def _list_statement(kind: str, direction: str, visible: str = permissions.OWN):
     """The case list's query, built once for each filter kind and direction, with the
-    consumer, the state and the cursor as bound parameters. Columns, not entities: the
-    enterprise's name joined in, no ORM object per row."""
+    consumer, the state and the cursor as bound parameters; the cases are those the user
+    may see (permissions.visible_condition of the user's kind of visibility). Columns, not
+    entities: the enterprise's name joined in, no ORM object per row."""
     query = (
         db.select(
             Complaint.id,
@@ -187,7 +188,7 @@ def _list_statement(kind: str, direction: str):
             .label("has_drafts"),
         )
         .outerjoin(Enterprise, Enterprise.id == Complaint.enterprise_id)
-        .where(Complaint.consumer_id == db.bindparam("consumer_id"))
+        .where(permissions.visible_condition(visible, Complaint))
     )
     if kind == "open":
         query = query.where(Complaint.state.in_(OPEN_STATES))
@@ -220,12 +221,13 @@ def _cases_page():
     before = request.args.get("before", type=int)
     after = request.args.get("after", type=int)
     kind = state if state in ("", "open", "closed") else "one"
-    params = {"consumer_id": current_user.id}
+    visible, params = permissions.visibility(current_user)
+    params["consumer_id"] = current_user.id
     if kind == "one":
         params["state"] = State(state)
     if after:
         params["cursor"] = after
-        found = db.session.execute(_list_statement(kind, "after"), params).all()
+        found = db.session.execute(_list_statement(kind, "after", visible), params).all()
         has_newer = len(found) > PAGE_SIZE
         found = list(reversed(found[:PAGE_SIZE]))
         has_older = True
@@ -233,7 +235,7 @@ def _cases_page():
         if before:
             params["cursor"] = before
         found = db.session.execute(
-            _list_statement(kind, "before" if before else "first"), params
+            _list_statement(kind, "before" if before else "first", visible), params
         ).all()
         has_older = len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]

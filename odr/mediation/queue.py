@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from odr import display as rows_kit
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines
+from odr.disputes import deadlines, permissions
 from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody, Region
 from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
 from odr.disputes.permissions import is_body_head
@@ -218,9 +218,10 @@ def _visible(user: User, scope: str) -> tuple[tuple, dict]:
     all_bodies, heads = bodies_of(user)
     bodies = sorted(all_bodies)
     kinds = tuple("h" if b in heads else "o" for b in bodies)
-    params = {f"body_{n}": b for n, b in enumerate(bodies)}
+    visible, params = permissions.visibility(user, all_bodies)
+    params.update({f"body_{n}": b for n, b in enumerate(bodies)})
     params["me"] = user.id
-    return (kinds, scope == "mine"), params
+    return (visible, kinds, scope == "mine"), params
 
 
 def queue_page(
@@ -258,9 +259,10 @@ def raised_page(
     bodies = sorted(bodies_of(user)[0])
     if not bodies:
         return [], None
-    params = {f"body_{n}": b for n, b in enumerate(bodies)}
+    visible, params = permissions.visibility(user, bodies)
+    params.update({f"body_{n}": b for n, b in enumerate(bodies)})
     keys, next_cursor = _urgent_keys(
-        ("raised", len(bodies)), params, (State.PENDING_ACCEPTANCE,), cursor, size
+        ("raised", (visible, len(bodies))), params, (State.PENDING_ACCEPTANCE,), cursor, size
     )
     return _rows(_load(keys), now), next_cursor
 
@@ -297,14 +299,20 @@ def _urgent_keys(which: tuple, params: dict, states, cursor: str | None, size: i
 
 def _arms_where(which: tuple) -> list[list]:
     """The conditions of each arm (one per body) of a page's statement, values bound:
-    body_N, me (see _visible and raised_page)."""
+    body_N, me and the visibility's (see _visible and raised_page). Each arm is one body's
+    index range within what the mediator may see (permissions.visible_arms: the cases at
+    their bodies, the cases raised to them), narrowed for a mediator who does not head
+    the body to the cases assigned to them or to nobody."""
     c = _t
     if which[0] == "raised":
-        return [[c.raised_to_body_id == sa.bindparam(f"body_{n}")] for n in range(which[1])]
-    (kinds, mine) = which[1]
+        visible, count = which[1]
+        raised = permissions.visible_arms(visible)[-1]
+        return [[c.raised_to_body_id == sa.bindparam(f"body_{n}"), raised] for n in range(count)]
+    (visible, kinds, mine) = which[1]
+    at_bodies = permissions.visible_arms(visible)[0]
     arms = []
     for n, kind in enumerate(kinds):
-        where = [c.body_id == sa.bindparam(f"body_{n}")]
+        where = [c.body_id == sa.bindparam(f"body_{n}"), at_bodies]
         if kind == "o":
             where.append(sa.or_(c.mediator_id == sa.bindparam("me"), c.mediator_id.is_(None)))
         if mine:

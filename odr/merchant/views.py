@@ -290,7 +290,7 @@ def inbox():
 
 def _inbox_page():
     now = utcnow()
-    flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
+    flt = queries.InboxFilter.for_user(current_user, request.args)
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
     staff = queries.staff_names(current_user.enterprise_id)
     header = queries.inbox_header(current_user.enterprise_id, now)
@@ -348,7 +348,7 @@ def _cell(value) -> str:
 def export():
     """The filtered list as CSV, streamed, UTF-8 with a byte-order mark for Excel."""
     now = utcnow()
-    flt = queries.InboxFilter.from_args(current_user.enterprise_id, request.args, current_user.id)
+    flt = queries.InboxFilter.for_user(current_user, request.args)
     staff = {u.id: u.name for u in queries.staff_names(current_user.enterprise_id)}
     header = [
         _("Reference"),
