@@ -33,7 +33,6 @@ DECISION_SUBJECTS = {
 # -- who can be named as respondent -----------------------------------------------------------
 
 
-
 def nameable():
     """The condition "a consumer can name this enterprise as respondent": every listed
     enterprise but one still applying (a suspended or exited one still answers for what it
@@ -51,7 +50,6 @@ def matching(text: str):
         Enterprise.name.ilike(f"%{escaped}%", escape="\\"),
         Enterprise.credit_code == text.upper(),
     )
-
 
 
 def apply(
