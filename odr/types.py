@@ -27,6 +27,24 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+class EnumString(TypeDecorator):
+    """A string column read as a StrEnum's member (its labels come with it); stored as the
+    plain string it always was, so the schema does not change."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[enum.StrEnum], length: int):
+        super().__init__(length)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(self.enum_cls(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum_cls(value)
+
+
 def str_enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint of the allowed values."""
     return sa.Enum(

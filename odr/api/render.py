@@ -6,6 +6,7 @@ from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from odr.auth.models import User
+from odr.disputes.choices import AgreementStatus
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
@@ -256,7 +257,7 @@ PUBLIC_MESSAGES = MESSAGES.where(Message.internal.is_(False))
 EVIDENCE = db.select(Evidence).where(Evidence.complaint_id == _CID).order_by(Evidence.id)
 AGREEMENT = (
     db.select(Agreement)
-    .where(Agreement.complaint_id == _CID, Agreement.status != "superseded")
+    .where(Agreement.complaint_id == _CID, Agreement.status != AgreementStatus.SUPERSEDED)
     .options(selectinload(Agreement.signatures))
     .order_by(Agreement.id.desc())
     .limit(1)

@@ -25,21 +25,6 @@ PARTY_LABELS = {
     "mediator": _l("the mediator"),
 }
 
-OFFER_STATUS_LABELS = {
-    "open": _l("Open: waiting for your answer"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected"),
-    "superseded": _l("Replaced by a newer offer"),
-    "lapsed": _l("Lapsed (the case went to mediation)"),
-}
-
-AGREEMENT_STATUS_LABELS = {
-    "proposed": _l("Proposed: waiting for signatures"),
-    "signed": _l("Signed by both parties"),
-    "superseded": _l("Replaced by a newer proposal"),
-}
-
-
 ACTOR_LABELS = {
     "consumer": _l("You"),
     "enterprise": _l("The enterprise"),

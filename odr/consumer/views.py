@@ -33,8 +33,6 @@ from odr.auth.decorators import check_capability
 from odr.auth.models import UserRole
 from odr.consumer import forms
 from odr.consumer.timeline import (
-    AGREEMENT_STATUS_LABELS,
-    OFFER_STATUS_LABELS,
     actor_label,
     local_dt,
     request_labels,
@@ -44,6 +42,7 @@ from odr.consumer.timeline import (
 )
 from odr.disputes import operations as ops
 from odr.disputes import permissions
+from odr.disputes.choices import AgreementStatus
 from odr.disputes.evidence import evidence_path, store_evidence
 from odr.disputes.models import (
     Agreement,
@@ -359,7 +358,7 @@ def _present(cid) -> list:
         .label("messages"),
         db.select(Offer.id).where(Offer.complaint_id == cid).exists().label("offers"),
         db.select(Agreement.id)
-        .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
+        .where(Agreement.complaint_id == cid, Agreement.status != AgreementStatus.SUPERSEDED)
         .exists()
         .label("agreement"),
         db.select(Evidence.id).where(Evidence.complaint_id == cid).exists().label("evidence"),
@@ -383,7 +382,7 @@ def _page_statements() -> dict:
         "offers": db.select(Offer).where(Offer.complaint_id == cid).order_by(Offer.id.desc()),
         "agreement": db.select(Agreement)
         .options(joinedload(Agreement.signatures))  # shown with it: one query, not two
-        .where(Agreement.complaint_id == cid, Agreement.status != "superseded")
+        .where(Agreement.complaint_id == cid, Agreement.status != AgreementStatus.SUPERSEDED)
         .order_by(Agreement.id.desc())
         .limit(1),
         "evidence": db.select(Evidence).where(Evidence.complaint_id == cid).order_by(Evidence.id),
@@ -430,10 +429,8 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
         "records": rows_of("records"),
         "may": {move.value: permissions.can(user, move, complaint) for move in TRANSITIONS},
         "may_write": state.is_open or state in (State.SETTLED, State.MEDIATED),
-        "offer_status": OFFER_STATUS_LABELS,
         "actor_label": actor_label,
         "request_labels": request_labels,
-        "agreement_status": AGREEMENT_STATUS_LABELS,
         "local_dt": local_dt,
         "local_day": rows.local_day,
         "enum_label": enum_label,

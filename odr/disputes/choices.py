@@ -122,3 +122,39 @@ class RecordKind(_Labelled):
             RecordKind.TERMINATION: _l("Termination decision"),
             RecordKind.CASE_FILE: _l("Case file"),
         }
+
+
+class OfferStatus(_Labelled):
+    """Where an enterprise's offer stands."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # a newer offer replaced it
+    LAPSED = "lapsed"  # the case went to mediation while it was open
+
+    @staticmethod
+    def _labels():
+        return {
+            OfferStatus.OPEN: _l("Awaiting answer"),
+            OfferStatus.ACCEPTED: _l("Accepted"),
+            OfferStatus.REJECTED: _l("Rejected"),
+            OfferStatus.SUPERSEDED: _l("Replaced by a newer offer"),
+            OfferStatus.LAPSED: _l("Lapsed (the case went to mediation)"),
+        }
+
+
+class AgreementStatus(_Labelled):
+    """Where a mediator's proposed agreement stands."""
+
+    PROPOSED = "proposed"
+    SIGNED = "signed"  # by both parties
+    SUPERSEDED = "superseded"  # a newer proposal replaced it
+
+    @staticmethod
+    def _labels():
+        return {
+            AgreementStatus.PROPOSED: _l("Awaiting signatures"),
+            AgreementStatus.SIGNED: _l("Signed by both parties"),
+            AgreementStatus.SUPERSEDED: _l("Replaced by a newer proposal"),
+        }

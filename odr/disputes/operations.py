@@ -11,7 +11,16 @@ from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
 from odr.disputes import deadlines, memo, routing
-from odr.disputes.choices import Issue, PerformanceStatus, RecordKind, Remedy, Request, SubjectKind
+from odr.disputes.choices import (
+    AgreementStatus,
+    Issue,
+    OfferStatus,
+    PerformanceStatus,
+    RecordKind,
+    Remedy,
+    Request,
+    SubjectKind,
+)
 from odr.disputes.credit_code import credit_code_error
 from odr.disputes.events import record_event
 from odr.disputes.models import (
@@ -227,7 +236,7 @@ def _open_offer(complaint: Complaint, offer_id: int) -> Offer:
 def _current_agreement(complaint: Complaint) -> Agreement | None:
     return db.session.scalar(
         db.select(Agreement)
-        .where(Agreement.complaint_id == complaint.id, Agreement.status == "proposed")
+        .where(Agreement.complaint_id == complaint.id, Agreement.status == AgreementStatus.PROPOSED)
         .order_by(Agreement.id.desc())
         .limit(1)
     )
@@ -531,8 +540,8 @@ def post_message(
 # the session are updated too.
 _SUPERSEDE = (
     db.update(Offer)
-    .where(Offer.complaint_id == db.bindparam("cid"), Offer.status == "open")
-    .values(status="superseded")
+    .where(Offer.complaint_id == db.bindparam("cid"), Offer.status == OfferStatus.OPEN)
+    .values(status=OfferStatus.SUPERSEDED)
 )
 
 
@@ -599,9 +608,9 @@ def accept_offer(
     role = _role(actor, complaint)
     check_move(Move.ACCEPT_OFFER, complaint.state, role)
     offer = _open_offer(complaint, offer_id)
-    if offer.status != "open":
+    if offer.status != OfferStatus.OPEN:
         raise InvalidTransition(_l("This offer is no longer open."))
-    offer.status = "accepted"
+    offer.status = OfferStatus.ACCEPTED
     offer.answered_at = now
     complaint.settled_amount = offer.amount
     complaint.performance_due = offer.performance_due
@@ -630,10 +639,10 @@ def reject_offer(
     role = _role(actor, complaint)
     check_move(Move.REJECT_OFFER, complaint.state, role)
     offer = _open_offer(complaint, offer_id)
-    if offer.status != "open":
+    if offer.status != OfferStatus.OPEN:
         raise InvalidTransition(_l("This offer is no longer open."))
     counter = _text(counter_proposal, "counter_proposal", required=False)
-    offer.status = "rejected"
+    offer.status = OfferStatus.REJECTED
     offer.answered_at = now
     offer.counter_proposal = counter
     event = _move(
@@ -927,10 +936,10 @@ def propose_agreement(
         raise Invalid(_l("Please correct the marked fields."), errors)
     for old in db.session.scalars(
         db.select(Agreement).where(
-            Agreement.complaint_id == complaint.id, Agreement.status == "proposed"
+            Agreement.complaint_id == complaint.id, Agreement.status == AgreementStatus.PROPOSED
         )
     ):
-        old.status = "superseded"
+        old.status = AgreementStatus.SUPERSEDED
     agreement = Agreement(
         complaint_id=complaint.id, proposed_by_id=actor.id, created_at=now, **values
     )
@@ -984,7 +993,7 @@ def sign_agreement(
         both = {s.party for s in agreement.signatures} >= {"consumer"}
     target = State.MEDIATED if both else State.MEDIATING
     if both:
-        agreement.status = "signed"
+        agreement.status = AgreementStatus.SIGNED
         complaint.settled_amount = agreement.amount
         complaint.performance_due = agreement.performance_due
         complaint.performance_status = PerformanceStatus.PENDING

@@ -130,9 +130,11 @@ def incapacity(user: User | None):
         return None
     if user is not None and user.role == UserRole.ENTERPRISE and user.enterprise is not None:
         if user.enterprise.status == EnterpriseStatus.PENDING:
-            return _l("Your enterprise's application has not been approved yet.")
+            return _l(
+                "%(enterprise)s is not an approved ODR enterprise.", enterprise=user.enterprise.name
+            )
         return _l("This enterprise's access is suspended.")
-    return _l("This account is disabled.")
+    return _l("Your account may not do this.")
 
 
 def require_capability(user: User | None) -> None:

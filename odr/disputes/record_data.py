@@ -13,7 +13,15 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from odr.auth.models import User
-from odr.disputes.choices import Issue, RecordKind, Remedy, Request, SubjectKind
+from odr.disputes.choices import (
+    AgreementStatus,
+    Issue,
+    OfferStatus,
+    RecordKind,
+    Remedy,
+    Request,
+    SubjectKind,
+)
 from odr.disputes.deadlines import local_date
 from odr.disputes.models import (
     Agreement,
@@ -320,7 +328,7 @@ def _payment_clause(amount, due: date | None) -> str | None:
 def _settlement(complaint: Complaint, context: dict) -> None:
     offer = db.session.scalar(
         db.select(Offer)
-        .where(Offer.complaint_id == complaint.id, Offer.status == "accepted")
+        .where(Offer.complaint_id == complaint.id, Offer.status == OfferStatus.ACCEPTED)
         .order_by(Offer.id.desc())
         .limit(1)
     )
@@ -370,7 +378,7 @@ def _settlement(complaint: Complaint, context: dict) -> None:
 def _mediation_agreement(complaint: Complaint, context: dict) -> None:
     agreement = db.session.scalar(
         db.select(Agreement)
-        .where(Agreement.complaint_id == complaint.id, Agreement.status == "signed")
+        .where(Agreement.complaint_id == complaint.id, Agreement.status == AgreementStatus.SIGNED)
         .order_by(Agreement.id.desc())
         .limit(1)
     )
@@ -472,7 +480,7 @@ def _case_file(complaint: Complaint, context: dict) -> None:
             "remedy": _label(Remedy, o.remedy),
             "amount": money(o.amount),
             "terms": short(o.terms, 1000),
-            "status": _offer_status(o.status),
+            "status": str(OfferStatus(o.status).label),
         }
         for o in offers
     ]
@@ -497,7 +505,7 @@ def _case_file(complaint: Complaint, context: dict) -> None:
             "at": moment(a.created_at),
             "amount": money(a.amount),
             "terms": short(a.terms, 1000),
-            "status": _agreement_status(a.status),
+            "status": str(AgreementStatus(a.status).label),
             "signatures": [
                 {"who": party_label(s.party), "at": moment(s.signed_at)} for s in a.signatures
             ],
@@ -508,21 +516,3 @@ def _case_file(complaint: Complaint, context: dict) -> None:
         context["outcome"] = _reason(RefusalReason, complaint.refusal_reason)
     elif complaint.termination_reason:
         context["outcome"] = _reason(TerminationReason, complaint.termination_reason)
-
-
-def _offer_status(status: str) -> str:
-    return {
-        "open": _("Awaiting answer"),
-        "accepted": _("Accepted"),
-        "rejected": _("Rejected"),
-        "superseded": _("Superseded"),
-        "lapsed": _("Lapsed"),
-    }.get(status, status)
-
-
-def _agreement_status(status: str) -> str:
-    return {
-        "proposed": _("Awaiting signatures"),
-        "signed": _("Signed by both parties"),
-        "superseded": _("Superseded"),
-    }.get(status, status)

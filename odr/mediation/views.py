@@ -913,24 +913,6 @@ def _actor_label(role: str | None) -> str:
     }.get(role or "", role or "")
 
 
-def _offer_status(status: str) -> str:
-    return {
-        "open": _("Awaiting answer"),
-        "accepted": _("Accepted"),
-        "rejected": _("Rejected"),
-        "superseded": _("Superseded"),
-        "lapsed": _("Lapsed"),
-    }.get(status, status)
-
-
-def _agreement_status(status: str) -> str:
-    return {
-        "proposed": _("Awaiting signatures"),
-        "signed": _("Signed by both parties"),
-        "superseded": _("Superseded"),
-    }.get(status, status)
-
-
 def _session_mode(mode: str) -> str:
     return str(forms.SESSION_MODES.get(mode, mode))
 
@@ -958,8 +940,6 @@ def helpers():
     return {
         "event_label": _event_label,
         "actor_label": _actor_label,
-        "offer_status": _offer_status,
-        "agreement_status": _agreement_status,
         "session_mode": _session_mode,
         "complaint_requests": _complaint_requests,
         "signing_parties": _signing_parties,

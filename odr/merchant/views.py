@@ -78,15 +78,6 @@ def owner_required(view):
     return wrapped
 
 
-OFFER_STATUS = {
-    "open": _l("Awaiting the consumer's answer"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected"),
-    "superseded": _l("Replaced by a newer offer"),
-    "lapsed": _l("Lapsed"),
-}
-
-
 def request_labels(values) -> list[str]:
     labels = []
     for value in values or []:
@@ -103,7 +94,6 @@ def _merchant_context():
         "mask_phone": queries.mask_phone,
         "mask_address": queries.mask_address,
         "request_labels": request_labels,
-        "offer_status": lambda status: OFFER_STATUS.get(status, status),
     }
 
 

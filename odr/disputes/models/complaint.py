@@ -7,7 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from odr.disputes.choices import (
+    AgreementStatus,
     Issue,
+    OfferStatus,
     PerformanceStatus,
     RecordKind,
     Remedy,
@@ -15,7 +17,7 @@ from odr.disputes.choices import (
 )
 from odr.disputes.states import RefusalReason, State, TerminationReason
 from odr.extensions import db
-from odr.types import Money, UTCDateTime, str_enum, utcnow
+from odr.types import EnumString, Money, UTCDateTime, str_enum, utcnow
 
 RULE_VERSION = "2026.1"
 
@@ -210,7 +212,9 @@ class Offer(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     terms: Mapped[str] = mapped_column(sa.Text)
     performance_due: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    status: Mapped[OfferStatus] = mapped_column(
+        EnumString(OfferStatus, 16), default=OfferStatus.OPEN
+    )
     counter_proposal: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -268,7 +272,9 @@ class Agreement(db.Model):
     terms: Mapped[str] = mapped_column(sa.Text)
     amount: Mapped[Decimal] = mapped_column(Money)
     performance_due: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(16), default="proposed")
+    status: Mapped[AgreementStatus] = mapped_column(
+        EnumString(AgreementStatus, 16), default=AgreementStatus.PROPOSED
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     signatures = relationship("Signature", back_populates="agreement", order_by="Signature.id")
