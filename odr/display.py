@@ -19,7 +19,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from odr.disputes import deadlines
+from odr.disputes import deadlines, formats
 from odr.disputes.states import State
 from odr.types import utcnow
 
@@ -93,7 +93,7 @@ def _format_day(day: date, locale: str, fmt: str) -> str:
     return format_date(day, fmt)
 
 
-def local_day(value, fmt: str = "medium") -> str:
+def local_day(value, fmt: str = formats.DATE_FORMAT) -> str:
     """The `localdate` filter (odr/web.py), with each day formatted once per language."""
     if value is None:
         return ""
@@ -144,7 +144,7 @@ def days_left(deadline_at: datetime | None) -> int | None:
     return days_counter()(deadlines.local_date(deadline_at))
 
 
-def day_formatter(fmt: str = "medium") -> Callable[[datetime], str]:
+def day_formatter(fmt: str = formats.DATE_FORMAT) -> Callable[[datetime], str]:
     """local_day for a loop over one request's rows: the language read once, each local day
     formatted once (the result HTML-escaped, ready to place in markup)."""
     locale = locale_key()
@@ -163,7 +163,7 @@ def day_formatter(fmt: str = "medium") -> Callable[[datetime], str]:
 def clock_class(left: int) -> str:
     if left < 0:
         return "text-danger fw-bold"
-    if left <= 2:
+    if deadlines.is_due_soon(left):
         return "text-warning-emphasis fw-bold"
     return ""
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_talisman import Talisman
 
 from odr import display
-from odr.disputes import deadlines
+from odr.disputes import deadlines, formats
 from odr.types import utcnow
 
 CSP = {
@@ -130,11 +130,11 @@ def unread_count() -> int:
     return g.unread_count
 
 
-def localdt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+def localdt(value: datetime | None, fmt: str = formats.DATETIME_FORMAT) -> str:
     return format_datetime(value, fmt) if value else ""
 
 
-def localdate(value, fmt: str = "medium") -> str:
+def localdate(value, fmt: str = formats.DATE_FORMAT) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -143,7 +143,7 @@ def localdate(value, fmt: str = "medium") -> str:
 
 
 def money_filter(value) -> str:
-    return f"¥{value:,.2f}" if value is not None else ""
+    return formats.money(value)
 
 
 def working_days_left(deadline_at: datetime | None) -> int | None:

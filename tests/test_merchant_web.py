@@ -18,6 +18,7 @@ from odr.auth.models import (
     hash_token,
 )
 from odr.disputes import operations as ops
+from odr.disputes.formats import mask_address, mask_phone
 from odr.disputes.models import (
     CaseEvent,
     Complaint,
@@ -29,7 +30,6 @@ from odr.disputes.models import (
     Record,
     WebhookEndpoint,
 )
-from odr.merchant.queries import mask_address, mask_phone
 from odr.types import utcnow
 from tests.factories import PASSWORD, credit_code, file_case
 

@@ -32,6 +32,9 @@ ACCEPTANCE_DAYS = 7
 MEDIATION_DAYS = 45
 REPORT_DAYS = 15
 REMINDER_DAYS_BEFORE = 2
+# A running clock with this many working days left or fewer (today counts as 0) is "due
+# soon": the inbox's filter and counts, the queue's buckets and every clock's colour.
+DUE_SOON_DAYS = 2
 
 # Fixed-date statutory holidays (全体公民放假的节日, State Council, 2025 revision) used when
 # a year's official schedule is not known. Lunar holidays cannot be placed without it.
@@ -155,6 +158,17 @@ def reminder_moment(deadline_at: datetime) -> datetime:
 def working_days_left(deadline_at: datetime, now: datetime) -> int:
     """Working days from today to the deadline day (0: due today; negative: overdue)."""
     return working_days_between(local_date(now), local_date(deadline_at))
+
+
+def due_soon_threshold(now: datetime) -> datetime:
+    """The end of the DUE_SOON_DAYS-th working day from today: a deadline up to it is due
+    soon (working_days_left(deadline, now) <= DUE_SOON_DAYS)."""
+    return working_day_deadline(now, DUE_SOON_DAYS)
+
+
+def is_due_soon(left: int) -> bool:
+    """Whether a clock with `left` working days left (not overdue) is due soon."""
+    return 0 <= left <= DUE_SOON_DAYS
 
 
 # -- loading a year's official schedule ------------------------------------------------------

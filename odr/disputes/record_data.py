@@ -13,6 +13,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from odr.auth.models import User
+from odr.disputes import formats
 from odr.disputes.choices import (
     AgreementStatus,
     Issue,
@@ -114,13 +115,7 @@ def rmb_upper(amount: Decimal | None) -> str:
     return words
 
 
-def money(value) -> str:
-    if value is None:
-        return ""
-    try:
-        return f"{Decimal(value):,.2f}"
-    except (ArithmeticError, ValueError, TypeError):
-        return ""
+money = formats.amount  # the records write the ¥ themselves, before the amount in words
 
 
 def amount_words(value) -> str:
@@ -137,9 +132,10 @@ def long_date(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_date(value.date() if value.tzinfo is None else _local(value), "long")
+        day = value.date() if value.tzinfo is None else _local(value)
+        return format_date(day, formats.RECORD_DATE_FORMAT)
     if isinstance(value, date):
-        return format_date(value, "long")
+        return format_date(value, formats.RECORD_DATE_FORMAT)
     return ""
 
 
@@ -148,7 +144,7 @@ def _local(value: datetime) -> date:
 
 
 def moment(value: datetime | None) -> str:
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    return format_datetime(value, formats.DATETIME_FORMAT) if value else ""
 
 
 def _label(enum_cls, value) -> str:
@@ -169,13 +165,6 @@ def document_title(kind: RecordKind) -> str:
         RecordKind.TERMINATION: _("Decision to Terminate the Mediation"),
         RecordKind.CASE_FILE: _("Case File"),
     }[RecordKind(kind)]
-
-
-def mask_phone(phone: str | None) -> str:
-    digits = (phone or "").strip()
-    if len(digits) >= 7:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * len(digits)
 
 
 def party_label(party: str) -> str:
@@ -210,7 +199,7 @@ def _parties(complaint: Complaint) -> tuple[dict, dict]:
     consumer = {
         "name": complaint.complainant_name or "",
         "address": complaint.complainant_address or "",
-        "phone": mask_phone(complaint.complainant_phone),
+        "phone": formats.mask_phone(complaint.complainant_phone),
     }
     enterprise = (
         db.session.get(Enterprise, complaint.enterprise_id) if complaint.enterprise_id else None
@@ -315,7 +304,7 @@ def _payment_clause(amount, due: date | None) -> str | None:
             return _("The agreement is performed no later than %(due)s.", due=long_date(due))
         return None
     words = amount_words(amount)
-    shown = f"¥{money(amount)}" + (f"（{words}）" if words else "")
+    shown = formats.money(amount) + (f"（{words}）" if words else "")
     if due is not None:
         return _(
             "The respondent pays the applicant %(amount)s no later than %(due)s.",

@@ -28,6 +28,7 @@ from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from odr.disputes import formats
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
 from odr.disputes.notifications import notify
@@ -186,7 +187,7 @@ def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_a
         "kind": str(kind),
         "title": _title(kind),
         "code": code,
-        "issued_at": format_datetime(issued_at, "yyyy-MM-dd HH:mm"),
+        "issued_at": format_datetime(issued_at, formats.DATETIME_FORMAT),
         "reference": getattr(complaint, "reference", "") or "",
         "chinese": str(get_locale() or "zh_CN").startswith("zh"),
         "colon": "：" if str(get_locale() or "zh_CN").startswith("zh") else ": ",

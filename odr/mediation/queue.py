@@ -23,7 +23,6 @@ from odr.viewcache import ViewRevision
 ACTIVE_STATES = (State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED)
 CLOSED_AT_BODY = (State.MEDIATED, State.REFUSED, State.TERMINATED, State.WITHDRAWN)
 PAGE_SIZE = 50
-DUE_SOON_DAYS = 2
 
 OVERDUE, DUE_SOON, RUNNING, PAUSED, CLOSED = range(5)
 
@@ -192,7 +191,7 @@ def urgency(complaint, now: datetime, days_from=None) -> tuple[int, int | None]:
         left = days_from(deadlines.local_date(complaint.deadline_at))
     if left < 0:
         return OVERDUE, left
-    if left <= DUE_SOON_DAYS:
+    if deadlines.is_due_soon(left):
         return DUE_SOON, left
     return RUNNING, left
 

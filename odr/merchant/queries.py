@@ -24,7 +24,6 @@ from odr.extensions import db
 from odr.types import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
-SOON_DAYS = 2
 STATE_GROUPS = {"open": OPEN_STATES, "closed": CLOSED_STATES}
 
 
@@ -92,8 +91,8 @@ class InboxFilter:
 
 
 def soon_threshold(now: datetime) -> datetime:
-    """The end of the 2nd working day from today: a deadline before it is 'due soon'."""
-    return deadlines.working_day_deadline(now, SOON_DAYS)
+    """A deadline before it is 'due soon' (deadlines.due_soon_threshold)."""
+    return deadlines.due_soon_threshold(now)
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -365,26 +364,3 @@ def staff_of(enterprise_id: int) -> list[User]:
     return db.session.scalars(
         db.select(User).where(User.enterprise_id == enterprise_id).order_by(User.id)
     ).all()
-
-
-# -- masking ---------------------------------------------------------------------------------
-
-
-def mask_phone(phone: str | None) -> str:
-    """13812348000 -> 138****8000: enough to recognise a caller, not to call them."""
-    phone = (phone or "").strip()
-    digits = len(phone)
-    if digits >= 11:
-        return phone[:3] + "****" + phone[-4:]
-    if digits >= 7:
-        return phone[:2] + "****" + phone[-2:]
-    return "****" if phone else ""
-
-
-def mask_address(address: str | None) -> str:
-    """Keep the district, hide the street and the house number."""
-    address = (address or "").strip()
-    if not address:
-        return ""
-    keep = min(6, max(len(address) // 3, 1))
-    return address[:keep] + "****"

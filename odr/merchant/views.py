@@ -32,7 +32,7 @@ from odr import display as rows
 from odr import viewcache
 from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
-from odr.disputes import enterprises
+from odr.disputes import enterprises, formats
 from odr.disputes.choices import Issue, Request
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
@@ -91,8 +91,8 @@ def request_labels(values) -> list[str]:
 @bp.context_processor
 def _merchant_context():
     return {
-        "mask_phone": queries.mask_phone,
-        "mask_address": queries.mask_address,
+        "mask_phone": formats.mask_phone,
+        "mask_address": formats.mask_address,
         "request_labels": request_labels,
     }
 
@@ -261,7 +261,7 @@ def inbox_table(cases, staff: dict[int, str]) -> Markup:
     <tr data-id="{case_id}" data-reference="{reference}" class="{row_class}">
       <td><input class="form-check-input case-select" type="checkbox" name="ids" value="{case_id}" form="bulk-assign" aria-label="{select_label}"></td>
       <td><a href="{url_head}{case_id}{url_tail}">{reference}</a></td>
-      <td>{escape(name)}<br><span class="small text-muted">{escape(queries.mask_phone(phone))}</span></td>
+      <td>{escape(name)}<br><span class="small text-muted">{escape(formats.mask_phone(phone))}</span></td>
       <td>{escape(subject)}<br><span class="small text-muted">{issues[issue]} · {escape(money_filter(claimed))}</span></td>
       <td><span class="badge text-bg-{rows.STATE_COLOURS.get(state, "secondary")} state-badge" data-state="{state.value}">{states[state]}</span></td>
       <td>{clock}</td>
@@ -364,12 +364,12 @@ def export():
                 [
                     _cell(complaint.reference),
                     _cell(complaint.state.label),
-                    complaint.filed_at.astimezone(_tz()).strftime("%Y-%m-%d %H:%M"),
-                    complaint.deadline_at.astimezone(_tz()).strftime("%Y-%m-%d")
+                    complaint.filed_at.astimezone(_tz()).strftime(formats.CSV_DATETIME_FORMAT),
+                    complaint.deadline_at.astimezone(_tz()).strftime(formats.CSV_DATE_FORMAT)
                     if complaint.deadline_at
                     else "",
                     _cell(complaint.complainant_name),
-                    _cell(queries.mask_phone(complaint.complainant_phone)),
+                    _cell(formats.mask_phone(complaint.complainant_phone)),
                     _cell(complaint.issue.label),
                     _cell(complaint.subject),
                     f"{complaint.amount:.2f}",

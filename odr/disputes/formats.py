@@ -1,0 +1,48 @@
+"""How values are written for people, one home each: pages (as Jinja filters, registered
+once by odr/web.py), PDF records, e-mails and the CSV export all call these."""
+
+from decimal import Decimal
+
+# Babel patterns: a moment (pages, records, e-mails), a day on pages, a day in records.
+DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+DATE_FORMAT = "medium"
+RECORD_DATE_FORMAT = "long"
+# strftime patterns of the CSV export (machine-readable, the same in every language).
+CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
+CSV_DATE_FORMAT = "%Y-%m-%d"
+
+
+def amount(value) -> str:
+    """1299 -> '1,299.00'; '' for nothing or something that is not a number."""
+    if value is None:
+        return ""
+    try:
+        return f"{Decimal(value):,.2f}"
+    except (ArithmeticError, ValueError, TypeError):
+        return ""
+
+
+def money(value) -> str:
+    """1299 -> '¥1,299.00' (renminbi); '' for nothing."""
+    text = amount(value)
+    return f"¥{text}" if text else ""
+
+
+def mask_phone(phone: str | None) -> str:
+    """13812348000 -> 138****8000: enough to recognise a caller, not to call them."""
+    phone = (phone or "").strip()
+    digits = len(phone)
+    if digits >= 11:
+        return phone[:3] + "****" + phone[-4:]
+    if digits >= 7:
+        return phone[:2] + "****" + phone[-2:]
+    return "****" if phone else ""
+
+
+def mask_address(address: str | None) -> str:
+    """Keep the district, hide the street and the house number."""
+    address = (address or "").strip()
+    if not address:
+        return ""
+    keep = min(6, max(len(address) // 3, 1))
+    return address[:keep] + "****"
