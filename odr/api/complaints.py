@@ -34,7 +34,6 @@ from odr.api.spec import endpoint
 from odr.auth.models import UserRole
 from odr.disputes import operations as ops
 from odr.disputes import permissions
-from odr.disputes.evidence import store_evidence
 from odr.disputes.models import Complaint, Message
 from odr.disputes.permissions import role_in_case
 from odr.disputes.states import Forbidden, Invalid, Move, Role
@@ -233,13 +232,12 @@ def upload_evidence(complaint_id: int):
     """Multipart form with the field `file`. The type is checked from the content, not the
     name: a renamed program is refused with 415."""
     complaint = load_case(complaint_id)
-    _party(complaint)
     upload = request.files.get("file")
     if upload is None:
         raise Invalid(
             _l("Please correct the marked fields."), {"file": str(_l("Choose a file to upload."))}
         )
-    item = store_evidence(caller(), upload.stream, upload.filename, complaint=complaint)
+    item = ops.add_evidence(caller(), complaint, upload.stream, upload.filename)
     db.session.commit()
     return evidence_dict(item), 201
 

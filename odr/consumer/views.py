@@ -619,9 +619,13 @@ def store_uploads(files, field, **owner) -> int:
     """Keep each acceptable file; name each refused one, with the reason, on the field.
     store_evidence checks a file completely before it keeps anything of it."""
     stored = 0
+    complaint = owner.get("complaint")
     for upload in files:
         try:
-            store_evidence(current_user, upload.stream, upload.filename, **owner)
+            if complaint is not None:  # the operation, which writes it on the timeline
+                ops.add_evidence(current_user, complaint, upload.stream, upload.filename)
+            else:
+                store_evidence(current_user, upload.stream, upload.filename, **owner)
             stored += 1
         except DomainError as exc:
             field.errors = [

@@ -23,6 +23,7 @@ from odr.disputes.choices import (
 )
 from odr.disputes.credit_code import credit_code_error
 from odr.disputes.events import record_event
+from odr.disputes.evidence import store_evidence
 from odr.disputes.models import (
     Agreement,
     BodyMembership,
@@ -507,7 +508,7 @@ def post_message(
         raise Forbidden(_l("You may not write on this case."))
     if internal and role != Role.MEDIATOR:
         raise Forbidden(_l("Only mediators write private notes."))
-    if not complaint.state.is_open and complaint.state not in {State.SETTLED, State.MEDIATED}:
+    if not _open_for_writing(complaint):
         raise InvalidTransition(_l("The case is closed."))
     text = _text(body, "body")
     message = Message(
@@ -531,6 +532,43 @@ def post_message(
             event_id=message.id,
         )
     return message
+
+
+# -- evidence ----------------------------------------------------------------------------
+
+# Who adds files to a case; like messages, while it is open and after an agreed outcome.
+EVIDENCE_ROLES = frozenset({Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR})
+
+
+def _open_for_writing(complaint: Complaint) -> bool:
+    return complaint.state.is_open or complaint.state in {State.SETTLED, State.MEDIATED}
+
+
+def add_evidence(
+    actor: User, complaint: Complaint, stream, filename: str | None, *, now=None
+) -> Evidence:
+    """Add a file (a file-like object) to the case's evidence: checked and kept by
+    evidence.store_evidence, written on the timeline as one event. Every channel (the
+    consumer's and the enterprise's case pages, the API) adds evidence here."""
+    now = _now(now)
+    role = _role(actor, complaint)
+    if role not in EVIDENCE_ROLES:
+        raise Forbidden(_l("You may not do this on this case."))
+    if not _open_for_writing(complaint):
+        raise InvalidTransition(_l("The case is closed."))
+    item = store_evidence(actor, stream, filename, complaint=complaint)
+    state = str(complaint.state)
+    record_event(
+        complaint,
+        actor=actor,
+        actor_role=str(role),
+        action=str(Move.ADD_EVIDENCE),
+        from_state=state,
+        to_state=state,
+        details={"evidence_id": item.id, "filename": item.filename, "sha256": item.sha256},
+        at=now,
+    )
+    return item
 
 
 # -- direct settlement -------------------------------------------------------------------

@@ -85,6 +85,9 @@ class Move(enum.StrEnum):
     REPORT_PERFORMANCE = "report_performance"
     REMIND = "remind"
     RATE = "rate"
+    # Not a move of the state machine (no row in TRANSITIONS, like FILE): an act written on
+    # the timeline; operations.add_evidence checks who and when.
+    ADD_EVIDENCE = "add_evidence"
 
     @property
     def label(self):
@@ -122,6 +125,7 @@ MOVE_LABELS = {
     Move.REPORT_PERFORMANCE: _l("Performance reported"),
     Move.REMIND: _l("Deadline reminder sent"),
     Move.RATE: _l("Case rated"),
+    Move.ADD_EVIDENCE: _l("Evidence added"),
 }
 
 S = State

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from odr.auth.models import User
 from odr.disputes import operations as ops
-from odr.disputes.evidence import evidence_path, store_evidence
+from odr.disputes.evidence import evidence_path
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
@@ -249,7 +249,7 @@ def upload_evidence(case_id: int):
         form.file.errors = [*form.file.errors, _("Please attach the file.")]
         return render_case(complaint, 422, evidence_form=form)
     try:
-        store_evidence(current_user, storage.stream, storage.filename, complaint=complaint)
+        ops.add_evidence(current_user, complaint, storage.stream, storage.filename)
     except DomainError as exc:
         if exc.status not in (413, 415, 422):
             raise
