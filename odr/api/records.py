@@ -3,10 +3,10 @@
 import hmac
 import re
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from odr import downloads
 from odr.api import bp, schemas
 from odr.api.complaints import CASE
 from odr.api.core import caller, load_case, query
@@ -14,7 +14,6 @@ from odr.api.render import record_dict
 from odr.api.spec import PDF, endpoint, to_json
 from odr.disputes.models import Complaint, Record
 from odr.disputes.permissions import role_in_case
-from odr.disputes.records import record_bytes
 from odr.disputes.serialize import iso
 from odr.disputes.states import NotFound, Role
 from odr.disputes.stats import enterprise_scoreboard
@@ -66,11 +65,7 @@ def record_pdf(code: str):
     if record is None:
         raise NotFound(_l("No such record."))
     _readable(record.complaint)
-    return Response(
-        record_bytes(record),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{record.code}.pdf"'},
-    )
+    return downloads.send_record(record)
 
 
 @endpoint(

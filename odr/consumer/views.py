@@ -6,7 +6,6 @@ again; a button shown here is only a convenience.
 """
 
 import functools
-from io import BytesIO
 from typing import NamedTuple
 
 from flask import (
@@ -17,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr import display as rows
-from odr import viewcache
+from odr import downloads, viewcache
 from odr.auth.decorators import check_capability
 from odr.auth.models import UserRole
 from odr.consumer import forms
@@ -43,7 +41,7 @@ from odr.consumer.timeline import (
 from odr.disputes import operations as ops
 from odr.disputes import permissions
 from odr.disputes.choices import AgreementStatus
-from odr.disputes.evidence import evidence_path, store_evidence
+from odr.disputes.evidence import store_evidence
 from odr.disputes.models import (
     Agreement,
     Complaint,
@@ -54,7 +52,6 @@ from odr.disputes.models import (
     Offer,
     Record,
 )
-from odr.disputes.records import record_bytes
 from odr.disputes.states import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -656,19 +653,7 @@ def evidence(complaint_id: int, evidence_id: int):
 
 
 def _send_evidence(item: Evidence):
-    path = evidence_path(item)
-    if not path.is_file():
-        abort(404)
-    response = send_file(
-        path,
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.send_evidence(item)
 
 
 @bp.route("/cases/<int:complaint_id>/records/<code>.pdf")
@@ -680,19 +665,7 @@ def record(complaint_id: int, code: str):
     )
     if item is None:
         abort(404)
-    try:
-        data = record_bytes(item)
-    except OSError:
-        abort(404)
-    response = send_file(
-        BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=False,
-        download_name=f"{complaint.reference}-{item.kind}-{item.code}.pdf",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.send_record(item, complaint.reference)
 
 
 from odr.consumer import wizard  # noqa: E402, F401  (the filing routes, on bp)

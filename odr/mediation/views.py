@@ -4,7 +4,6 @@ Each view loads the case, checks that the user is a mediator of it (404 otherwis
 validates its form, calls one operation and commits once.
 """
 
-import io
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -17,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import force_locale
@@ -29,13 +27,12 @@ from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
-from odr import viewcache
+from odr import downloads, viewcache
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
 from odr.disputes import records
 from odr.disputes.choices import Request
-from odr.disputes.evidence import evidence_path
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
@@ -867,12 +864,7 @@ def evidence(complaint_id: int, evidence_id: int):
     item = db.session.get(Evidence, evidence_id)
     if item is None or item.complaint_id != complaint.id:
         abort(404)
-    path = evidence_path(item)
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path, mimetype=item.content_type, as_attachment=True, download_name=item.filename
-    )
+    return downloads.send_evidence(item)
 
 
 @bp.route("/cases/<int:complaint_id>/records/<code>.pdf")
@@ -885,16 +877,7 @@ def record(complaint_id: int, code: str):
 
 
 def send_record(found: Record, complaint: Complaint):
-    response = send_file(
-        io.BytesIO(records.record_bytes(found)),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{complaint.reference}-{found.kind}-{found.code}.pdf",
-        etag=found.sha256,
-        max_age=0,
-    )
-    response.headers["X-Record-SHA256"] = found.sha256
-    return response
+    return downloads.send_record(found, complaint.reference)
 
 
 # -- template helpers --------------------------------------------------------------------

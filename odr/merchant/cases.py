@@ -1,13 +1,13 @@
 """The case page of the enterprise: facts, evidence, thread, offers, decline, performance,
 the mediation agreement's signature, the timeline and the records."""
 
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from odr import downloads
 from odr.auth.models import User
 from odr.disputes import operations as ops
-from odr.disputes.evidence import evidence_path
 from odr.disputes.models import (
     Agreement,
     CaseEvent,
@@ -18,7 +18,6 @@ from odr.disputes.models import (
     Record,
 )
 from odr.disputes.permissions import can, can_see_contact, role_in_case
-from odr.disputes.records import record_bytes
 from odr.disputes.states import AGREED_STATES, DomainError, Invalid, Move, Role, action_label
 from odr.extensions import db
 from odr.merchant import queries
@@ -266,16 +265,7 @@ def evidence_file(case_id: int, evidence_id: int):
     item = db.session.get(Evidence, evidence_id)
     if item is None or item.complaint_id != complaint.id:
         abort(404)
-    path = evidence_path(item)
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.filename,
-        max_age=0,
-    )
+    return downloads.send_evidence(item)
 
 
 @bp.route("/cases/<int:case_id>/records/<code>.pdf")
@@ -286,17 +276,4 @@ def record_pdf(case_id: int, code: str):
     )
     if record is None:
         abort(404)
-    try:
-        data = record_bytes(record)
-    except FileNotFoundError:
-        abort(404)
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="{complaint.reference}-{record.code}.pdf"'
-            ),
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return downloads.send_record(record, complaint.reference)

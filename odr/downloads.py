@@ -1,0 +1,50 @@
+"""One way to hand a stored file to a browser or an API client: evidence and records are
+always sent as attachments under a cleaned name, with their own type, never sniffed, never
+kept by a shared cache. The consumer's, the enterprise's and the mediator's pages and the
+API all send them here."""
+
+from io import BytesIO
+from pathlib import Path
+
+from flask import Response, abort, send_file
+
+from odr.disputes.evidence import clean_filename, evidence_path
+from odr.disputes.models import Evidence, Record
+from odr.disputes.records import record_bytes
+
+
+def send_download(
+    source: Path | bytes, *, filename: str, mimetype: str, etag: str | None = None
+) -> Response:
+    """`source` (a file, or its bytes) as an attachment named `filename` (cleaned);
+    404 when the file is missing."""
+    if isinstance(source, Path) and not source.is_file():
+        abort(404)
+    response = send_file(
+        BytesIO(source) if isinstance(source, bytes) else source,
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=clean_filename(filename),
+        etag=etag if etag is not None else False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def send_evidence(item: Evidence) -> Response:
+    return send_download(evidence_path(item), filename=item.filename, mimetype=item.content_type)
+
+
+def send_record(record: Record, reference: str | None = None) -> Response:
+    """An issued record's PDF (named by the case's reference when given); its SHA-256 goes
+    with it, so the reader can compare it with the public verification page."""
+    try:
+        data = record_bytes(record)
+    except OSError:
+        abort(404)
+    name = f"{reference}-{record.kind}-{record.code}.pdf" if reference else f"{record.code}.pdf"
+    response = send_download(data, filename=name, mimetype="application/pdf", etag=record.sha256)
+    response.headers["X-Record-SHA256"] = record.sha256
+    return response
