@@ -994,6 +994,14 @@ def propose_agreement(
     return agreement
 
 
+def signing_parties(complaint: Complaint) -> tuple[str, ...]:
+    """Who must sign a mediation agreement for it to bind: the consumer, and the enterprise
+    when the respondent is listed on the portal (an unlisted one signs on paper)."""
+    if complaint.enterprise_id is None:
+        return (str(Role.CONSUMER),)
+    return (str(Role.CONSUMER), str(Role.ENTERPRISE))
+
+
 def sign_agreement(
     actor: User,
     complaint: Complaint,
@@ -1015,6 +1023,8 @@ def sign_agreement(
             {"password": str(_l("The password is not correct."))},
         )
     party = str(role)
+    if party not in signing_parties(complaint):
+        raise Forbidden(_l("You may not do this on this case."))
     if any(s.party == party for s in agreement.signatures):
         raise InvalidTransition(_l("You have already signed this agreement."))
     signature = Signature(
@@ -1026,9 +1036,7 @@ def sign_agreement(
     )
     db.session.add(signature)
     agreement.signatures.append(signature)
-    both = {s.party for s in agreement.signatures} >= {"consumer", "enterprise"}
-    if complaint.enterprise_id is None:
-        both = {s.party for s in agreement.signatures} >= {"consumer"}
+    both = {s.party for s in agreement.signatures} >= set(signing_parties(complaint))
     target = State.MEDIATED if both else State.MEDIATING
     if both:
         agreement.status = AgreementStatus.SIGNED

@@ -910,10 +910,6 @@ def _complaint_requests(complaint: Complaint) -> str:
     return ", ".join(labels)
 
 
-def _signing_parties(complaint: Complaint) -> list[str]:
-    return ["consumer", "enterprise"] if complaint.enterprise_id is not None else ["consumer"]
-
-
 def _signature_of(agreement: Agreement, party: str):
     return next((s for s in agreement.signatures if s.party == party), None)
 
@@ -925,6 +921,6 @@ def helpers():
         "actor_label": _actor_label,
         "session_mode": _session_mode,
         "complaint_requests": _complaint_requests,
-        "signing_parties": _signing_parties,
+        "signing_parties": ops.signing_parties,
         "signature_of": _signature_of,
     }
