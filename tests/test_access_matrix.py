@@ -721,3 +721,65 @@ def test_the_api_never_reads_the_session_cookie(app, world, client):
     answer = client.get("/api/v1/complaints")
     assert answer.status_code == 401
     assert answer.get_json()["error"]["code"] == "unauthorized"
+
+
+# Each action of the API and the web routes that do the same thing, for the same users.
+# The matrix above drives every one of them as every user; here the users who succeed must
+# be the same on both channels (a web route lives in its role's package, so one API action
+# may be several web routes).
+SAME_ACTION = {
+    "POST api.file_complaint": ("POST consumer.file_start",),
+    "POST api.post_message": (
+        "POST consumer.message",
+        "POST merchant.post_message",
+        "POST mediation.post_message",
+    ),
+    "POST api.make_offer": ("POST merchant.make_offer",),
+    "POST api.accept_offer": ("POST consumer.accept_offer",),
+    "POST api.reject_offer": ("POST consumer.reject_offer",),
+    "POST api.decline_complaint": ("POST merchant.decline",),
+    "POST api.escalate_complaint": ("POST consumer.escalate",),
+    "POST api.withdraw_complaint": ("POST consumer.withdraw",),
+    "POST api.rate_complaint": ("POST consumer.rating",),
+    "POST api.report_performance": ("POST consumer.performance", "POST merchant.performance"),
+    "POST api.sign_agreement": ("POST consumer.case", "POST merchant.case"),
+    "POST api.accept_case": ("POST mediation.accept",),
+    "POST api.refuse_case": ("POST mediation.refuse",),
+    "POST api.transfer_case": ("POST mediation.transfer",),
+    "POST api.suspend_case": ("POST mediation.suspend",),
+    "POST api.resume_case": ("POST mediation.resume",),
+    "POST api.terminate_case": ("POST mediation.terminate",),
+    "POST api.propose_agreement": ("POST mediation.propose",),
+    "POST api.assign_case": ("POST mediation.assign",),
+    "GET api.record_pdf": (
+        "GET consumer.record",
+        "GET merchant.record_pdf",
+        "GET mediation.record",
+    ),
+    "POST api.create_integration_token": ("POST merchant.create_token",),
+    "POST api.create_webhook": ("POST merchant.create_webhook",),
+    "POST api.approve_enterprise": ("POST admin.enterprise_decide",),
+    # The mediator adds evidence through the API only (no upload form on the workspace).
+    "POST api.upload_evidence": ("POST consumer.add_evidence", "POST merchant.upload_evidence"),
+}
+# Users an API action serves beyond its web routes, each with its reason.
+API_ONLY = {
+    "POST api.upload_evidence": {"competent_mediator", "competent_head"},
+}
+
+
+def _succeeding(key: str) -> set[str]:
+    cells = dict(zip(COLUMNS, TABLE[key].split(), strict=True))
+    return {user for user, cell in cells.items() if cell in ("ok", "msg")}
+
+
+def test_the_web_and_the_api_let_the_same_users_act():
+    assert set(SAME_ACTION) <= set(TABLE)
+    differ = []
+    for api_key, web_keys in SAME_ACTION.items():
+        assert set(web_keys) <= set(TABLE), web_keys
+        web = set().union(*(_succeeding(key) for key in web_keys))
+        api = _succeeding(api_key) - API_ONLY.get(api_key, set())
+        if web != api:
+            differ.append(f"{api_key}: API {sorted(api)} / web {sorted(web)}")
+    assert not differ, "\n".join(differ)
