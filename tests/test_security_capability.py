@@ -2,15 +2,18 @@
 deactivated mediator and an enterprise still applying are refused by the web forms, the
 API and the operations alike, and nothing is written."""
 
+from datetime import date, time
+
 import pytest
 
 from odr.auth.models import StaffRole, UserRole
-from odr.disputes import enterprises, supervision
+from odr.disputes import enterprises, records, supervision
 from odr.disputes import operations as ops
 from odr.disputes.models import CaseEvent, Message, Offer
 from odr.disputes.permissions import may_act, require_capability
 from odr.disputes.states import DomainError, Forbidden
 from odr.extensions import db
+from odr.mediation.sessions import schedule_session
 from tests.factories import PASSWORD, file_case, user
 
 
@@ -137,3 +140,18 @@ def test_an_enterprise_still_applying_may_not_act_and_is_not_found(world, db, cl
     assert found == []
     by_code = client.get(f"/api/v1/enterprises?q={world.pending_enterprise.credit_code}")
     assert by_code.get_json()["items"] == []
+
+
+def test_the_other_domain_actions_ask_the_same_check(world, db):
+    """Asking for the case file and scheduling a session are refused alike."""
+    case = file_case(world.consumer, world.enterprise, green_channel=False)
+    ops.accept_case(world.mediator, case)
+    enterprises.decide(world.admin, world.enterprise, "suspend", "多次超期")
+    db.session.commit()
+    with pytest.raises(Forbidden):
+        records.issue_case_file(world.agent, case)
+    db.session.rollback()
+    world.mediator.active = False
+    with pytest.raises(DomainError):
+        schedule_session(world.mediator, case, day=date(2030, 1, 7), at=time(10), mode="online")
+    db.session.rollback()

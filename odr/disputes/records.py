@@ -32,7 +32,7 @@ from odr.disputes import formats
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
 from odr.disputes.notifications import notify
-from odr.disputes.permissions import role_in_case
+from odr.disputes.permissions import require_capability, role_in_case
 from odr.disputes.record_data import build_context, document_title
 from odr.disputes.states import Forbidden, NotFound, Role
 from odr.extensions import db
@@ -251,6 +251,7 @@ def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None)
         raise NotFound(_l("No such case."))
     if role not in {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR}:
         raise Forbidden(_l("You may not do this on this case."))
+    require_capability(actor)
     record = issue_record(complaint, RecordKind.CASE_FILE, now=now)
     notify(
         complaint,

@@ -10,7 +10,7 @@ from odr.auth.models import User
 from odr.disputes import deadlines
 from odr.disputes.models import Complaint, MediationSession
 from odr.disputes.notifications import notify
-from odr.disputes.permissions import role_in_case
+from odr.disputes.permissions import require_capability, role_in_case
 from odr.disputes.states import Forbidden, Invalid, InvalidTransition, NotFound, Role, State
 from odr.extensions import db
 from odr.types import utcnow
@@ -46,6 +46,7 @@ def schedule_session(
         raise NotFound(lazy_pgettext("mediation", "No such case."))
     if role != Role.MEDIATOR:
         raise Forbidden(_l("You may not do this on this case."))
+    require_capability(actor)
     if complaint.state not in SESSION_STATES:
         raise InvalidTransition(_l("A session can be scheduled only while the case is mediated."))
     errors: dict[str, str] = {}
