@@ -21,7 +21,9 @@ from pydantic_core import PydanticCustomError
 
 from odr.auth.models import UserRole
 from odr.disputes.choices import (
+    AgreementStatus,
     Issue,
+    OfferStatus,
     PerformanceStatus,
     RecordKind,
     Remedy,
@@ -393,7 +395,7 @@ class OfferOut(Out):
     amount: MoneyText
     terms: str
     performance_due: date | None
-    status: Literal["open", "accepted", "rejected", "superseded", "lapsed"]
+    status: OfferStatus
     counter_proposal: str | None
     created_at: datetime
     answered_at: datetime | None
@@ -431,7 +433,7 @@ class AgreementOut(Out):
     terms: str
     amount: MoneyText
     performance_due: date | None
-    status: Literal["proposed", "signed", "superseded"]
+    status: AgreementStatus
     created_at: datetime
     signatures: list[SignatureOut]
 
