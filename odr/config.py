@@ -68,6 +68,9 @@ class Config:
     VIEW_CACHE = _env_bool("ODR_VIEW_CACHE", True)
     VIEW_CACHE_TTL = float(os.environ.get("ODR_VIEW_CACHE_TTL", "60"))
     VIEW_CACHE_MB = float(os.environ.get("ODR_VIEW_CACHE_MB", "16"))
+    # Cases the deadline sweep moves and commits together; unset, its default for the
+    # database (odr.disputes.sweep.BATCH).
+    SWEEP_BATCH = int(os.environ["ODR_SWEEP_BATCH"]) if os.environ.get("ODR_SWEEP_BATCH") else None
 
 
 class DevelopmentConfig(Config):

@@ -4,7 +4,6 @@ changes nothing."""
 import hashlib
 from datetime import datetime
 
-from odr.disputes import bulk
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.events import verify_chain
@@ -264,21 +263,15 @@ def test_each_case_commits_on_its_own(world, db, monkeypatch):
     ]
     real = ops.escalate_overdue
 
-    def crash_on_the_second(complaint, *, now=None):
-        if complaint.id == cases[1].id:
+    def crash_on_the_second(complaints, *, now=None):
+        # A batch holding the second case meets the crash too: the batch is undone, its
+        # cases retried alone.
+        many = complaints if isinstance(complaints, list) else [complaints]
+        if any(complaint.id == cases[1].id for complaint in many):
             raise RuntimeError("simulated crash")
-        return real(complaint, now=now)
-
-    real_many = bulk.escalate_overdue_many
-
-    def batch_crashing_on_the_second(ids, criteria, now):
-        # The batch path meets the same crash: the batch is undone, its cases retried alone.
-        if cases[1].id in ids:
-            raise RuntimeError("simulated crash")
-        return real_many(ids, criteria, now)
+        return real(complaints, now=now)
 
     monkeypatch.setattr(ops, "escalate_overdue", crash_on_the_second)
-    monkeypatch.setattr(bulk, "escalate_overdue_many", batch_crashing_on_the_second)
     report = sweep(shanghai(2026, 10, 19, 9))
     assert report.count("escalated") == 2
     states = [reload(c).state for c in cases]
@@ -314,13 +307,15 @@ def test_sweep_command_prints_what_it_did(app, world, db):
 
 
 def _spy(monkeypatch, name) -> list:
-    real, calls = getattr(bulk, name), []
+    """The sweep's calls of the operation with a batch (a list of cases)."""
+    real, calls = getattr(ops, name), []
 
-    def spy(*args):
-        calls.append(args)
-        return real(*args)
+    def spy(cases, **kwargs):
+        if isinstance(cases, list):
+            calls.append(cases)
+        return real(cases, **kwargs)
 
-    monkeypatch.setattr(bulk, name, spy)
+    monkeypatch.setattr(ops, name, spy)
     return calls
 
 
@@ -390,8 +385,8 @@ def _same_as_one_at_a_time(by_batch, by_operation, versions, action, subject=Non
 
 
 def test_the_batch_escalation_writes_what_the_one_case_operation_writes(world, db, monkeypatch):
-    """The sweep escalates a batch with a few statements (odr.disputes.bulk); a case moved
-    that way must look exactly like one moved by operations.escalate_overdue: same fields,
+    """The sweep escalates a batch through operations.escalate_overdue; a case moved that
+    way must look exactly like one moved alone by the operation: same fields,
     same event (chained), same notices, same e-mails in each recipient's language, its open
     offer lapsed."""
     filed = shanghai(2026, 9, 28, 9)
@@ -407,7 +402,7 @@ def test_the_batch_escalation_writes_what_the_one_case_operation_writes(world, d
     versions = {c.id: reload(c).version for c in (by_batch, by_operation)}
     ops.escalate_overdue(reload(by_operation), now=as_of)
     _db.session.commit()
-    calls = _spy(monkeypatch, "escalate_overdue_many")
+    calls = _spy(monkeypatch, "escalate_overdue")
     report = sweep(as_of)
     assert report.count("escalated") == 1 and len(calls) == 1
     _same_as_one_at_a_time(
@@ -428,7 +423,7 @@ def test_the_batch_reminder_writes_what_the_one_case_operation_writes(world, db,
     versions = {c.id: reload(c).version for c in (by_batch, by_operation)}
     ops.send_reminder(reload(by_operation), now=as_of)
     _db.session.commit()
-    calls = _spy(monkeypatch, "remind_many")
+    calls = _spy(monkeypatch, "send_reminder")
     report = sweep(as_of)
     assert report.count("reminded") == 1 and len(calls) == 1
     _same_as_one_at_a_time(by_batch, by_operation, versions, "remind")

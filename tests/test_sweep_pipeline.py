@@ -1,8 +1,6 @@
-"""The batch escalation sends its UPDATE ahead (pipeline mode on PostgreSQL) and writes the
-notices and e-mails while the server runs it: a failure in that window, or of the UPDATE
-itself, undoes the batch and the cases are moved one at a time, on a usable connection."""
+"""A failure in the middle of a batch escalation (after its cases' UPDATE, while its notices
+and e-mails are written) undoes the batch, and the cases are moved one at a time."""
 
-from odr.disputes import bulk
 from odr.disputes import notifications as notices
 from odr.disputes.models import CaseEvent, Complaint
 from odr.disputes.sweep import sweep
@@ -47,20 +45,3 @@ def test_a_failure_while_the_update_runs_undoes_the_batch(world, db, monkeypatch
     report = sweep(shanghai(2026, 10, 19, 9))
     assert report.count("escalated") == 3
     _all_escalated_once(ids)
-
-
-def test_a_failing_update_undoes_the_batch(world, db, monkeypatch):
-    ids = _due_cases(world)
-    used = []
-
-    def failing_sql(*args):
-        used.append(args)
-        return "SELECT 1 / 0 WHERE %(a_id)s IS NOT NULL"
-
-    monkeypatch.setattr(bulk, "_update_pg_sql", failing_sql)
-    report = sweep(shanghai(2026, 10, 19, 9))
-    assert report.count("escalated") == 3
-    _all_escalated_once(ids)
-    assert bool(used) == (_db.engine.dialect.name == "postgresql")
-    # The connection left pipeline mode: the next statements run as usual.
-    assert _db.session.scalar(_db.select(_db.func.count(Complaint.id))) >= 3

@@ -1,7 +1,9 @@
 """The deadline sweep: runs every due clock once, as if the clock read `as_of`.
 
-Idempotent and safe on many machines at once: due cases are taken in batches of BATCH,
-locked with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), re-checked, moved, and
+Each kind of due case is moved by the operation a person's move goes through
+(operations.escalate_overdue, flag_overdue, expire_mediation, send_reminder), given a
+batch of cases instead of one. Idempotent and safe on many machines at once: due cases are
+taken in batches, locked with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), moved, and
 committed together; if anything fails in a batch, the batch is undone and redone one case
 at a time, each committed on its own. A crash loses nothing (an uncommitted case is still
 due) and two sweeps never move a case twice. It only touches rows whose clock is due
@@ -11,15 +13,14 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 """
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from odr.disputes import bulk, memo
+from odr.disputes import memo
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
 from odr.disputes.models import Complaint
@@ -28,13 +29,11 @@ from odr.extensions import db
 from odr.types import utcnow
 
 log = logging.getLogger(__name__)
-# Cases moved and committed together (ODR_SWEEP_BATCH sets both). On SQLite, small enough
-# that its one write lock, held from the first write to the commit, keeps other writers
-# waiting well under the busy timeout (5 s). PostgreSQL locks only the batch's rows, so its
-# batches are bigger: fewer statements and commits (10,000 escalations among a million
-# open cases: about 0.5 s less than in batches of 100).
-BATCH = int(os.environ.get("ODR_SWEEP_BATCH", "100"))
-BATCH_POSTGRESQL = int(os.environ.get("ODR_SWEEP_BATCH", "500"))
+# Cases moved and committed together unless the caller says (the app's SWEEP_BATCH). On
+# SQLite, small enough that its one write lock, held from the first write to the commit,
+# keeps other writers waiting well under the busy timeout (5 s). PostgreSQL locks only the
+# batch's rows, so its batches are bigger: fewer statements and commits.
+BATCH = {"sqlite": 100, "postgresql": 500}
 
 
 @dataclass
@@ -66,48 +65,67 @@ def _due_ids(criteria) -> list[int]:
     return sorted(db.session.scalars(db.select(Complaint.id).where(*criteria)))
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of due case: which cases (`criteria(as_of)`), the operation that moves a
+    list of them, and the report's detail of a moved case."""
+
+    name: str
+    criteria: Callable[[datetime], list]
+    move: Callable[..., object]
+    detail: Callable[[Complaint], str]
+    # The set-based moves read the columns they need themselves: the batch is loaded with
+    # only what the report shows. The others move each case through the session.
+    lean: bool
+
+
 def _locking(query):
     if db.session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True, of=Complaint)
     return query
 
 
-def _lock(complaint_id: int, criteria) -> Complaint | None:
-    query = db.select(Complaint).where(Complaint.id == complaint_id, *criteria)
-    return db.session.scalar(_locking(query))
+_LEAN = load_only(
+    Complaint.id,
+    Complaint.reference,
+    Complaint.state,
+    Complaint.body_id,
+    Complaint.deadline_at,
+    Complaint.raised_to_body_id,
+)
+_PARTIES = (
+    selectinload(Complaint.consumer),
+    selectinload(Complaint.enterprise),
+    selectinload(Complaint.assignee),
+    selectinload(Complaint.mediator),
+    selectinload(Complaint.body),
+)
 
 
-def _lock_batch(ids: list[int], criteria) -> list[Complaint]:
-    """The batch's cases that are still due and not held by another sweep, locked, with
-    the parties the moves and their notifications read."""
+def _lock(kind: _Kind, ids: list[int], as_of: datetime) -> list[Complaint]:
+    """The cases among `ids` that are still due and not held by another sweep, locked and
+    freshly loaded (the operations then do not select them again)."""
     query = (
         db.select(Complaint)
-        .where(Complaint.id.in_(ids), *criteria)
+        .where(Complaint.id.in_(ids), *kind.criteria(as_of))
         .order_by(Complaint.id)
-        .options(
-            selectinload(Complaint.consumer),
-            selectinload(Complaint.enterprise),
-            selectinload(Complaint.assignee),
-            selectinload(Complaint.mediator),
-            selectinload(Complaint.body),
-        )
+        .options(*((_LEAN,) if kind.lean else _PARTIES))
+        .execution_options(populate_existing=True)
     )
-    return list(db.session.scalars(_locking(query)))
+    cases = list(db.session.scalars(_locking(query)))
+    for complaint in cases:
+        ops.hold(complaint.id)
+    return cases
 
 
-def _run_batch(ids, criteria_fn, action, detail, batch_action) -> list[tuple[str, str]] | None:
+def _run_batch(kind: _Kind, ids: list[int], as_of: datetime) -> list[tuple[str, str]] | None:
     """Move a batch of due cases and commit them together. Any failure undoes the whole
     batch (None): the caller then takes its cases one at a time."""
-    done = []
     try:
-        if batch_action is not None:
-            done = batch_action(ids, criteria_fn())
-        else:
-            for complaint in _lock_batch(ids, criteria_fn()):
-                # Locked and freshly loaded here: the operation need not select it again.
-                ops.hold(complaint.id)
-                action(complaint)
-                done.append((complaint.reference, detail(complaint)))
+        cases = _lock(kind, ids, as_of)
+        if cases:
+            kind.move(cases, now=as_of)
+        done = [(complaint.reference, kind.detail(complaint)) for complaint in cases]
         db.session.commit()
     except Exception as exc:  # retried case by case below, where it is logged
         db.session.rollback()
@@ -116,18 +134,17 @@ def _run_batch(ids, criteria_fn, action, detail, batch_action) -> list[tuple[str
     return done
 
 
-def _run_one(report, name, complaint_id, criteria_fn, action, detail) -> None:
+def _run_one(report: "SweepReport", kind: _Kind, complaint_id: int, as_of: datetime) -> None:
     try:
-        complaint = _lock(complaint_id, criteria_fn())
-        if complaint is None:  # moved meanwhile, or another sweep holds it
+        cases = _lock(kind, [complaint_id], as_of)
+        if not cases:  # moved meanwhile, or another sweep holds it
             db.session.rollback()
             return
-        ops.hold(complaint.id)
-        action(complaint)
-        text = detail(complaint)
-        reference = complaint.reference
+        [complaint] = cases
+        kind.move(complaint, now=as_of)
+        reference, text = complaint.reference, kind.detail(complaint)
         db.session.commit()
-        report.add(reference, name, text)
+        report.add(reference, kind.name, text)
     except (DomainError, StaleDataError) as exc:
         db.session.rollback()
         log.info("sweep skipped case %s: %s", complaint_id, exc)
@@ -136,91 +153,73 @@ def _run_one(report, name, complaint_id, criteria_fn, action, detail) -> None:
         log.exception("sweep failed on case %s", complaint_id)
 
 
-def _run(
-    report: SweepReport,
-    name: str,
-    criteria_fn: Callable[[], list],
-    action: Callable[[Complaint], object],
-    detail: Callable[[Complaint], str],
-    batch_action: Callable[[list[int], list], list[tuple[str, str]]] | None = None,
-) -> None:
-    """Every due case of one kind: in batches (`batch_action` moves a whole batch with a few
-    statements; without it, `action` moves each case of the batch), and where a batch
-    fails, one case at a time through `action`."""
-    due = _due_ids(criteria_fn())
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    batch = max(BATCH_POSTGRESQL if postgresql else BATCH, 1)
+def _run(report: "SweepReport", kind: _Kind, as_of: datetime, batch: int) -> None:
+    """Every due case of one kind, in batches; where a batch fails, one case at a time."""
+    due = _due_ids(kind.criteria(as_of))
     for start in range(0, len(due), batch):
         ids = due[start : start + batch]
-        done = _run_batch(ids, criteria_fn, action, detail, batch_action)
+        done = _run_batch(kind, ids, as_of)
         if done is None:
             for complaint_id in ids:
-                _run_one(report, name, complaint_id, criteria_fn, action, detail)
+                _run_one(report, kind, complaint_id, as_of)
         else:
             for reference, text in done:
-                report.add(reference, name, text)
+                report.add(reference, kind.name, text)
 
 
-def _reminded(deadline_at) -> str:
-    return f"deadline {deadline_at.isoformat()}"
-
-
-def _escalated(body_id) -> str:
-    return f"-> pending_acceptance at body {body_id}"
-
-
-def sweep(as_of: datetime | None = None) -> SweepReport:
-    with memo.scope():
-        return _sweep(as_of or utcnow())
-
-
-def _sweep(as_of: datetime) -> SweepReport:
-    report = SweepReport(as_of=as_of)
-
-    _run(
-        report,
+KINDS = (
+    _Kind(
         "escalated",
-        lambda: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
-        lambda c: ops.escalate_overdue(c, now=as_of),
-        lambda c: _escalated(c.body_id),
-        lambda ids, criteria: [
-            (reference, _escalated(body_id))
-            for reference, body_id in bulk.escalate_overdue_many(ids, criteria, as_of)
-        ],
-    )
-    _run(
-        report,
+        lambda as_of: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
+        lambda cases, now: ops.escalate_overdue(cases, now=now),
+        lambda c: f"-> pending_acceptance at body {c.body_id}",
+        lean=True,
+    ),
+    _Kind(
         "flagged_overdue",
-        lambda: [
+        lambda as_of: [
             Complaint.state == State.PENDING_ACCEPTANCE,
             Complaint.deadline_at < as_of,
             Complaint.overdue_flagged.is_(False),
         ],
-        lambda c: ops.flag_overdue(c, now=as_of),
+        lambda cases, now: ops.flag_overdue(cases, now=now),
         lambda c: f"raised to body {c.raised_to_body_id}",
-    )
-    _run(
-        report,
+        lean=False,
+    ),
+    _Kind(
         "terminated_t5",
-        lambda: [Complaint.state == State.MEDIATING, Complaint.deadline_at < as_of],
-        lambda c: ops.expire_mediation(c, now=as_of),
+        lambda as_of: [Complaint.state == State.MEDIATING, Complaint.deadline_at < as_of],
+        lambda cases, now: ops.expire_mediation(cases, now=now),
         lambda c: "-> terminated (T5)",
-    )
-    _run(
-        report,
+        lean=False,
+    ),
+    _Kind(
         "reminded",
-        lambda: [
+        lambda as_of: [
             Complaint.state.in_(list(OPEN_STATES)),
             Complaint.reminder_at <= as_of,
             Complaint.deadline_at >= as_of,
         ],
-        lambda c: ops.send_reminder(c, now=as_of),
-        lambda c: _reminded(c.deadline_at),
-        lambda ids, criteria: [
-            (reference, _reminded(deadline_at))
-            for reference, deadline_at in bulk.remind_many(ids, criteria, as_of)
-        ],
-    )
+        lambda cases, now: ops.send_reminder(cases, now=now),
+        lambda c: f"deadline {c.deadline_at.isoformat()}",
+        lean=True,
+    ),
+)
+
+
+def sweep(as_of: datetime | None = None, *, batch: int | None = None) -> SweepReport:
+    """Run every due clock once. `batch`: cases moved and committed together (default per
+    database: BATCH)."""
+    if batch is None:
+        batch = BATCH.get(db.session.get_bind().dialect.name, BATCH["sqlite"])
+    with memo.scope():
+        return _sweep(as_of or utcnow(), max(batch, 1))
+
+
+def _sweep(as_of: datetime, batch: int) -> SweepReport:
+    report = SweepReport(as_of=as_of)
+    for kind in KINDS:
+        _run(report, kind, as_of, batch)
     purged = purge_old_drafts(as_of)
     db.session.commit()
     if purged:
