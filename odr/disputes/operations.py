@@ -1214,14 +1214,62 @@ _ROW = (
     Complaint.raised_to_body_id,
 )
 _PERSON = (User.id, User.email, User.name, User.locale, User.role, User.active, User.region_code)
-_UPDATE_CASE = (
-    db.update(Complaint.__table__)
-    .where(
-        Complaint.__table__.c.id == db.bindparam("row_id"),
-        Complaint.__table__.c.version == db.bindparam("row_version"),
+
+
+def _binder(dialect, table):
+    """bound(name, value): a value of the named column as the driver takes it, converted
+    by the column type's own bind processor; each distinct value object once (the rows of
+    a batch share their timestamps, and a case's notices share its params)."""
+    processors = {column.name: column.type.bind_processor(dialect) for column in table.columns}
+    seen: dict[tuple[str, int], tuple[object, object]] = {}
+
+    def bound(name, value):
+        processor = processors[name]
+        if processor is None or value is None:
+            return value
+        known = seen.get((name, id(value)))
+        if known is None or known[0] is not value:
+            known = seen[(name, id(value))] = (value, processor(value))
+        return known[1]
+
+    return bound
+
+
+def _insert(table, rows: list[dict]) -> None:
+    """Rows with the same keys in one executemany at the driver: through SQLAlchemy's
+    executemany, binding every value of every row cost more than the inserts. The column
+    defaults the rows leave out are computed once for all of them."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    defaults = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in names or column.primary_key or default is None:
+            continue
+        defaults[column.name] = default.arg(None) if default.is_callable else default.arg
+    bind = _binder(dialect, table)
+    fixed = tuple(bind(name, value) for name, value in defaults.items())
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = [*names, *defaults]
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})",
+        [(*(bind(name, row[name]) for name in names), *fixed) for row in rows],
     )
-    .values(version=Complaint.__table__.c.version + 1)
-)
+
+
+def _office_of_region(region_code: str | None) -> tuple[int, str] | None:
+    """routing.competent_body_for_region as plain values: (id, name)."""
+
+    def office():
+        body = routing.competent_body_for_region(region_code)
+        return (body.id, body.name) if body is not None else None
+
+    return memo.memo(("office_of_region", region_code), office)
 
 
 class _Batch:
@@ -1254,36 +1302,41 @@ class _Batch:
         notices.prefetch(enterprise_ids)  # their staff and webhooks, asked once for all
 
     def competent_bodies(self) -> dict[int, tuple[int, str] | None]:
-        """(id, name) of the body each case goes to (routing.competent_body), remembered
-        as plain values per enterprise and region for the sweep (memo.scope)."""
-        keys = {
-            row.id: (row.enterprise_id, row.respondent_region_code or self.regions[row.consumer_id])
-            for row in self.rows
-        }
-        wanted = {
+        """(id, name) of the body each case goes to (routing.competent_body): the office of
+        the enterprise (or its platform), else of the consumer's region; in the sweep each
+        remembered once (memo.scope) as plain values, which its commits do not expire."""
+        wanted = [
             key[1]
-            for key in memo.unknown(("escalation_body", *k) for k in set(keys.values()))
+            for key in memo.unknown({("escalation_body", r.enterprise_id) for r in self.rows})
             if key[1] is not None
-        }
-        enterprises = {}
-        if wanted:
-            enterprises = {
-                enterprise.id: enterprise
-                for enterprise in db.session.scalars(
-                    db.select(Enterprise)
-                    .where(Enterprise.id.in_(wanted))
-                    .options(selectinload(Enterprise.platform))
+        ]
+        for enterprise in db.session.scalars(
+            db.select(Enterprise)
+            .where(Enterprise.id.in_(wanted))
+            .options(selectinload(Enterprise.platform))
+        ):
+            memo.remember(
+                ("escalation_body", enterprise.id),
+                routing.competent_body(enterprise, None, for_region=_office_of_region),
+            )
+        bodies = {}
+        for row in self.rows:
+            body = None
+            if row.enterprise_id is not None:
+                body = memo.memo(
+                    ("escalation_body", row.enterprise_id),
+                    lambda row=row: routing.competent_body(
+                        db.session.get(Enterprise, row.enterprise_id),
+                        None,
+                        for_region=_office_of_region,
+                    ),
                 )
-            }
-
-        def body(enterprise_id, region_code):
-            found = routing.competent_body(enterprises.get(enterprise_id), region_code)
-            return (found.id, found.name) if found is not None else None
-
-        return {
-            case_id: memo.memo(("escalation_body", *key), lambda key=key: body(*key))
-            for case_id, key in keys.items()
-        }
+            if body is None:
+                body = _office_of_region(
+                    row.respondent_region_code or self.regions[row.consumer_id]
+                )
+            bodies[row.id] = body
+        return bodies
 
     def make(self, changes: dict, per_row) -> None:
         """Make the move on every case: `changes` are the same for all, `per_row(row)` gives
@@ -1343,10 +1396,8 @@ class _Batch:
         self._write()
         if then is not None:
             then([row.id for row in self.rows])
-        if notes:
-            db.session.execute(db.insert(Notification), notes)
-        if mails:
-            db.session.execute(db.insert(Outbox), mails)
+        _insert(Notification.__table__, notes)
+        _insert(Outbox.__table__, mails)
         if hooked:
             # Few enterprises take webhooks; their payload carries the case as the API
             # shows it, so those cases are read again (after the move).
@@ -1368,20 +1419,23 @@ class _Batch:
         if not self.rows:
             return
         names = list(self.updates[0])
-        statement = _UPDATE_CASE.values({name: db.bindparam(f"new_{name}") for name in names})
-        result = db.session.execute(
-            statement,
+        table = Complaint.__table__
+        connection = db.session.connection()
+        dialect = connection.dialect
+        bind = _binder(dialect, table)
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sets = ", ".join(["version = version + 1", *(f"{quote(n)} = {mark}" for n in names)])
+        result = connection.exec_driver_sql(
+            f"UPDATE {quote(table.name)} SET {sets} WHERE id = {mark} AND version = {mark}",
             [
-                {"row_id": row.id, "row_version": row.version}
-                | {f"new_{name}": value for name, value in update.items()}
+                (*(bind(n, update[n]) for n in names), row.id, row.version)
                 for row, update in zip(self.rows, self.updates, strict=True)
             ],
         )
-        if db.session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(
-            self.rows
-        ):
+        if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
-        db.session.execute(db.insert(CaseEvent), self.events)
+        _insert(CaseEvent.__table__, self.events)
         loaded = {complaint.id: complaint for complaint in self.cases}
         for row, update in zip(self.rows, self.updates, strict=True):
             complaint = loaded[row.id]
