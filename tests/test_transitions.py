@@ -157,6 +157,10 @@ def _offer_id(c):
     return offer.id if offer is not None else 0
 
 
+def _clock_out(c):
+    return c.deadline_at + timedelta(seconds=1) if c.deadline_at is not None else MOVE_AT
+
+
 # Operations that take the actor (None means the system).
 HUMAN = {
     Move.MAKE_OFFER: lambda a, c, w: ops.make_offer(
@@ -190,7 +194,8 @@ HUMAN = {
 SYSTEM = {
     Move.ESCALATE_OVERDUE: lambda c: ops.escalate_overdue(c, now=MOVE_AT),
     Move.FLAG_OVERDUE: lambda c: ops.flag_overdue(c, now=MOVE_AT),
-    Move.EXPIRE: lambda c: ops.expire_mediation(c, now=MOVE_AT),
+    # T5 is the clock's: the expiry is made once the case's mediation clock has run out.
+    Move.EXPIRE: lambda c: ops.expire_mediation(c, now=_clock_out(c)),
     Move.REMIND: lambda c: ops.send_reminder(c, now=MOVE_AT),
 }
 # terminate() is TERMINATE with an actor and EXPIRE without one.

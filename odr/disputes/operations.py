@@ -1094,6 +1094,11 @@ def terminate(
     move = Move.TERMINATE if actor is not None else Move.EXPIRE
     role = _role(actor, complaint)
     check_move(move, complaint.state, role)
+    if reason == TerminationReason.T5 and not _clock_ran_out(complaint, now):
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {"reason": str(_l("T5 applies only once the 45 working days have run out."))},
+        )
     complaint.termination_reason = reason
     complaint.outcome_note = explanation
     complaint.closed_at = now
@@ -1107,9 +1112,18 @@ def terminate(
     return complaint
 
 
+def _clock_ran_out(complaint: Complaint, now: datetime) -> bool:
+    """The mediation clock is running (not suspended) and its deadline has passed."""
+    return (
+        complaint.state == State.MEDIATING
+        and complaint.deadline_at is not None
+        and complaint.deadline_at < now
+    )
+
+
 def expire_mediation(cases, *, now=None):
-    """The 45 working days ran out: terminate with T5. One case or a batch (the sweep's),
-    each through terminate."""
+    """The 45 working days ran out: terminate with T5 (terminate checks the clock). One case
+    or a batch (the sweep's), each through terminate."""
     return _alike(
         cases,
         [
