@@ -3,10 +3,12 @@ against the transition table, changes the case, writes exactly one event and que
 notifications. Operations flush, never commit: the caller commits once.
 """
 
+import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -1235,6 +1237,11 @@ def _binder(dialect, table):
     by the column type's own bind processor; each distinct value object once (the rows of
     a batch share their timestamps, and a case's notices share its params)."""
     processors = {column.name: column.type.bind_processor(dialect) for column in table.columns}
+    for column in table.columns:
+        # psycopg's dialect leaves JSON to a cast SQLAlchemy renders in its own statements:
+        # here the value goes as its text, which PostgreSQL casts to the column's type.
+        if processors[column.name] is None and isinstance(column.type, sa.JSON):
+            processors[column.name] = json.dumps
     seen: dict[tuple[str, int], tuple[object, object]] = {}
 
     def bound(name, value):
