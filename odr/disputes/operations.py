@@ -1257,9 +1257,10 @@ def _binder(dialect, table):
 
 
 def _insert(table, rows: list[dict]) -> None:
-    """Rows with the same keys in one executemany at the driver: through SQLAlchemy's
-    executemany, binding every value of every row cost more than the inserts. The column
-    defaults the rows leave out are computed once for all of them."""
+    """Rows with the same keys in one go at the driver: through SQLAlchemy's executemany,
+    binding every value of every row cost more than the inserts. Each value is bound by its
+    column type's own processor; the column defaults the rows leave out are computed once
+    for all of them. On PostgreSQL by COPY (psycopg's executemany sends a message a row)."""
     if not rows:
         return
     connection = db.session.connection()
@@ -1273,14 +1274,46 @@ def _insert(table, rows: list[dict]) -> None:
         defaults[column.name] = default.arg(None) if default.is_callable else default.arg
     bind = _binder(dialect, table)
     fixed = tuple(bind(name, value) for name, value in defaults.items())
+    values = [(*(bind(name, row[name]) for name in names), *fixed) for row in rows]
     quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(c) for c in [*names, *defaults])})"
+    if dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    columns = [*names, *defaults]
     connection.exec_driver_sql(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})",
-        [(*(bind(name, row[name]) for name in names), *fixed) for row in rows],
+        f"INSERT INTO {target} VALUES ({', '.join([mark] * len(values[0]))})", values
     )
+
+
+def _case_update(dialect, names: list[str], rows: list[tuple]):
+    """The UPDATE of many cases, each (id, version, *values of `names`) guarded by its
+    version: on PostgreSQL one statement reading one array per column (psycopg's
+    executemany sends a message per row), elsewhere an executemany."""
+    table = Complaint.__table__
+    quote = dialect.identifier_preparer.quote
+    if dialect.name == "postgresql":
+        given = ["id", "version", *names]
+        kinds = [table.c[n].type.compile(dialect=dialect) for n in given]
+        arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+        sets = ", ".join(
+            [f"version = {quote(table.name)}.version + 1"]
+            + [f"{quote(n)} = given.{quote(n)}" for n in names]
+        )
+        statement = (
+            f"UPDATE {quote(table.name)} SET {sets} FROM unnest({arrays}) "
+            f"AS given({', '.join(quote(n) for n in given)}) "
+            f"WHERE {quote(table.name)}.id = given.id "
+            f"AND {quote(table.name)}.version = given.version"
+        )
+        return statement, tuple(list(column) for column in zip(*rows, strict=True))
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(["version = version + 1", *(f"{quote(n)} = {mark}" for n in names)])
+    statement = f"UPDATE {quote(table.name)} SET {sets} WHERE id = {mark} AND version = {mark}"
+    return statement, [(*values, case_id, version) for case_id, version, *values in rows]
 
 
 def _office_of_region(region_code: str | None) -> tuple[int, str] | None:
@@ -1439,21 +1472,17 @@ class _Batch:
         loaded in the session are given the new values."""
         if not self.rows:
             return
-        names = list(self.updates[0])
         table = Complaint.__table__
         connection = db.session.connection()
         dialect = connection.dialect
         bind = _binder(dialect, table)
-        quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        sets = ", ".join(["version = version + 1", *(f"{quote(n)} = {mark}" for n in names)])
-        result = connection.exec_driver_sql(
-            f"UPDATE {quote(table.name)} SET {sets} WHERE id = {mark} AND version = {mark}",
-            [
-                (*(bind(n, update[n]) for n in names), row.id, row.version)
-                for row, update in zip(self.rows, self.updates, strict=True)
-            ],
-        )
+        names = list(self.updates[0])
+        rows = [
+            (row.id, row.version, *(bind(n, update[n]) for n in names))
+            for row, update in zip(self.rows, self.updates, strict=True)
+        ]
+        statement, parameters = _case_update(dialect, names, rows)
+        result = connection.exec_driver_sql(statement, parameters)
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
         _insert(CaseEvent.__table__, self.events)
