@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -742,7 +743,7 @@ def _to_mediation(cases, move: Move, actor: User | None, now: datetime, details)
             .values(status=OfferStatus.LAPSED)
         ),
     )
-    return batch.cases
+    return batch.moved
 
 
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
@@ -1196,19 +1197,20 @@ def send_reminder(cases, *, now=None):
         lambda row: {"deadline": deadlines.local_date(row.deadline_at).isoformat()},
         lambda row: row.body_id,
     )
-    return _alike(cases, batch.cases)
+    return _alike(cases, batch.moved)
 
 
 # -- one case or many --------------------------------------------------------------------
 
 
-def _cases(cases) -> list[Complaint]:
-    return [cases] if isinstance(cases, Complaint) else list(cases)
+def _cases(cases) -> list:
+    """One case, a list of cases, or (the sweep's batches) a list of case ids."""
+    return [cases] if isinstance(cases, Complaint | int) else list(cases)
 
 
-def _alike(cases, moved: list[Complaint]):
+def _alike(cases, moved: list):
     """Answer as asked: the case for a case, the list for a list."""
-    return moved[0] if isinstance(cases, Complaint) else moved
+    return moved[0] if isinstance(cases, Complaint | int) else moved
 
 
 # What the set-based moves read of a case and of its parties: plain columns.
@@ -1336,13 +1338,21 @@ class _Batch:
     def __init__(self, cases, move: Move, actor: User | None, now: datetime):
         self.cases, self.move, self.actor, self.now = _cases(cases), move, actor, now
         db.session.flush()  # the caller's own changes (decline's first answer) go first
-        roles = {complaint.id: _role(actor, complaint) for complaint in self.cases}
-        self.rows = db.session.execute(
-            db.select(*_ROW).where(Complaint.id.in_(list(roles))).order_by(Complaint.id)
-        ).all()
+        loaded = [case for case in self.cases if isinstance(case, Complaint)]
+        roles = {complaint.id: _role(actor, complaint) for complaint in loaded}
+        query = db.select(*_ROW).order_by(Complaint.id)
+        if len(loaded) == len(self.cases):
+            query = query.where(Complaint.id.in_(list(roles)))
+        else:
+            # Ids (the sweep's batches, the system's moves): no case is loaded as an object,
+            # and the rows are locked here (the sweep already holds them).
+            if actor is not None or loaded:
+                raise TypeError("ids are for the system's batches alone")
+            query = query.where(Complaint.id.in_(self.cases)).with_for_update(of=Complaint)
+        self.rows = db.session.execute(query).all()
         for row in self.rows:
-            check_move(move, row.state, roles[row.id])
-        self.roles = roles
+            check_move(move, row.state, roles.get(row.id, Role.SYSTEM))
+        self.roles, self.moved = roles, []
         wanted = {row.consumer_id for row in self.rows}
         wanted |= {row.assignee_id for row in self.rows if row.assignee_id}
         wanted |= {row.mediator_id for row in self.rows if row.mediator_id}
@@ -1401,7 +1411,7 @@ class _Batch:
         self.events, self.updates = [], []
         for row in self.rows:
             own, details = per_row(row)
-            role = self.roles[row.id]
+            role = self.roles.get(row.id, Role.SYSTEM)
             event = event_row(
                 row.id,
                 row.chain_head,
@@ -1486,14 +1496,20 @@ class _Batch:
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
         _insert(CaseEvent.__table__, self.events)
-        loaded = {complaint.id: complaint for complaint in self.cases}
+        loaded = {case.id: case for case in self.cases if isinstance(case, Complaint)}
+        moved = []
         for row, update in zip(self.rows, self.updates, strict=True):
-            complaint = loaded[row.id]
+            complaint = loaded.get(row.id)
+            if complaint is None:  # asked by id: answered with the row as it is now
+                moved.append(SimpleNamespace(**{**row._mapping, **update}))
+                continue
             for name, value in update.items():
                 set_committed_value(complaint, name, value)
             set_committed_value(complaint, "version", row.version + 1)
             # Relationships that follow the changed columns are read again when asked for.
             db.session.expire(complaint, ["body", "raised_to_body", "events"])
+            moved.append(complaint)
+        self.moved = moved
 
 
 __all__ = [name for name in globals() if not name.startswith("_")] + ["DomainError"]

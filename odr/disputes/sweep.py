@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.disputes import memo
@@ -74,8 +74,8 @@ class _Kind:
     criteria: Callable[[datetime], list]
     move: Callable[..., object]
     detail: Callable[[Complaint], str]
-    # The set-based moves read the columns they need themselves: the batch is loaded with
-    # only what the report shows. The others move each case through the session.
+    # The set-based moves take the batch as ids and read the columns they need themselves;
+    # the others move each loaded case through the session.
     lean: bool
 
 
@@ -85,14 +85,6 @@ def _locking(query):
     return query
 
 
-_LEAN = load_only(
-    Complaint.id,
-    Complaint.reference,
-    Complaint.state,
-    Complaint.body_id,
-    Complaint.deadline_at,
-    Complaint.raised_to_body_id,
-)
 _PARTIES = (
     selectinload(Complaint.consumer),
     selectinload(Complaint.enterprise),
@@ -102,14 +94,18 @@ _PARTIES = (
 )
 
 
-def _lock(kind: _Kind, ids: list[int], as_of: datetime) -> list[Complaint]:
-    """The cases among `ids` that are still due and not held by another sweep, locked and
-    freshly loaded (the operations then do not select them again)."""
+def _lock(kind: _Kind, ids: list[int], as_of: datetime) -> list:
+    """The cases among `ids` that are still due and not held by another sweep, locked: as
+    ids for the set-based moves (they read their own rows), else loaded with their parties
+    (the operations then do not select them again)."""
+    if kind.lean:
+        query = db.select(Complaint.id).where(Complaint.id.in_(ids), *kind.criteria(as_of))
+        return sorted(db.session.scalars(_locking(query)))
     query = (
         db.select(Complaint)
         .where(Complaint.id.in_(ids), *kind.criteria(as_of))
         .order_by(Complaint.id)
-        .options(*((_LEAN,) if kind.lean else _PARTIES))
+        .options(*_PARTIES)
         .execution_options(populate_existing=True)
     )
     cases = list(db.session.scalars(_locking(query)))
@@ -123,9 +119,8 @@ def _run_batch(kind: _Kind, ids: list[int], as_of: datetime) -> list[tuple[str, 
     batch (None): the caller then takes its cases one at a time."""
     try:
         cases = _lock(kind, ids, as_of)
-        if cases:
-            kind.move(cases, now=as_of)
-        done = [(complaint.reference, kind.detail(complaint)) for complaint in cases]
+        moved = kind.move(cases, now=as_of) if cases else []
+        done = [(case.reference, kind.detail(case)) for case in moved]
         db.session.commit()
     except Exception as exc:  # retried case by case below, where it is logged
         db.session.rollback()
@@ -140,9 +135,8 @@ def _run_one(report: "SweepReport", kind: _Kind, complaint_id: int, as_of: datet
         if not cases:  # moved meanwhile, or another sweep holds it
             db.session.rollback()
             return
-        [complaint] = cases
-        kind.move(complaint, now=as_of)
-        reference, text = complaint.reference, kind.detail(complaint)
+        [moved] = kind.move(cases, now=as_of)
+        reference, text = moved.reference, kind.detail(moved)
         db.session.commit()
         report.add(reference, kind.name, text)
     except (DomainError, StaleDataError) as exc:
