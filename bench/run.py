@@ -722,7 +722,7 @@ def measure_sweep(url: str, meta: dict) -> dict:
         db.session.commit()
         for label in ("due", "none_due"):
             started = time.perf_counter()
-            report = sweep(as_of, batch=app.config["SWEEP_BATCH"])
+            report = sweep(as_of)
             seconds = time.perf_counter() - started
             actions = ("escalated", "flagged_overdue", "terminated_t5", "reminded")
             counts = {a: report.count(a) for a in actions}

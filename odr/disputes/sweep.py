@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +30,7 @@ from odr.extensions import db
 from odr.types import utcnow
 
 log = logging.getLogger(__name__)
-# Cases moved and committed together unless the caller says (the app's SWEEP_BATCH). On
+# Cases moved and committed together unless the app's SWEEP_BATCH says otherwise. On
 # SQLite, small enough that its one write lock, held from the first write to the commit,
 # keeps other writers waiting well under the busy timeout (5 s). PostgreSQL locks only the
 # batch's rows, so its batches are bigger: fewer statements and commits.
@@ -202,10 +203,12 @@ KINDS = (
 
 
 def sweep(as_of: datetime | None = None, *, batch: int | None = None) -> SweepReport:
-    """Run every due clock once. `batch`: cases moved and committed together (default per
-    database: BATCH)."""
+    """Run every due clock once. `batch`: cases moved and committed together (default: the
+    app's SWEEP_BATCH, else BATCH for the database)."""
     if batch is None:
-        batch = BATCH.get(db.session.get_bind().dialect.name, BATCH["sqlite"])
+        batch = current_app.config.get("SWEEP_BATCH") or BATCH.get(
+            db.session.get_bind().dialect.name, BATCH["sqlite"]
+        )
     with memo.scope():
         return _sweep(as_of or utcnow(), max(batch, 1))
 
