@@ -11,7 +11,7 @@ from odr import viewcache
 from odr.disputes import operations as ops
 from odr.disputes import staff
 from odr.disputes.models import Complaint, Draft
-from odr.disputes.states import Invalid, State
+from odr.disputes.states import Invalid
 from odr.extensions import db
 from tests.factories import PASSWORD, complaint_data, counted, file_case, shanghai
 
@@ -63,42 +63,6 @@ def test_a_page_is_served_from_the_store_until_a_case_of_its_scope_changes(app, 
     assert posted.status_code == 201
     html, statements = fetch(client, "/merchant/inbox")
     assert posted.get_json()["reference"] in html and statements == rendered
-
-
-def test_the_sweep_bulk_escalation_shows_on_every_page_that_lists_the_case(app, world):
-    complaint = file_case(world.consumer, world.enterprise, now=shanghai(2026, 10, 12))
-    owner = login(app.test_client(), world.owner)
-    consumer = login(app.test_client(), world.consumer)
-    mediator = login(app.test_client(), world.mediator)
-    case_page = f"/consumer/cases/{complaint.id}"
-    assert state_of(fetch(owner, "/merchant/inbox")[0], complaint) == "negotiating"
-    assert complaint.reference in fetch(consumer, "/consumer/cases")[0]
-    assert 'data-state="negotiating"' in fetch(consumer, case_page)[0]
-    assert complaint.reference not in fetch(mediator, "/mediation/")[0]
-    # kept: one statement, the reader with the revision of their own cases
-    for client, path in [(owner, "/merchant/inbox"), (consumer, case_page)]:
-        assert fetch(client, path)[1] == 1
-
-    from odr.disputes.sweep import sweep
-
-    # Every reader is also notified (the unread count is in the key): the revisions are
-    # what must move for whoever else reads these pages.
-    scopes = [
-        viewcache.enterprise(world.enterprise.id),
-        viewcache.consumer(world.consumer.id),
-        viewcache.body(world.jinshui.id),
-    ]
-    before = viewcache.revisions(scopes)
-    sweep(shanghai(2026, 10, 30))  # past the 10 working days: to the Jinshui office
-    assert all(a > b for a, b in zip(viewcache.revisions(scopes), before, strict=True))
-    db.session.expire_all()
-    assert complaint.state == State.PENDING_ACCEPTANCE
-
-    assert state_of(fetch(owner, "/merchant/inbox")[0], complaint) == "pending_acceptance"
-    assert 'data-state="pending_acceptance"' in fetch(consumer, case_page)[0]
-    assert complaint.reference in fetch(mediator, "/mediation/")[0]
-    listed = fetch(consumer, "/consumer/cases")[0]
-    assert "data-state" not in listed or 'data-state="negotiating"' not in listed
 
 
 def test_a_reply_shows_on_the_consumers_case_page(app, world, api):
