@@ -7,9 +7,9 @@ different speed compare.
 
 `POST /file` is the least a filing can cost: with no portal code, no ORM, no validation and
 no sign-in, it writes the rows a portal filing writes (the case, its reference, its first
-hash-chained event, a notice and an e-mail for each of the enterprise's staff, the page
-revisions) in one transaction of plain SQL, and answers the new case as JSON. It shows how
-far the write paths can go on this machine (docs/PERFORMANCE.md, "What is still short").
+hash-chained event, a notice and an e-mail for each of the enterprise's staff) in one
+transaction of plain SQL, and answers the new case as JSON. It shows how far the write
+paths can go on this machine (docs/PERFORMANCE.md, "What is still short").
 
     gunicorn -w 4 -b 127.0.0.1:8001 'bench.floor:create_app()'   # ODR_DATABASE_URL=...
 """
@@ -101,10 +101,6 @@ INSERT_MAIL = sa.text(
     "INSERT INTO outbox (channel, idempotency_key, recipient, subject, body, status, "
     "attempts, next_attempt_at, created_at) VALUES ('email', :key, :email, :subject, :body, "
     "'pending', 0, :now, :now)"
-)
-BUMP = sa.text(
-    "INSERT INTO view_revision (scope, rev) VALUES (:scope, 1) "
-    "ON CONFLICT (scope) DO UPDATE SET rev = view_revision.rev + 1"
 )
 _who: dict = {"staff": {}}
 
@@ -203,6 +199,4 @@ def bare_filing(engine, data: dict) -> tuple[dict, int]:
                     for s in staff
                 ],
             )
-        scopes = sorted({f"e:{data['enterprise_id']}", f"u:{consumer['id']}"})
-        conn.execute(BUMP, [{"scope": scope} for scope in scopes])
     return {"id": case_id, "reference": reference, "state": "negotiating"}, 201

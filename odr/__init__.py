@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, user_logged_in
+from flask_login import current_user
 
 from odr.config import CONFIGS, Config
 from odr.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -80,31 +80,7 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
-    from odr import viewcache  # view_revision, and the hooks that bump it
     from odr.auth.models import User
-
-    # The navigation shows every signed-in reader's unread count: it comes with the user's
-    # row, one query instead of two a request (odr.web.unread_count takes it from g). The
-    # statement is built once, the id bound (half the cost of building it every request).
-    # So does the revision of the reader's own cases (a consumer's, their enterprise's for
-    # staff), which their kept pages are keyed by (odr/viewcache.py).
-    from odr.web import unread_counter
-
-    user_id_param = db.bindparam("uid")
-    from odr.disputes.stats import remember_versions, versions_columns
-    from odr.mediation.queue import memberships_column, remember_memberships
-
-    # A mediator's memberships and an admin's statistics versions come with their row too
-    # (their kept queue and dashboard then cost one statement). Each is asked for in a
-    # statement of its own, chosen by the role noted in the session at sign-in: as extra
-    # columns of everyone's statement they cost PostgreSQL 0.1-0.2 ms on every request.
-    common = (User, unread_counter(user_id_param), viewcache.home_revision())
-    by_role = {
-        None: db.select(*common),
-        "mediator": db.select(*common, memberships_column()),
-        "admin": db.select(*common, *versions_columns()),
-    }
-    by_role = {role: stmt.where(User.id == user_id_param) for role, stmt in by_role.items()}
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -112,21 +88,7 @@ def register_extensions(app: Flask) -> None:
             uid = int(user_id)
         except (TypeError, ValueError):
             return None
-        role = session.get("odr_role")
-        row = db.session.execute(by_role.get(role, by_role[None]), {"uid": uid}).first()
-        if row is None:
-            return None
-        g.unread_count = row[1]
-        viewcache.remember_home_revision(row[0], row[2])
-        if role == "mediator":
-            remember_memberships(row[0], row[3])
-        elif role == "admin":
-            remember_versions(row[0], row[3:8])
-        return row[0]
-
-    @user_logged_in.connect_via(app)
-    def _note_role(_app, user, **_kw):
-        session["odr_role"] = str(user.role)
+        return db.session.get(User, uid)
 
 
 def register_blueprints(app: Flask) -> None:

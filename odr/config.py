@@ -62,12 +62,6 @@ class Config:
     WEBHOOK_REQUIRE_HTTPS = _env_bool("ODR_WEBHOOK_REQUIRE_HTTPS", False)
     HSTS = False
     TESTING = False
-    # Busy pages kept rendered per process until what they show changes (odr/viewcache.py);
-    # the TTL bounds what a change made outside the portal (a restore, a hand-written
-    # UPDATE) could leave stale.
-    VIEW_CACHE = _env_bool("ODR_VIEW_CACHE", True)
-    VIEW_CACHE_TTL = float(os.environ.get("ODR_VIEW_CACHE_TTL", "60"))
-    VIEW_CACHE_MB = float(os.environ.get("ODR_VIEW_CACHE_MB", "16"))
     # Cases the deadline sweep moves and commits together; unset, its default for the
     # database (odr.disputes.sweep.BATCH).
     SWEEP_BATCH = int(os.environ["ODR_SWEEP_BATCH"]) if os.environ.get("ODR_SWEEP_BATCH") else None

@@ -2,13 +2,15 @@
 
 from datetime import datetime
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
 
 from odr import display
 from odr.disputes import deadlines, formats
+from odr.disputes.models import Notification
+from odr.extensions import db
 from odr.types import utcnow
 
 CSP = {
@@ -65,8 +67,6 @@ def register(app: Flask) -> None:
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
             if current_user.is_authenticated and current_user.locale != code:
-                from odr.extensions import db
-
                 current_user.locale = code
                 db.session.commit()
         target = request.referrer or url_for("public.home")
@@ -104,30 +104,18 @@ def unread_badge(n: int) -> str:
     return f"{UNREAD_SHOWN}+" if n > UNREAD_SHOWN else str(n)
 
 
-def unread_counter(user_id):
-    """A user's unread notices counted up to UNREAD_SHOWN + 1 only ("99+"), as a scalar
-    subquery: an enterprise owner may have a hundred thousand, and counting them all cost
-    2 ms a page on PostgreSQL. The user loader reads it with the user's row."""
-    from odr.disputes.models import Notification
-    from odr.extensions import db
-
+def unread_count() -> int:
+    """The signed-in user's unread notices, counted up to UNREAD_SHOWN + 1 only ("99+"): an
+    enterprise owner may have a hundred thousand."""
+    if not current_user.is_authenticated:
+        return 0
     unread = (
         db.select(Notification.id)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
         .limit(UNREAD_SHOWN + 1)
         .subquery()
     )
-    return db.select(db.func.count()).select_from(unread).scalar_subquery()
-
-
-def unread_count() -> int:
-    if not current_user.is_authenticated:
-        return 0
-    if "unread_count" not in g:
-        from odr.extensions import db
-
-        g.unread_count = db.session.scalar(db.select(unread_counter(current_user.id)))
-    return g.unread_count
+    return db.session.scalar(db.select(db.func.count()).select_from(unread))
 
 
 def localdt(value: datetime | None, fmt: str = formats.DATETIME_FORMAT) -> str:

@@ -9,11 +9,11 @@ from odr.extensions import db as _db
 from tests.factories import complaint_data, counted
 
 # token+user+enterprise, the enterprise, complaint insert and update, event, staff, webhook
-# endpoints, notices, outbox (e-mails and webhooks), the pages' revisions (odr/viewcache.py)
-FILING_LIMIT = 10
+# endpoints, notices, outbox (e-mails and webhooks)
+FILING_LIMIT = 9
 # token+user+enterprise, case+consumer (locked), superseding the open offer, offer, complaint,
-# event, notice, outbox, the pages' revisions
-OFFER_LIMIT = 9
+# event, notice, outbox
+OFFER_LIMIT = 8
 
 
 def _hook(world):

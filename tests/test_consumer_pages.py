@@ -34,7 +34,7 @@ def test_drafts_are_listed_with_the_cases_and_asked_for_only_when_there_are_some
     case = factories.file_case(world.consumer, world.enterprise)
     page, statements = queries_of(client, "/consumer/cases")
     assert 'id="drafts"' in page and "草稿里的电饭煲" in page and case.reference in page
-    # the user, the list's revision (odr/viewcache.py), the cases, the drafts
+    # the user, the unread count, the cases, the drafts
     assert len(statements) == 4, statements
 
     for draft in _db.session.scalars(_db.select(Draft)):

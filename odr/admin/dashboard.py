@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from odr import viewcache
 from odr.admin.views import bp
 from odr.disputes import stats
 from odr.disputes.choices import Issue
@@ -59,25 +58,21 @@ def dashboard():
     if not stats.snapshots_enabled():
         content = _dashboard_content(None, stats.dashboard(), _region_param())
         return render_template("admin/dashboard.html", content=content)
-    version = stats.versions_of_request()  # read with the admin's row
-    stats.check_stale(version)  # every request, kept page or not
+    version = stats.versions()
+    stats.check_stale(version)
     region = (request.args.get("region") or "").strip()
     key = (str(get_locale()), request.script_root, region)
     made_of = (version, stats.ontime_threshold(), stats.ontime_min_cases())
 
-    def render():
-        data = stats.dashboard(version)
-        content = kept(
-            "odr_admin_dashboard",
-            key,
-            made_of,
-            lambda: _dashboard_content(version, data, _region_param(version)),
-            bound=RENDERED_KEPT,
-        )
-        return render_template("admin/dashboard.html", content=content)
-
-    # The whole page, for this reader, while the snapshots stay the same (odr/viewcache.py).
-    return viewcache.page(["stats"], render, known=(made_of,))
+    data = stats.dashboard(version)
+    content = kept(
+        "odr_admin_dashboard",
+        key,
+        made_of,
+        lambda: _dashboard_content(version, data, _region_param(version)),
+        bound=RENDERED_KEPT,
+    )
+    return render_template("admin/dashboard.html", content=content)
 
 
 RENDERED_KEPT = 64  # languages × regions drilled into: bounded

@@ -4,12 +4,10 @@ import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
 
-from odr import viewcache
 from odr.auth.models import (
     ApiToken,
     LinkPurpose,
@@ -139,14 +137,12 @@ def issue_token(
     return raw, token
 
 
-# The token with its user, the user's enterprise and the revision of the user's own cases
-# (their kept API list is keyed by it: odr/viewcache.py), in one statement (was three: the
-# token, then the user and the enterprise lazily); built once, the hash a bound parameter.
-# Built at first use: the enterprise is the domain's model, mapped once the domain is loaded.
+# The token with its user and the user's enterprise, in one statement, built at first use:
+# the enterprise is the domain's model, mapped once the domain is loaded.
 @functools.cache
 def _token_statement():
     return (
-        db.select(ApiToken, viewcache.home_revision())
+        db.select(ApiToken)
         .join(ApiToken.user)
         .where(ApiToken.token_hash == sa.bindparam("token_hash"))
         .options(contains_eager(ApiToken.user).joinedload(User.enterprise))
@@ -154,8 +150,7 @@ def _token_statement():
 
 
 def user_for_token(raw: str) -> User | None:
-    found = db.session.execute(_token_statement(), {"token_hash": hash_token(raw)}).first()
-    token = found[0] if found is not None else None
+    token = db.session.scalars(_token_statement(), {"token_hash": hash_token(raw)}).first()
     now = utcnow()
     if token is None or token.revoked_at is not None:
         return None
@@ -164,8 +159,6 @@ def user_for_token(raw: str) -> User | None:
     user = token.user
     if not user.active:
         return None
-    if has_request_context():
-        viewcache.remember_home_revision(user, found[1])
     return user
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr import display as rows
-from odr import downloads, viewcache
+from odr import downloads
 from odr.auth.decorators import check_capability
 from odr.auth.models import UserRole
 from odr.consumer import forms
@@ -207,10 +207,6 @@ DRAFTS_SHOWN = 5
 
 @bp.route("/cases")
 def cases():
-    return viewcache.page([viewcache.consumer(current_user.id)], _cases_page)
-
-
-def _cases_page():
     state = request.args.get("state", "")
     if state not in STATE_FILTERS:
         state = ""
@@ -445,12 +441,6 @@ def enum_label(member) -> Markup:
 def case(complaint_id: int):
     if request.method == "POST":
         return _sign(own_case(complaint_id))
-    # Kept by the consumer's own scope, which every change to any of their cases bumps
-    # (odr/viewcache.py) and which comes with their row: one statement a kept page.
-    return viewcache.page([viewcache.consumer(current_user.id)], lambda: _case_page(complaint_id))
-
-
-def _case_page(complaint_id: int):
     found = db.session.execute(_page_statements()["case"], {"cid": complaint_id}).first()
     complaint = found[0] if found is not None else None
     if complaint is None or permissions.role_in_case(current_user, complaint) != Role.CONSUMER:

@@ -14,7 +14,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from odr import viewcache
 from odr.auth import operations as auth_ops
 from odr.auth.models import LinkPurpose, OneTimeLink, StaffRole, User, UserRole
 from odr.disputes.models import Complaint, EnterpriseEvent
@@ -157,7 +156,7 @@ def remove_agent(owner: User, agent_id) -> User:
         db.select(OneTimeLink).where(OneTimeLink.user_id == agent.id, OneTimeLink.used_at.is_(None))
     ):
         link.used_at = utcnow()
-    released = db.session.execute(
+    db.session.execute(
         db.update(Complaint)
         .where(
             Complaint.enterprise_id == owner.enterprise_id,
@@ -165,10 +164,8 @@ def remove_agent(owner: User, agent_id) -> User:
             Complaint.state.in_(OPEN_STATES),
         )
         .values(assignee_id=None, version=Complaint.version + 1)
-        .returning(Complaint.id, Complaint.consumer_id)
         .execution_options(synchronize_session=False)
-    ).all()
-    viewcache.touch_cases(released)  # the enterprise's scope: through the agent's row
+    )
     log_change(owner, "remove_agent", agent.email)
     db.session.flush()
     return agent

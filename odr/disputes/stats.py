@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, has_app_context
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -441,30 +441,6 @@ def versions() -> Versions:
 
 def _versions(dashboard_at, performance_at, enterprise_id, event_id, regions) -> Versions:
     return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
-
-
-def versions_columns() -> tuple:
-    """versions()' values as columns of the user loader's statement for admins, so a kept
-    dashboard costs one statement."""
-    return _VERSION_COLUMNS
-
-
-_READ_WITH_USER = "odr.stats_versions"
-
-
-def remember_versions(user, values) -> None:
-    """Keep what versions_columns() read with this request (for an admin)."""
-    from odr.auth.models import UserRole
-
-    if user.role == UserRole.ADMIN:
-        request.environ[_READ_WITH_USER] = _versions(*values)
-
-
-def versions_of_request() -> Versions:
-    """The versions read with the signed-in admin's row in this request, else read now.
-    For the dashboard's view, which changes nothing before it reads them."""
-    found = request.environ.get(_READ_WITH_USER) if has_request_context() else None
-    return found if found is not None else versions()
 
 
 def _kept(key, version, compute):
@@ -969,7 +945,7 @@ def snapshot(key: str, computed_at=_READ) -> dict:
 
 def check_stale(version: Versions) -> None:
     """The freshness rule of the dashboard's two snapshots, for a request that may not
-    read them (its page is kept: odr/viewcache.py)."""
+    read them (the dashboard's content is kept per version)."""
     for key, moment in (("dashboard", version.dashboard), ("performance", version.performance)):
         if moment is not None:
             _check_stale(key, moment)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import has_request_context
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
@@ -18,7 +18,6 @@ from odr.disputes.permissions import is_body_head
 from odr.disputes.states import State
 from odr.extensions import db
 from odr.types import UTCDateTime, utcnow
-from odr.viewcache import ViewRevision
 
 ACTIVE_STATES = (State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED)
 CLOSED_AT_BODY = (State.MEDIATED, State.REFUSED, State.TERMINATED, State.WITHDRAWN)
@@ -81,88 +80,25 @@ class Row:
 
 
 _m = BodyMembership.__table__.c
-_revision = ViewRevision.__table__
-# With each body's revision (odr/viewcache.py), which the kept queue is keyed by: one
-# statement instead of two for every queue request.
-_MEMBERSHIPS = (
-    sa.select(_m.body_id, _m.is_head, sa.func.coalesce(_revision.c.rev, 0).label("rev"))
-    .outerjoin(_revision, _revision.c.scope == sa.literal("b:") + sa.cast(_m.body_id, sa.String))
-    .where(_m.user_id == sa.bindparam("user"), _m.active.is_(True))
+_MEMBERSHIPS = sa.select(_m.body_id, _m.is_head).where(
+    _m.user_id == sa.bindparam("user"), _m.active.is_(True)
 )
-
-
-def memberships_column():
-    """A user's active memberships with their bodies' revisions, as one text column of a
-    SELECT of User ("body:head:revision,..."; NULL without any): the user loader reads it
-    with the user's row, so a kept queue costs one statement."""
-    item = (
-        sa.cast(_m.body_id, sa.String)
-        + sa.literal(":")
-        + sa.case((_m.is_head, sa.literal("1")), else_=sa.literal("0"))
-        + sa.literal(":")
-        + sa.cast(sa.func.coalesce(_revision.c.rev, 0), sa.String)
-    )
-    joined = _MEMBERSHIPS.get_final_froms()[0]
-    return (
-        sa.select(sa.func.aggregate_strings(item, ","))
-        .select_from(joined)
-        .where(_m.user_id == User.id, _m.active.is_(True))
-        .scalar_subquery()
-    )
-
-
-_READ = "odr.memberships"  # request.environ: {user id: ((bodies, heads), {body: revision})}
-
-
-def _read_in_request() -> dict:
-    """Memberships read in this request, by user (in the request's environ, not in g, which
-    outlives a request where an app context was pushed around several, as in tests)."""
-    return request.environ.setdefault(_READ, {})
-
-
-def _keep(user: User, rows) -> tuple:
-    """Keep a user's memberships read in this request, rows of (body, is head, revision);
-    answers what bodies_of answers. Only a mediator heads a body."""
-    rows = list(rows)
-    heads = (
-        frozenset(body for body, head, _rev in rows if head)
-        if user.role == UserRole.MEDIATOR
-        else frozenset()
-    )
-    kept = _read_in_request()[user.id] = (
-        (frozenset(body for body, _head, _rev in rows), heads),
-        {body: rev for body, _head, rev in rows},
-    )
-    return kept[0]
-
-
-def remember_memberships(user: User, column: str | None) -> None:
-    """Keep what memberships_column() read with the signed-in user's row."""
-    items = [item.split(":") for item in column.split(",")] if column else []
-    _keep(user, ((int(body), head == "1", int(rev)) for body, head, rev in items))
 
 
 def bodies_of(user: User) -> tuple[frozenset[int], frozenset[int]]:
     """(the bodies the user is an active member of, those they head): User.body_ids and
-    permissions.is_body_head, read as two columns once per request rather than by loading
-    the user's memberships (unless they are loaded already); for the signed-in user, read
-    with their row."""
-    if "memberships" in user.__dict__ or not has_request_context():
+    permissions.is_body_head, read as two columns rather than by loading the user's
+    memberships (unless they are loaded already). Only a mediator heads a body."""
+    if "memberships" in user.__dict__:
         bodies = frozenset(user.body_ids)
         return bodies, frozenset(b for b in bodies if is_body_head(user, b))
-    read = _read_in_request().get(user.id)
-    if read is not None:
-        return read[0]
-    return _keep(user, db.session.execute(_MEMBERSHIPS, {"user": user.id}).all())
-
-
-def body_revisions(user: User, bodies) -> tuple | None:
-    """The revisions of `bodies` as read in this request with the user's memberships (None
-    if they were not: the caller reads them itself)."""
-    read = _read_in_request().get(user.id) if has_request_context() else None
-    if read is None or not set(bodies) <= read[1].keys():
-        return None
-    return tuple(read[1][b] for b in bodies)
+    rows = db.session.execute(_MEMBERSHIPS, {"user": user.id}).all()
+    heads = (
+        frozenset(body for body, head in rows if head)
+        if user.role == UserRole.MEDIATOR
+        else frozenset()
+    )
+    return frozenset(body for body, _head in rows), heads
 
 
 def head_bodies(user: User) -> set[int]:

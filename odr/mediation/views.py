@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
-from odr import downloads, viewcache
+from odr import downloads
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
@@ -441,15 +441,6 @@ def body_names(ids: set[int]) -> dict[int, str]:
 
 @bp.route("/")
 def queue():
-    bodies = sorted(q.bodies_of(current_user)[0])
-    return viewcache.page(
-        [viewcache.body(b) for b in bodies],
-        _queue_page,
-        known=q.body_revisions(current_user, bodies),
-    )
-
-
-def _queue_page():
     state = request.args.get("state") or None
     if state not in STATE_FILTERS:
         state = None

@@ -29,7 +29,6 @@ from flask_login import current_user, logout_user
 from markupsafe import Markup, escape
 
 from odr import display as rows
-from odr import viewcache
 from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import enterprises, formats
@@ -275,10 +274,6 @@ def inbox_table(cases, staff: dict[int, str]) -> Markup:
 
 @bp.route("/inbox")
 def inbox():
-    return viewcache.page([viewcache.enterprise(current_user.enterprise_id)], _inbox_page)
-
-
-def _inbox_page():
     now = utcnow()
     flt = queries.InboxFilter.for_user(current_user, request.args)
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
