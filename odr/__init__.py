@@ -117,10 +117,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from odr import layout, web
+    from odr import web
 
     web.register(app)
-    app.jinja_env.globals["chrome"] = layout.chrome
 
 
 def register_errors(app: Flask) -> None:
