@@ -7,7 +7,6 @@ Runs on the database under test (a SQLite file, or PostgreSQL) with a real SMTP 
 (aiosmtpd) and a real HTTP webhook receiver, both in this process.
 """
 
-import fcntl
 import os
 import signal
 import socket
@@ -133,16 +132,12 @@ class Worker:
 class DatabaseLock:
     """Makes the worker wait: on PostgreSQL an exclusive lock on the record table (the
     sweep's terminations insert there), on SQLite the write lock of the whole file, taken
-    as the portal's writers take it: its turn in the writer queue first (odr.database), then
-    SQLite's own lock. Without the queue, the test's connection could wait in SQLite's busy
-    handler while the worker's queued batches followed one another, and the worker
-    finished before the test had its lock."""
+    as the portal's writers take it (BEGIN IMMEDIATE, odr.database)."""
 
     def __init__(self, app):
         self.url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         self.postgres = self.url.get_backend_name() == "postgresql"
         self.connection = None
-        self.queue_fd = None
 
     def take(self):
         if self.postgres:
@@ -157,8 +152,6 @@ class DatabaseLock:
             )
             self.connection.execute("LOCK TABLE record IN EXCLUSIVE MODE")
         else:
-            self.queue_fd = os.open(f"{self.url.database}.writer", os.O_RDWR | os.O_CREAT)
-            fcntl.flock(self.queue_fd, fcntl.LOCK_EX)
             self.connection = sqlite3.connect(self.url.database, isolation_level=None)
             self.connection.execute("BEGIN IMMEDIATE")
 
@@ -167,7 +160,6 @@ class DatabaseLock:
             self.connection.rollback()
         else:
             self.connection.execute("ROLLBACK")
-            os.close(self.queue_fd)  # and with it the turn in the queue
         self.connection.close()
 
 

@@ -1,11 +1,11 @@
-"""SQLite writers take turns through a lock file (odr.database.WriterQueue): many processes
-filing at once all succeed, the lock is held from the first write to the commit or rollback
-only, and readers never take it. Each test makes its own SQLite file, so both test runs
-(SQLite and PostgreSQL) check it."""
+"""SQLite writers (odr.database): a transaction takes the write lock with BEGIN IMMEDIATE at
+its first write, waiting within the busy timeout, and holds it to its commit or rollback;
+reads take no lock. So many threads or processes that read and then write all succeed, and
+none is refused with "database is locked". Each test makes its own SQLite file, so both test
+runs (SQLite and PostgreSQL) check it."""
 
-import fcntl
 import multiprocessing
-import os
+import sqlite3
 import threading
 
 import pytest
@@ -21,22 +21,23 @@ def engine_for(path) -> sa.Engine:
 
 
 def held_elsewhere(path) -> bool:
-    """Is the writer lock taken (by anyone but this new descriptor)?"""
-    fd = os.open(f"{path}.writer", os.O_RDWR | os.O_CREAT)
+    """Is SQLite's write lock held by another connection?"""
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
         return True
     else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        other.execute("ROLLBACK")
         return False
     finally:
-        os.close(fd)
+        other.close()
 
 
 @pytest.fixture
 def db_file(tmp_path):
-    path = tmp_path / "queue.sqlite"
+    path = tmp_path / "writers.sqlite"
     engine = engine_for(path)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE item (id INTEGER PRIMARY KEY, who TEXT, n INTEGER)")
@@ -44,7 +45,7 @@ def db_file(tmp_path):
     return path
 
 
-def test_the_lock_spans_the_first_write_to_the_commit(db_file):
+def test_the_write_lock_spans_the_first_write_to_the_commit(db_file):
     engine = engine_for(db_file)
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT count(*) FROM item").scalar()
@@ -74,7 +75,23 @@ def test_the_lock_is_dropped_when_the_connection_goes(db_file):
     engine.dispose()
 
 
-def test_threads_of_one_process_take_turns(db_file):
+def test_a_write_after_reads_sees_and_keeps_every_other_commit(db_file):
+    """Two writers that each read and then write, interleaved: both succeed (a deferred
+    transaction would have its write refused once the other committed after its read)."""
+    engine = engine_for(db_file)
+    with engine.connect() as first, engine.connect() as second:
+        first.exec_driver_sql("SELECT count(*) FROM item").scalar()
+        second.exec_driver_sql("SELECT count(*) FROM item").scalar()
+        second.exec_driver_sql("INSERT INTO item (who, n) VALUES ('second', 1)")
+        second.commit()
+        first.exec_driver_sql("INSERT INTO item (who, n) VALUES ('first', 1)")
+        first.commit()
+        rows = first.exec_driver_sql("SELECT who FROM item ORDER BY who").scalars().all()
+    assert rows == ["first", "second"]
+    engine.dispose()
+
+
+def test_threads_of_one_process_all_write(db_file):
     engine = engine_for(db_file)
     errors = []
 
@@ -82,6 +99,7 @@ def test_threads_of_one_process_take_turns(db_file):
         try:
             for n in range(40):
                 with engine.begin() as conn:
+                    conn.exec_driver_sql("SELECT max(n) FROM item").scalar()
                     conn.exec_driver_sql("INSERT INTO item (who, n) VALUES (?, ?)", (f"t{who}", n))
                     conn.exec_driver_sql("SELECT count(*) FROM item").scalar()
         except Exception as exc:
