@@ -1,12 +1,10 @@
 """Tell people what happened: in-app notifications, e-mail and webhooks, all through the
 outbox so that nothing is sent inside the request and nothing is lost if a receiver is down.
 
-Texts are rendered in each recipient's language at enqueue time (from a skeleton kept per
-language and kind of notice: see render_email).
+Texts are rendered in each recipient's language at enqueue time.
 """
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -310,68 +308,22 @@ def email_row(
     }
 
 
-# Values stand in the rendered skeleton as these markers (NUL never reaches stored text:
-# operations refuse it), replaced by the real values afterwards, so no value is ever
-# evaluated as a template.
-_SLOTS = ("name", "subject", "amount", "body", "deadline", "url")
-_MARK = {slot: f"\x00{slot}\x00" for slot in _SLOTS}
-
-
 def render_email(
     locale: str, kind: str, params: dict, *, name: str, complaint_url: str | None
 ) -> tuple[str, str]:
-    """Subject and body of a notification e-mail. The template
-    (emails/notification.txt) is rendered once per language, kind of notice and shape
-    (which optional lines it has) with markers for the values, and kept; each e-mail is
-    then the kept text with the values put in: the sweep sends tens of thousands, and a
-    full Jinja render with Babel in the recipient's language cost a millisecond each."""
-    shape = (
-        locale,
-        kind,
-        bool(params.get("amount")),
-        bool(params.get("body")),
-        bool(params.get("deadline")),
-        bool(complaint_url),
-    )
-    cache = current_app.extensions.setdefault("odr_mail_skeletons", {})
-    skeleton = cache.get(shape)
-    if skeleton is None:
-        skeleton = cache[shape] = _skeleton(shape)
-    subject_format, parts = skeleton
-    subject = subject_format % {"reference": params.get("reference", "")}
-    values = {
-        "name": name,
-        "subject": subject,
-        "amount": params.get("amount"),
-        "body": params.get("body"),
-        "deadline": params.get("deadline"),
-        "url": complaint_url,
-    }
-    # The kept text in pieces, every other one a slot: one join, no search and replace.
-    return subject, "".join([str(values[p]) if i % 2 else p for i, p in enumerate(parts)])
-
-
-_SPLIT = re.compile("\x00(" + "|".join(_SLOTS) + ")\x00")
-
-
-def _skeleton(shape: tuple) -> tuple[str, list[str]]:
-    """The subject's format and the body rendered with markers, split at them:
-    [text, slot, text, slot, ..., text]."""
-    locale, kind, amount, body, deadline, url = shape
+    """Subject and body of a notification e-mail (emails/notification.txt), in `locale`."""
     with force_locale(locale):
-        subject_format = str(KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0])
-        text = render_template(
+        subject = str(KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0]) % {
+            "reference": params.get("reference", "")
+        }
+        body = render_template(
             "emails/notification.txt",
-            user={"name": _MARK["name"]},
-            subject=_MARK["subject"],
-            params={
-                "amount": _MARK["amount"] if amount else None,
-                "body": _MARK["body"] if body else None,
-                "deadline": _MARK["deadline"] if deadline else None,
-            },
-            complaint_url=_MARK["url"] if url else None,
+            user={"name": name},
+            subject=subject,
+            params=params,
+            complaint_url=complaint_url,
         )
-    return subject_format, _SPLIT.split(text)
+    return subject, body
 
 
 def queue_plain_email(email: str, subject: str, body: str, *, key: str) -> None:
