@@ -11,7 +11,6 @@ from typing import NamedTuple
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -298,9 +297,6 @@ BLANK_FORMS = {
 }
 
 
-_blank_fields: dict[tuple, Markup] = {}
-
-
 class CaseForms:
     """The case page's forms, each made when the page first shows it (most pages show two
     or three of the nine): the submitted one with its errors, or a blank one."""
@@ -310,7 +306,6 @@ class CaseForms:
         if unknown:
             raise TypeError(f"not a form of the case page: {', '.join(sorted(unknown))}")
         self.__dict__.update(submitted)
-        self._submitted = frozenset(submitted)
 
     def __getattr__(self, name: str):
         try:
@@ -320,25 +315,6 @@ class CaseForms:
         form = make()
         setattr(self, name, form)
         return form
-
-    def field(self, form_name: str, field_name: str, help=None) -> Markup:
-        """macros.field of one field. A blank form of this page takes nothing from the case
-        or the reader (labels, ids, choices and attributes come from its class and prefix),
-        so its field prints the same for everyone reading a language: that HTML is kept
-        (some 70 us a field). A submitted form's field, with its value and errors, is
-        rendered every time."""
-        field = getattr(self, form_name)[field_name]
-        if form_name in self._submitted:
-            return _field_macro()(field, help=help)
-        key = (rows.locale_key(), form_name, field_name, help)
-        html = _blank_fields.get(key)
-        if html is None:
-            html = _blank_fields[key] = _field_macro()(field, help=help)
-        return html
-
-
-def _field_macro():
-    return current_app.jinja_env.get_template("macros.html").module.field
 
 
 def _present(cid) -> list:
