@@ -6,6 +6,7 @@ again; a button shown here is only a convenience.
 """
 
 import functools
+from datetime import datetime
 from typing import NamedTuple
 
 from flask import (
@@ -141,20 +142,9 @@ class CaseRow(NamedTuple):
     subject: str
     filed: Markup
     who: str | None
-    clock: Markup | None
+    deadline_at: datetime | None  # shown with macros.clock where someone must act
 
 
-def deadline_clock(deadline_at) -> Markup | None:
-    """macros.clock's markup (same output), from values counted once per request."""
-    if deadline_at is None:
-        return None
-    left = rows.days_left(deadline_at)
-    return CLOCK_HTML.format(
-        rows.clock_class(left), rows.local_day(deadline_at), rows.clock_text(left)
-    )
-
-
-CLOCK_HTML = Markup('<span class="deadline-clock {}">{} · {}</span>')
 LIST_TEXTS = {"filed": _l("Filed %(when)s")}
 
 
@@ -266,7 +256,7 @@ def cases():
                 row.subject,
                 filed % {"when": rows.local_day(row.filed_at)},
                 who,
-                deadline_clock(row.deadline_at) if who else None,
+                row.deadline_at if who else None,
             )
         )
     return render_template(
@@ -388,7 +378,7 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
         "state_label": rows.state_label(state),
         "state_colour": rows.state_colour(state),
         "who": who,
-        "clock": deadline_clock(complaint.deadline_at) if who and state.is_open else None,
+        "deadline_at": complaint.deadline_at if who and state.is_open else None,
         "events": timeline(complaint),
         "messages": rows_of("messages"),
         "offers": rows_of("offers"),

@@ -4,13 +4,10 @@ Each view loads the case, checks that the user is a mediator of it (404 otherwis
 validates its form, calls one operation and commits once.
 """
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -20,10 +17,7 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
@@ -160,19 +154,6 @@ def hand_down_form(complaint: Complaint, formdata=None) -> forms.HandDownForm | 
 # -- the queue ---------------------------------------------------------------------------
 
 
-QUEUE_TEXTS = {
-    "paused": _l("Clock paused"),
-    "left": _l("%(n)s working days left"),
-    "acceptance": _l("Acceptance (7 working days)"),
-    "mediation": _l("Mediation (45 working days)"),
-    "mediator_of": _l("Mediator of %(reference)s"),
-    "overdue": _l("Overdue"),
-    "due_soon": _l("Due soon"),
-    "assign": _l("Assign"),
-    "decide": _l("Decide"),
-    "open": _l("Open the case"),
-    "nobody": _l("not assigned"),
-}
 RUNNING_CLOCK = (State.PENDING_ACCEPTANCE, State.MEDIATING)
 
 
@@ -183,245 +164,40 @@ def body_name(row) -> str:
     return row.body_name
 
 
-@dataclass(slots=True)
-class RaisedRow:
-    """What one row of the raised cases prints, computed once (the template places it)."""
-
-    id: int
-    reference: str
-    url: str
-    subject: str
-    respondent: str
-    body: str
-    pull_up_url: str
-    hand_down_url: str
-    clock: str = ""  # "paused", "running" or "" (none)
-    clock_kind: str = ""
-    deadline: str = ""
-    clock_class: str = ""
-    clock_text: str = ""
-
-
-class Clocks:
-    """A case's clock cell, its parts worked out once per request for each value."""
-
-    def __init__(self):
-        self.texts = rows_kit.translated("queue", QUEUE_TEXTS)
-        self.day = rows_kit.day_formatter()
-        self._paused: dict = {}
-        self._running: dict = {}
-
-    def paused_text(self, days_left: int | None) -> Markup:
-        text = self._paused.get(days_left)
-        if text is None:
-            text = self.texts["paused"]
-            if days_left is not None:
-                text += Markup(" · ") + self.texts["left"] % {"n": days_left}
-            self._paused[days_left] = text
-        return text
-
-    def running(self, left: int) -> tuple[str, Markup]:
-        """(class, text) of a running clock with `left` working days."""
-        known = self._running.get(left)
-        if known is None:
-            known = self._running[left] = (rows_kit.clock_class(left), rows_kit.clock_text(left))
-        return known
-
-    def kind(self, state) -> Markup:
-        return self.texts["acceptance" if state == State.PENDING_ACCEPTANCE else "mediation"]
-
-    def cell(self, c, left: int | None) -> str:
-        """The clock cell's HTML, as the template's clock_cell macro prints it."""
-        if c.state == State.SUSPENDED:
-            text = self.paused_text(c.clock_days_left)
-            return f'<span class="deadline-clock text-secondary" data-clock="paused">{text}</span>'
-        if c.deadline_at and c.state in RUNNING_CLOCK:
-            css, text = self.running(left)
-            return (
-                f'<span class="small text-muted d-block">{self.kind(c.state)}</span>\n'
-                f'    <span class="deadline-clock {css}">{self.day(c.deadline_at)} · {text}</span>'
-            )
-        return '<span class="text-muted">—</span>'
-
-
 def respondent(c) -> str:
     """Complaint.respondent_display on a row's columns."""
     return c.enterprise_name if c.enterprise_id else (c.respondent_name or "")
 
 
-def assign_options(body_id: int | None, selected: int | None) -> Markup:
-    """The <option>s of the assignment select, as WTForms prints them, once per body and
-    selected mediator in a request."""
-
-    def build():
-        choices, _suggestion = mediator_choices(body_id)
-        option = Markup('<option {}value="{}">{}</option>')
-        return Markup("").join(
-            option.format(Markup("selected ") if c.value == selected else "", c.value, c.label)
-            for c in choices
-        )
-
-    return memo(("options", body_id, selected), build)
-
-
-def queue_table(rows: list, heads: set[int]) -> Markup:
-    """The queue table's rows as HTML.
-
-    Built here rather than in the template: placing some twenty values a row through Jinja
-    cost more than the rest of the page (as the enterprise inbox found, merchant.views
-    .inbox_table). The markup is the template's as it was. Every text from the database goes
-    through escape(); labels, dates and the clock's texts are our own, translated and
-    escaped once per request."""
-    user = current_user._get_current_object()
-    clocks = Clocks()
-    texts = clocks.texts
-    states = rows_kit.labels_of(State)
-    mediator_of = rows_kit.text_parts(texts["mediator_of"], "reference")
-    case_head, case_tail = (
-        escape(p) for p in rows_kit.url_parts("mediation.workspace", "complaint_id")
-    )
-    decide_head, decide_tail = (
-        escape(p) for p in rows_kit.url_parts("mediation.acceptance", "complaint_id")
-    )
-    assign_head, assign_tail = (
-        escape(p) for p in rows_kit.url_parts("mediation.assign", "complaint_id")
-    )
-    # Who may assign: a head of the case's body, in the states ASSIGN is open in (as
-    # permissions.can decides for a mediator of the body).
-    assign_states = TRANSITIONS[Move.ASSIGN][0] if user.active else frozenset()
-    token = generate_csrf() if current_app.config.get("WTF_CSRF_ENABLED", True) else None
-    badges = {
-        q.OVERDUE: f'<span class="badge text-bg-danger">{texts["overdue"]}</span>',
-        q.DUE_SOON: f'<span class="badge text-bg-warning">{texts["due_soon"]}</span>',
-    }
-    row_classes = {q.OVERDUE: "table-danger", q.DUE_SOON: "table-warning"}
-    state_cells = {
-        s: f'<span class="badge text-bg-{rows_kit.state_colour(s)} state-badge" '
-        f'data-state="{s.value}">{states[s]}</span>'
-        for s in State
-    }
-    nobody = escape(texts["nobody"])
-    options: dict[tuple, Markup] = {}  # (body, selected mediator): the <option>s
-    suggested: dict[int, int | None] = {}  # body: the suggested mediator's id
-    out = []
-    for row in rows:
-        c = row.complaint
-        case_id, state = c.id, c.state
-        reference = escape(c.reference)
-        case_url = f"{case_head}{case_id}{case_tail}"
-        if c.body_id in heads and state in assign_states:
-            body_id, selected = c.body_id, c.mediator_id
-            if selected is None:
-                if body_id not in suggested:
-                    suggestion = mediator_choices(body_id)[1]
-                    suggested[body_id] = suggestion.id if suggestion is not None else None
-                selected = suggested[body_id]
-            select = options.get((body_id, selected))
-            if select is None:
-                select = options[body_id, selected] = assign_options(body_id, selected)
-            if mediator_of is not None:
-                label = f"{mediator_of[0]}{reference}{mediator_of[1]}"
-            else:
-                label = texts["mediator_of"] % {"reference": c.reference}
-            csrf = (
-                f'<input id="assign{case_id}-csrf_token" name="assign{case_id}-csrf_token" '
-                f'type="hidden" value="{escape(token)}">'
-                if token
-                else ""
-            )
-            mediator = f"""
-            <form method="post" action="{assign_head}{case_id}{assign_tail}" class="d-flex gap-1 assign-form">
-              {csrf}
-              <label class="visually-hidden" for="assign{case_id}-mediator_id">{label}</label>
-              <select class="form-select form-select-sm" id="assign{case_id}-mediator_id" name="assign{case_id}-mediator_id" required>{select}</select>
-              <button class="btn btn-sm btn-outline-primary" type="submit">{texts["assign"]}</button>
-            </form>
-          """  # noqa: E501
-        else:
-            name = c.mediator_name if c.mediator_id is not None else None
-            mediator = f"\n            {escape(name) if name is not None else nobody}\n          "
-        if state == State.PENDING_ACCEPTANCE:
-            action = (
-                f'<a class="btn btn-sm btn-primary text-nowrap" '
-                f'href="{decide_head}{case_id}{decide_tail}">'
-                f"{texts['decide']}</a>"
-            )
-        else:
-            action = (
-                f'<a class="btn btn-sm btn-outline-primary text-nowrap" href="{case_url}">'
-                f"{texts['open']}</a>"
-            )
-        out.append(
-            f"""
-      <tr class="queue-row {row_classes.get(row.urgency, "")}" data-case="{case_id}" data-urgency="{row.urgency}">
-        <td><a href="{case_url}">{reference}</a>
-          {badges.get(row.urgency, "")}
-          <div class="small">{escape(c.subject)} · {escape(respondent(c))}</div></td>
-        <td>{state_cells[state]}</td>
-        <td>{clocks.cell(c, row.days_left)}</td>
-        <td>
-          {mediator}
-        </td>
-        <td class="text-end">
-          {action}
-        </td>
-      </tr>
-    """  # noqa: E501
-        )
-    return Markup("".join(out))  # noqa: S704 (every value above escaped or our own markup)
+def assignment(c, heads: set[int]) -> tuple[list[SelectChoice], int | None] | None:
+    """(the mediators offered, the one selected) where the reader may assign the queue's
+    case: a head of its body, in the states ASSIGN is open in (as permissions.can decides
+    for a mediator of the body); else None."""
+    if c.body_id not in heads or not current_user.active:
+        return None
+    if c.state not in TRANSITIONS[Move.ASSIGN][0]:
+        return None
+    choices, suggestion = mediator_choices(c.body_id)
+    selected = c.mediator_id
+    if selected is None and suggestion is not None:
+        selected = suggestion.id
+    return choices, selected
 
 
-def raised_rows(rows: list) -> list[RaisedRow]:
-    clocks = Clocks()
-    workspace_url = rows_kit.url_maker("mediation.workspace", "complaint_id")
-    pull_up_url = rows_kit.url_maker("mediation.pull_up", "complaint_id")
-    hand_down_url = rows_kit.url_maker("mediation.hand_down", "complaint_id")
-    out = []
-    for row in rows:
-        c = row.complaint
-        item = RaisedRow(
-            id=c.id,
-            reference=c.reference,
-            url=workspace_url(c.id),
-            subject=c.subject,
-            respondent=respondent(c),
-            body=body_name(c) if c.body_id is not None else "—",
-            pull_up_url=pull_up_url(c.id),
-            hand_down_url=hand_down_url(c.id),
-        )
-        if c.state == State.SUSPENDED:
-            item.clock = "paused"
-            item.clock_text = clocks.paused_text(c.clock_days_left)
-        elif c.deadline_at and c.state in RUNNING_CLOCK:
-            item.clock = "running"
-            item.clock_kind = clocks.kind(c.state)
-            item.deadline = clocks.day(c.deadline_at)
-            item.clock_class, item.clock_text = clocks.running(row.days_left)
-        out.append(item)
-    return out
-
-
-def hand_down_options(rows: list) -> dict[int, Markup]:
-    """{case id: the <option>s of its hand-down select} of the raised cases that may be
-    handed down (hand_down_form's choices, as WTForms prints them), once per pair of
-    offices; the template places the form."""
+def hand_down_choices(rows: list) -> dict[int, list[SelectChoice]]:
+    """{case id: the offices it may be handed down to} of the raised cases that may be
+    handed down (hand_down_form's choices); the template places the form."""
     user_bodies = q.bodies_of(current_user)[0]
-    option = Markup('<option value="{}">{}</option>')
-    known: dict[tuple, Markup] = {}
     out = {}
     for row in rows:
         c = row.complaint
         if c.raised_to_body_id not in user_bodies or c.state != State.PENDING_ACCEPTANCE:
             continue
-        key = (c.raised_to_body_id, c.body_id)
-        if key not in known:
-            parent = c.raised_to_body_id
-            below = memo(("below", parent), lambda p=parent: q.descendant_bodies({p}))
-            known[key] = Markup("").join(
-                option.format(b.id, b.display_name()) for b in below if b.id != c.body_id
-            )
-        if known[key]:
-            out[c.id] = known[key]
+        parent = c.raised_to_body_id
+        below = memo(("below", parent), lambda p=parent: q.descendant_bodies({p}))
+        choices = [SelectChoice(b.id, b.display_name()) for b in below if b.id != c.body_id]
+        if choices:
+            out[c.id] = choices
     return out
 
 
@@ -452,13 +228,18 @@ def queue():
     if state in (None, "pending_acceptance"):
         raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
     user_bodies, heads = q.bodies_of(current_user)
-    hand_down = hand_down_options(raised)
     workloads = {body_id: workload(body_id) for body_id in sorted(heads)}
     return render_template(
         "mediation/queue.html",
         rows=rows,
-        table=queue_table(rows, heads),
-        raised=raised_rows(raised),
+        assignment=lambda c: assignment(c, heads),
+        raised=raised,
+        hand_down=hand_down_choices(raised),
+        body_name=body_name,
+        respondent=respondent,
+        running_clock=RUNNING_CLOCK,
+        overdue=q.OVERDUE,
+        due_soon=q.DUE_SOON,
         state=state,
         scope=scope,
         cursor=cursor,
@@ -466,7 +247,6 @@ def queue():
         raised_cursor=raised_cursor,
         raised_next=raised_next,
         filters=STATE_FILTERS,
-        hand_down=hand_down,
         pull_up=forms.ActionForm(prefix="pull") if raised else None,
         workloads=workloads,
         bodies=body_names(user_bodies),

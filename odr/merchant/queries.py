@@ -99,7 +99,7 @@ def soon_threshold(now: datetime) -> datetime:
 
 # What a row of the inbox (and of its CSV export) shows: plain values, no loaded objects.
 # The table's columns, not the mapped attributes: a Core statement skips the ORM's result
-# handling. inbox_table (views.py) unpacks a row in this order.
+# handling. The inbox template reads the columns by name.
 _t = Complaint.__table__.c
 ROW_COLUMNS = (
     _t.id,

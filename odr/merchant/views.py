@@ -24,9 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
-from markupsafe import Markup, escape
 
 from odr import display as rows
 from odr.auth.decorators import check_capability
@@ -42,7 +40,6 @@ from odr.extensions import db, limiter, login_manager
 from odr.merchant import queries
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
-from odr.web import money_filter
 
 bp = Blueprint("merchant", __name__)
 
@@ -214,64 +211,6 @@ def applied():
 # -- the inbox -------------------------------------------------------------------------------
 
 
-INBOX_TEXTS = {"select": _l("Select %(reference)s")}
-
-
-def inbox_table(cases, staff: dict[int, str]) -> Markup:
-    """The inbox table's rows (queries.ROW_COLUMNS of each case) as HTML.
-
-    Built here rather than in the template: placing some twenty values a row through
-    Jinja (a lookup, an escape and a yield through three template layers each) and working
-    the values out on an object cost ~2.8 ms for 50 rows at 1M; this ~0.6 ms. The markup
-    is the template's as it was. Every text from the database goes through escape(); labels,
-    dates and the clock's text are our own, translated and escaped once per request."""
-    texts = rows.translated("inbox", INBOX_TEXTS)
-    select = rows.text_parts(texts["select"], "reference")
-    states, issues = rows.labels_of(State), rows.labels_of(Issue)
-    url_head, url_tail = (escape(part) for part in rows.url_parts("merchant.case", "case_id"))
-    day = rows.day_formatter()
-    days_from = rows.days_counter()
-    names = {ident: escape(name) for ident, name in staff.items()}
-    nobody = Markup('<span class="text-muted">—</span>')
-    clocks: dict[int, tuple[str, str, str]] = {}  # working days left: row class, clock
-    out = []
-    for row in cases:
-        # queries.ROW_COLUMNS, in order (the amount, last, is for the export)
-        case_id, ref, state, filed_at, due_at, name, phone, issue, subject, claimed, who, _a = row
-        reference = escape(ref)
-        if select is not None:
-            select_label = f"{select[0]}{reference}{select[1]}"
-        else:
-            select_label = texts["select"] % {"reference": ref}
-        row_class = clock = ""
-        if due_at is not None and state in OPEN_STATES:
-            left = days_from(due_at.astimezone(SHANGHAI).date())
-            known = clocks.get(left)
-            if known is None:
-                known = clocks[left] = (
-                    "" if left > 2 else "table-danger" if left < 0 else "table-warning",
-                    rows.clock_class(left),
-                    rows.clock_text(left),
-                )
-            row_class = known[0]
-            clock = f'<span class="deadline-clock {known[1]}">{day(due_at)} · {known[2]}</span>'
-        out.append(
-            f'''
-    <tr data-id="{case_id}" data-reference="{reference}" class="{row_class}">
-      <td><input class="form-check-input case-select" type="checkbox" name="ids" value="{case_id}" form="bulk-assign" aria-label="{select_label}"></td>
-      <td><a href="{url_head}{case_id}{url_tail}">{reference}</a></td>
-      <td>{escape(name)}<br><span class="small text-muted">{escape(formats.mask_phone(phone))}</span></td>
-      <td>{escape(subject)}<br><span class="small text-muted">{issues[issue]} · {escape(money_filter(claimed))}</span></td>
-      <td><span class="badge text-bg-{rows.STATE_COLOURS.get(state, "secondary")} state-badge" data-state="{state.value}">{states[state]}</span></td>
-      <td>{clock}</td>
-      <td class="small">{day(filed_at)}</td>
-      <td class="small">{names.get(who, nobody) if who else nobody}</td>
-    </tr>
-  '''  # noqa: E501
-        )
-    return Markup("".join(out))  # noqa: S704 (every value above escaped or our own markup)
-
-
 @bp.route("/inbox")
 def inbox():
     now = utcnow()
@@ -281,7 +220,10 @@ def inbox():
     header = queries.inbox_header(current_user.enterprise_id, now)
     return render_template(
         "merchant/inbox.html",
-        rows=inbox_table(complaints, {u.id: u.name for u in staff}),
+        cases=complaints,
+        staff={u.id: u.name for u in staff},
+        mask_phone=formats.mask_phone,
+        open_states=OPEN_STATES,
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
