@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from odr.auth.models import User
 from odr.disputes.models import CaseEvent, Complaint
+from odr.disputes.signals import announce_case
 from odr.extensions import db
 
 _FIELDS = ("complaint_id", "at", "actor_id", "actor_role", "action", "from_state", "to_state")
@@ -82,6 +83,7 @@ def record_event(
     )
     complaint.chain_head = event.hash
     db.session.add(event)
+    announce_case(db.session(), complaint)
     return event
 
 
