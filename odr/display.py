@@ -6,18 +6,18 @@ once per language (kept for the life of the process), a date is formatted once p
 language, and the working days from today are counted once per request for all rows.
 
 The helpers are template globals (registered with the app by odr/web.py, see `register`)
-so that the shared macros can use them; the role pages (enterprise inbox, mediator queue,
-consumer pages) use them directly.
+so that the shared macros and the role pages' templates can use them; the consumer pages
+and the mediator queue use some of them directly.
 """
 
 import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from flask import Flask, g, url_for
+from flask import Flask, g
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odr.disputes import deadlines, formats
 from odr.disputes.states import State
@@ -144,22 +144,6 @@ def days_left(deadline_at: datetime | None) -> int | None:
     return days_counter()(deadlines.local_date(deadline_at))
 
 
-def day_formatter(fmt: str = formats.DATE_FORMAT) -> Callable[[datetime], str]:
-    """local_day for a loop over one request's rows: the language read once, each local day
-    formatted once (the result HTML-escaped, ready to place in markup)."""
-    locale = locale_key()
-    memo: dict[date, str] = {}
-
-    def day_of(value: datetime) -> str:
-        day = value.astimezone(deadlines.SHANGHAI).date()
-        text = memo.get(day)
-        if text is None:
-            text = memo[day] = str(escape(_format_day(day, locale, fmt)))
-        return text
-
-    return day_of
-
-
 def clock_class(left: int) -> str:
     if left < 0:
         return "text-danger fw-bold"
@@ -175,30 +159,6 @@ def clock_text(left: int) -> Markup:
     if left == 0:
         return texts["today"] % {}
     return texts["left"] % {"n": left}
-
-
-def url_parts(endpoint: str, key: str, **values) -> tuple[str, str]:
-    """url_for once: the URL of any id is head + id + tail."""
-    marker = 987654321
-    head, tail = url_for(endpoint, **{key: marker}, **values).split(str(marker), 1)
-    return head, tail
-
-
-def url_maker(endpoint: str, key: str, **values) -> Callable[[int], str]:
-    """url_for once: the returned function builds the URL of any id by string."""
-    head, tail = url_parts(endpoint, key, **values)
-    return lambda ident: f"{head}{ident}{tail}"
-
-
-def text_parts(text: Markup, name: str) -> tuple[Markup, Markup] | None:
-    """A translated text with one value, `%(name)s`, as the markup before and after it:
-    text % {name: v} == head + escape(v) + tail. None when the text has the value other
-    than once (then format it as usual)."""
-    marker = "\x00"
-    parts = str(text % {name: marker}).split(marker)
-    if len(parts) != 2:
-        return None
-    return Markup(parts[0]), Markup(parts[1])  # noqa: S704 (parts of a Markup)
 
 
 def register(app: Flask) -> None:

@@ -3,12 +3,12 @@
 from datetime import datetime
 
 from flask import Flask, abort, redirect, request, session, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
 
 from odr import display
-from odr.disputes import deadlines, formats
+from odr.disputes import formats
 from odr.disputes.models import Notification
 from odr.extensions import db
 from odr.types import utcnow
@@ -83,12 +83,12 @@ def register(app: Flask) -> None:
         }
 
     app.jinja_env.filters["localdt"] = localdt
-    app.jinja_env.filters["localdate"] = localdate
+    app.jinja_env.filters["localdate"] = display.local_day
     app.jinja_env.filters["money"] = money_filter
-    app.jinja_env.globals["working_days_left"] = working_days_left
+    app.jinja_env.globals["working_days_left"] = display.days_left
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.filters["unread_badge"] = unread_badge
-    # Labels, dates and working days for the shared macros, cached (odr/display.py).
+    # Labels, dates and working days for the shared macros (odr/display.py).
     display.register(app)
 
 
@@ -122,19 +122,5 @@ def localdt(value: datetime | None, fmt: str = formats.DATETIME_FORMAT) -> str:
     return format_datetime(value, fmt) if value else ""
 
 
-def localdate(value, fmt: str = formats.DATE_FORMAT) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = deadlines.local_date(value)
-    return format_date(value, fmt)
-
-
 def money_filter(value) -> str:
     return formats.money(value)
-
-
-def working_days_left(deadline_at: datetime | None) -> int | None:
-    if deadline_at is None:
-        return None
-    return deadlines.working_days_left(deadline_at, utcnow())

@@ -237,7 +237,6 @@ def cases():
             )
     labels = rows.state_labels()
     filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
-    case_url = rows.url_maker("consumer.case", "complaint_id")
     case_rows = []
     for row in found:
         case_state = row.state
@@ -247,7 +246,7 @@ def cases():
         case_rows.append(
             CaseRow(
                 row.id,
-                case_url(row.id),
+                url_for("consumer.case", complaint_id=row.id),
                 row.reference,
                 case_state.value,
                 rows.state_colour(case_state),
