@@ -7,10 +7,10 @@ import re
 from flask import g
 
 from odr.disputes import operations as ops
+from odr.disputes import staff
 from odr.disputes.models import Complaint, Draft, Message
 from odr.disputes.states import State
 from odr.extensions import db
-from odr.merchant import actions
 from tests.factories import PASSWORD, complaint_data, file_case, shanghai
 
 
@@ -105,11 +105,11 @@ def test_cases_released_by_a_bulk_update_show_unassigned(app, world):
     """remove_agent gives the agent's open cases back to the team in one UPDATE (no ORM
     rows): the inbox must not keep showing the agent as their assignee."""
     complaint = file_case(world.consumer, world.enterprise)
-    actions.assign_cases(world.owner, [complaint.id], world.agent.id)
+    staff.assign_cases(world.owner, [complaint.id], world.agent.id)
     db.session.commit()
     owner = login(app.test_client(), world.owner)
     assert world.agent.name in fetch(owner, "/merchant/inbox")
-    actions.remove_agent(world.owner, world.agent.id)
+    staff.remove_agent(world.owner, world.agent.id)
     db.session.commit()
     html = fetch(owner, "/merchant/inbox")
     row = re.search(rf'data-id="{complaint.id}".*?</tr>', html, re.S).group(0)
