@@ -10,9 +10,7 @@ REQUEST_STATE = {
     "flask": {"request", "session", "g"},
     "flask_login": {"current_user", "login_user", "logout_user"},
 }
-# Pending: issue 15's "speed in one room" (branch speed) removes the environ store that
-# reads flask.request. Once it has landed, this test fails until the entry is removed.
-PENDING = {("stats.py", "flask.request")}
+PENDING: set[tuple[str, str]] = set()
 
 
 def _uses(path: Path) -> set[str]:
