@@ -50,6 +50,7 @@ from odr.disputes.models import (
 from odr.disputes.notifications import look_up_ahead, notify
 from odr.disputes.permissions import is_body_head, require_capability, role_in_case
 from odr.disputes.records import issue_record
+from odr.disputes.signals import announce_rows
 from odr.disputes.states import (
     TARGETS,
     DomainError,
@@ -1425,6 +1426,7 @@ class _Batch:
             )
             self.events.append(event)
             self.updates.append({**changes, **own, "chain_head": event["hash"]})
+        announce_rows(db.session(), self.rows, self.updates)
 
     def tell(self, kind: str, params_of, body_of, then=None) -> None:
         """Write the move (see `make`) and tell everyone as `notify` does: the in-app

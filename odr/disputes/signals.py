@@ -1,8 +1,9 @@
 """What changed, announced by the domain: one signal, `cases_changed`.
 
-Every event written on a case (events.record_event, which every move goes through) notes the
-case; the parties whose lists show it (its consumer, its enterprise, its body and the office
-it is raised to) are taken as they were when it was noted and as they are at the commit.
+Every event written on a case notes the case (events.record_event for one case,
+operations._Batch.make for the moves made by statements); the parties whose lists show it
+(its consumer, its enterprise, its body and the office it is raised to) are taken as they
+were and as they are at the commit.
 When the session's transaction commits, `cases_changed` is sent once with everything noted
 in it (a `Changes`); a rollback forgets it. Whoever keeps something derived from cases (at
 most one cache, in one package of the web layer) subscribes; the domain does not know who
@@ -63,6 +64,18 @@ def announce_case(session: Session, complaint) -> None:
     changes.cases.add(complaint.id)
     changes.add_parties(complaint, before=True)
     noted.append(complaint)
+
+
+def announce_rows(session: Session, rows, changes: list[dict]) -> None:
+    """Note cases moved by statements rather than through their objects (the batch of
+    operations._Batch): `rows` have the case's id and party columns as they were,
+    `changes[i]` the values written to row i."""
+    noted, _objects = _pending(session)
+    for row, written in zip(rows, changes, strict=True):
+        noted.cases.add(row.id)
+        for attr, kind in _PARTIES:
+            values = {getattr(row, attr, None), written.get(attr)}
+            getattr(noted, kind).update(v for v in values if v is not None)
 
 
 def _pending(session: Session) -> tuple[Changes, list]:
