@@ -1,15 +1,13 @@
 """The ODR portal: create_app builds the Flask application."""
 
 import logging
-import os
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from odr.config import CONFIGS, Config
+from odr.config import CONFIGS, Config, from_environment
 from odr.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
@@ -17,7 +15,7 @@ __version__ = "0.1.0"
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     if config is None:
-        config = os.environ.get("ODR_CONFIG", "development")
+        config = from_environment()
     if isinstance(config, str):
         config = CONFIGS[config]
     if hasattr(config, "check"):
@@ -132,4 +130,3 @@ def register_cli(app: Flask) -> None:
     from odr.cli import odr_cli
 
     app.cli.add_command(odr_cli)
-    _ = get_locale  # imported for templates' use through jinja globals

@@ -65,6 +65,13 @@ class Config:
     # Cases the deadline sweep moves and commits together; unset, its default for the
     # database (odr.disputes.sweep.BATCH).
     SWEEP_BATCH = int(os.environ["ODR_SWEEP_BATCH"]) if os.environ.get("ODR_SWEEP_BATCH") else None
+    # Statistics: an ODR enterprise answering on time less often than the threshold (over
+    # at least the minimum of cases) is flagged; the dashboard's snapshots live ODR_STATS_TTL
+    # seconds and are kept at all unless switched off (tests compute them afresh).
+    ODR_ONTIME_THRESHOLD = float(os.environ.get("ODR_ONTIME_THRESHOLD", "0.8"))
+    ODR_ONTIME_MIN_CASES = int(os.environ.get("ODR_ONTIME_MIN_CASES", "5"))
+    ODR_STATS_TTL = float(os.environ.get("ODR_STATS_TTL", "300"))
+    ODR_STATS_SNAPSHOTS = _env_bool("ODR_STATS_SNAPSHOTS", True)
 
 
 class DevelopmentConfig(Config):
@@ -75,6 +82,7 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("ODR_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
+    ODR_STATS_SNAPSHOTS = _env_bool("ODR_STATS_SNAPSHOTS", False)
     RATELIMIT_ENABLED = False
     SERVER_NAME = None
 
@@ -101,3 +109,11 @@ CONFIGS = {
     "test": TestConfig,
     "production": ProductionConfig,
 }
+
+
+def from_environment() -> type[Config]:
+    """The configuration ODR_CONFIG names (development unless set)."""
+    name = os.environ.get("ODR_CONFIG", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"ODR_CONFIG must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -20,7 +20,6 @@ gets the previous figures at once). Tests and a database without a snapshot comp
 """
 
 import logging
-import os
 import threading
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -90,8 +89,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _config(key: str, default):
-    """An app setting, else the environment variable of the same name, else the default."""
-    default = os.environ.get(key, default)
+    """An app setting (odr/config.py reads the environment), else the default."""
     if has_app_context():
         return current_app.config.get(key, default)
     return default
