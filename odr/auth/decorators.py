@@ -9,6 +9,7 @@ from flask_login import current_user, logout_user
 
 from odr.auth.models import UserRole
 from odr.disputes.permissions import may_act
+from odr.extensions import login_manager
 
 # Reading never changes anything; every other method is an action.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -37,7 +38,6 @@ def check_capability() -> None:
 def signed_in_response():
     """The login redirect for a visitor, or for an account disabled since it signed in
     (which is signed out); None for an active account."""
-    from odr.extensions import login_manager
 
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
