@@ -13,6 +13,7 @@ and the mediator queue use some of them directly.
 import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import Flask, g
 from flask_babel import format_date, get_locale
@@ -161,8 +162,24 @@ def clock_text(left: int) -> Markup:
     return texts["left"] % {"n": left}
 
 
+class Clock(NamedTuple):
+    """What macros.clock prints for a deadline: its class, its day and its text."""
+
+    css: str
+    day: str
+    text: Markup
+
+
+def clock_parts(deadline_at: datetime) -> Clock:
+    """The clock of a deadline in one call (a template global call costs more than the
+    work: the shared macro used to make four per row)."""
+    left = days_left(deadline_at)
+    return Clock(clock_class(left), local_day(deadline_at), clock_text(left))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
+        clock_parts=clock_parts,
         days_left=days_left,
         local_day=local_day,
         state_label=state_label,

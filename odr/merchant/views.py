@@ -7,8 +7,10 @@ owner's console pages for the owner only).
 import csv
 import io
 import secrets
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import (
     Blueprint,
@@ -25,11 +27,12 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from markupsafe import Markup
 
 from odr import display as rows
 from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
-from odr.disputes import enterprises, formats
+from odr.disputes import deadlines, enterprises, formats
 from odr.disputes.choices import Issue, Request
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
@@ -218,21 +221,75 @@ def inbox():
     complaints, next_cursor = queries.page(flt, request.args.get("cursor"), now=now)
     staff = queries.staff_names(current_user.enterprise_id)
     header = queries.inbox_header(current_user.enterprise_id, now)
+    issues = rows.labels_of(Issue)
     return render_template(
         "merchant/inbox.html",
-        cases=complaints,
-        staff={u.id: u.name for u in staff},
-        mask_phone=formats.mask_phone,
-        open_states=OPEN_STATES,
+        cases=inbox_rows(complaints, {u.id: u.name for u in staff}, issues),
         next_cursor=next_cursor,
         first_page=not request.args.get("cursor"),
         flt=flt,
         counts=header,
         assignees=assignee_choices(staff),
         states=rows.labels_of(State),
-        issues=rows.labels_of(Issue),
+        issues=issues,
         enterprise=header,  # its name and status
     )
+
+
+class InboxRow(NamedTuple):
+    """One line of the inbox, every value computed in the view: the template only places
+    them (a template global or macro called per row costs more than the work)."""
+
+    id: int
+    url: str
+    reference: str
+    urgency: str  # the row's class: table-danger (overdue), table-warning (due soon) or ""
+    select_label: str
+    consumer: str
+    phone: str
+    subject: str
+    issue: str
+    amount: str
+    state: str
+    colour: str
+    label: Markup
+    deadline_at: datetime | None  # shown with macros.clock while the case is open
+    filed: str
+    assignee: str | None
+
+
+def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow]:
+    labels = rows.state_labels()
+    select = _("Select %(reference)s")
+    out = []
+    for r in complaints:
+        left = rows.days_left(r.deadline_at) if r.state in OPEN_STATES else None
+        urgency = ""
+        if left is not None and left < 0:
+            urgency = "table-danger"
+        elif left is not None and deadlines.is_due_soon(left):
+            urgency = "table-warning"
+        out.append(
+            InboxRow(
+                r.id,
+                url_for("merchant.case", case_id=r.id),
+                r.reference,
+                urgency,
+                select % {"reference": r.reference},
+                r.complainant_name,
+                formats.mask_phone(r.complainant_phone),
+                r.subject,
+                issues[r.issue],
+                formats.money(r.claimed_amount),
+                r.state,
+                rows.state_colour(r.state),
+                labels[r.state],
+                r.deadline_at if left is not None else None,
+                rows.local_day(r.filed_at),
+                staff.get(r.assignee_id),
+            )
+        )
+    return out
 
 
 def assignee_choices(staff) -> list[tuple[str, str]]:
