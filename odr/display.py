@@ -170,10 +170,12 @@ class Clock(NamedTuple):
     text: Markup
 
 
-def clock_parts(deadline_at: datetime) -> Clock:
+def clock_parts(deadline_at: datetime, left: int | None = None) -> Clock:
     """The clock of a deadline in one call (a template global call costs more than the
-    work: the shared macro used to make four per row)."""
-    left = days_left(deadline_at)
+    work: the shared macro used to make four per row); `left`, its working days left,
+    when the caller has counted them already."""
+    if left is None:
+        left = days_left(deadline_at)
     return Clock(clock_class(left), local_day(deadline_at), clock_text(left))
 
 
