@@ -4,6 +4,8 @@ Each view loads the case, checks that the user is a mediator of it (404 otherwis
 validates its form, calls one operation and commits once.
 """
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -18,6 +20,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import SelectChoice
 
 from odr import display as rows_kit
@@ -215,6 +218,48 @@ def body_names(ids: set[int]) -> dict[int, str]:
     return {b.id: body_name(b) for b in found}
 
 
+class QueueLine(NamedTuple):
+    """One case of the queue with the values its row shows, computed in the view (a
+    template global called per row costs more than the work)."""
+
+    complaint: sa.Row
+    urgency: int
+    days_left: int | None
+    url: str  # the workspace
+    css: str  # the row's class: table-danger (overdue), table-warning (due soon) or ""
+    respondent: str
+    colour: str
+    label: Markup
+    assign: tuple[list[SelectChoice], int | None] | None  # assignment()
+    assign_label: str
+
+
+_URGENCY_CLASSES = {q.OVERDUE: "table-danger", q.DUE_SOON: "table-warning"}
+
+
+def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
+    labels = rows_kit.state_labels()
+    assign_label = _("Mediator of %(reference)s")
+    out = []
+    for row in found:
+        c = row.complaint
+        out.append(
+            QueueLine(
+                c,
+                row.urgency,
+                row.days_left,
+                url_for("mediation.workspace", complaint_id=c.id),
+                _URGENCY_CLASSES.get(row.urgency, ""),
+                respondent(c),
+                rows_kit.state_colour(c.state),
+                labels[c.state],
+                assignment(c, heads),
+                assign_label % {"reference": c.reference},
+            )
+        )
+    return out
+
+
 @bp.route("/")
 def queue():
     state = request.args.get("state") or None
@@ -231,8 +276,7 @@ def queue():
     workloads = {body_id: workload(body_id) for body_id in sorted(heads)}
     return render_template(
         "mediation/queue.html",
-        rows=rows,
-        assignment=lambda c: assignment(c, heads),
+        rows=queue_lines(rows, heads),
         raised=raised,
         hand_down=hand_down_choices(raised),
         body_name=body_name,
