@@ -51,20 +51,26 @@ def locale_key() -> str:
     return str(get_locale())
 
 
-def per_locale(name: str, build: Callable[[], dict]) -> dict:
-    """A dict built once per language (translations do not change while the process runs)."""
-    key = (name, locale_key())
+def per_locale(name: str, build: Callable[[], dict], locale: str | None = None) -> dict:
+    """A dict built once per language (translations do not change while the process runs).
+    `locale`: the request's locale_key() where the caller has it already (a list asks for
+    it once, not on every row: Flask-Babel's lookup costs more than the row's work)."""
+    key = (name, locale or locale_key())
     value = _per_locale.get(key)
     if value is None:
         value = _per_locale[key] = build()
     return value
 
 
-def translated(name: str, table: dict) -> dict[str, Markup]:
+def translated(name: str, table: dict, locale: str | None = None) -> dict[str, Markup]:
     """{key: translated text} of a table of lazy strings, once per language. The texts are
     Markup, as Jinja's gettext returns them: `text % {"n": 3}` escapes the values."""
     # Our own catalog's texts, trusted as Jinja's gettext trusts them.
-    return per_locale(name, lambda: {key: Markup(str(text)) for key, text in table.items()})  # noqa: S704
+    return per_locale(
+        name,
+        lambda: {key: Markup(str(text)) for key, text in table.items()},  # noqa: S704
+        locale,
+    )
 
 
 def state_labels() -> dict[str, Markup]:
@@ -94,13 +100,14 @@ def _format_day(day: date, locale: str, fmt: str) -> str:
     return format_date(day, fmt)
 
 
-def local_day(value, fmt: str = formats.DATE_FORMAT) -> str:
-    """The `localdate` filter (odr/web.py), with each day formatted once per language."""
+def local_day(value, fmt: str = formats.DATE_FORMAT, locale: str | None = None) -> str:
+    """The `localdate` filter (odr/web.py), with each day formatted once per language;
+    `locale` as for per_locale."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = deadlines.local_date(value)
-    return _format_day(value, locale_key(), fmt)
+    return _format_day(value, locale or locale_key(), fmt)
 
 
 class DaysFrom:
@@ -153,8 +160,8 @@ def clock_class(left: int) -> str:
     return ""
 
 
-def clock_text(left: int) -> Markup:
-    texts = translated("clock", CLOCK_TEXTS)
+def clock_text(left: int, locale: str | None = None) -> Markup:
+    texts = translated("clock", CLOCK_TEXTS, locale)
     if left < 0:
         return texts["overdue"] % {"n": -left}
     if left == 0:
@@ -170,13 +177,14 @@ class Clock(NamedTuple):
     text: Markup
 
 
-def clock_parts(deadline_at: datetime, left: int | None = None) -> Clock:
+def clock_parts(deadline_at: datetime, left: int | None = None, locale: str | None = None) -> Clock:
     """The clock of a deadline in one call (a template global call costs more than the
     work: the shared macro used to make four per row); `left`, its working days left,
-    when the caller has counted them already."""
+    and `locale` (as for per_locale) where the caller has them already."""
     if left is None:
         left = days_left(deadline_at)
-    return Clock(clock_class(left), local_day(deadline_at), clock_text(left))
+    locale = locale or locale_key()
+    return Clock(clock_class(left), local_day(deadline_at, locale=locale), clock_text(left, locale))
 
 
 def register(app: Flask) -> None:

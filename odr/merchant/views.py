@@ -7,7 +7,6 @@ owner's console pages for the owner only).
 import csv
 import io
 import secrets
-from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import NamedTuple
@@ -253,12 +252,13 @@ class InboxRow(NamedTuple):
     state: str
     colour: str
     label: Markup
-    deadline_at: datetime | None  # shown with macros.clock while the case is open
+    clock: rows.Clock | None  # shown with macros.clock_of while the case is open
     filed: str
     assignee: str | None
 
 
 def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow]:
+    locale = rows.locale_key()
     labels = rows.state_labels()
     select = _("Select %(reference)s")
     out = []
@@ -284,8 +284,8 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
                 r.state,
                 rows.state_colour(r.state),
                 labels[r.state],
-                r.deadline_at if left is not None else None,
-                rows.local_day(r.filed_at),
+                rows.clock_parts(r.deadline_at, left, locale) if left is not None else None,
+                rows.local_day(r.filed_at, locale=locale),
                 staff.get(r.assignee_id),
             )
         )
