@@ -232,17 +232,22 @@ class QueueLine(NamedTuple):
     label: Markup
     assign: tuple[list[SelectChoice], int | None] | None  # assignment()
     assign_label: str
+    clock: rows_kit.Clock | None  # of a running clock
 
 
 _URGENCY_CLASSES = {q.OVERDUE: "table-danger", q.DUE_SOON: "table-warning"}
 
 
 def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
+    locale = rows_kit.locale_key()
     labels = rows_kit.state_labels()
     assign_label = _("Mediator of %(reference)s")
     out = []
     for row in found:
         c = row.complaint
+        clock = None
+        if c.deadline_at and c.state in RUNNING_CLOCK:
+            clock = rows_kit.clock_parts(c.deadline_at, row.days_left, locale)
         out.append(
             QueueLine(
                 c,
@@ -255,6 +260,7 @@ def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
                 labels[c.state],
                 assignment(c, heads),
                 assign_label % {"reference": c.reference},
+                clock,
             )
         )
     return out
