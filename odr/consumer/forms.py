@@ -30,16 +30,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def add_errors(form, errors: dict) -> None:
-    """Put the domain's per-field messages on the form's fields (others on the form)."""
-    for name, message in errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = [*target.errors, message]
-        else:
-            form.form_errors.append(message)
-
-
 class CsrfForm(FlaskForm):
     """A bare POST button (delete a draft, remove a file): CSRF only."""
 

@@ -63,6 +63,7 @@ from odr.disputes.states import (
     State,
 )
 from odr.extensions import db, login_manager
+from odr.forms import add_errors
 
 bp = Blueprint("consumer", __name__)
 
@@ -119,7 +120,7 @@ def _fail(complaint: Complaint, exc: DomainError):
 
 
 def _field_errors(form, exc: Invalid) -> None:
-    forms.add_errors(form, exc.fields)
+    add_errors(form, exc.fields)
     if not exc.fields:
         form.form_errors.append(str(exc.message))
 

@@ -29,6 +29,7 @@ from odr.disputes.drafts import (
 from odr.disputes.models import Draft, Enterprise, EnterpriseStatus, Evidence, Region, RegionLevel
 from odr.disputes.states import DomainError, Invalid
 from odr.extensions import db
+from odr.forms import add_errors
 from odr.types import utcnow
 
 NOT_LISTED = forms.NOT_LISTED
@@ -271,7 +272,7 @@ def respondent_step(draft: Draft | None):
             if choice == NOT_LISTED and "enterprise_id" in errors:
                 errors.pop("enterprise_id")
                 errors["respondent_name"] = _("Enter the name of the business.")
-    forms.add_errors(form, errors)
+    add_errors(form, errors)
     if not valid or errors:
         if draft is not None:
             save_step(draft, "respondent", values, advance=False)
@@ -309,7 +310,7 @@ def _simple_step(
             values[key] = value.strip()
     errors = domain_errors({**data, **values}, step)
     # One message a field: the form's own check first, then the domain's.
-    forms.add_errors(form, {k: v for k, v in errors.items() if not (k in form and form[k].errors)})
+    add_errors(form, {k: v for k, v in errors.items() if not (k in form and form[k].errors)})
     if not valid or errors:
         save_step(draft, step, values, advance=False)
         db.session.commit()
