@@ -7,6 +7,7 @@ from werkzeug.routing import Map
 from odr.auth.models import StaffRole, User, UserRole
 from odr.disputes import requests as service
 from odr.disputes.models import Notification, Outbox, Record, WebhookEndpoint
+from odr.disputes.notifications import written
 from odr.extensions import db
 from tests.factories import PASSWORD, file_case, shanghai, user
 
@@ -137,7 +138,8 @@ def test_no_mail_webhook_or_notification_to_the_enterprise_mentions_the_report(w
     to_enterprise = [o for o in outgoing if o.recipient in emails or o.channel == "webhook"]
     assert to_enterprise  # the ordinary case did reach the enterprise
     for message in to_enterprise:
-        text = f"{message.subject or ''}\n{message.body}"
+        subject, body = written(message)  # the text as it will be sent
+        text = f"{subject}\n{body}"
         for secret in secrets_of(item):
             assert secret not in text, (message.recipient, secret)
     notices = db.session.scalars(

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from odr.disputes.models import DeliveryAttempt, Outbox, WebhookEndpoint
+from odr.disputes.notifications import written
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -179,6 +180,9 @@ def deliver_one(item: Outbox) -> bool:
     status_code, error = None, None
     try:
         if item.channel == "email":
+            # A notification is written now, in the recipient's language; the text sent
+            # is kept on the item.
+            item.subject, item.body = written(item)
             send_email(item)
         else:
             endpoint = db.session.get(WebhookEndpoint, item.endpoint_id)

@@ -1,7 +1,10 @@
 """Tell people what happened: in-app notifications, e-mail and webhooks, all through the
 outbox so that nothing is sent inside the request and nothing is lost if a receiver is down.
 
-Texts are rendered in each recipient's language at enqueue time.
+In-app notices are stored as kind and params and rendered in the reader's language when
+read; notification e-mails likewise keep what they say (`Outbox.notice`) and are written in
+the recipient's language when the worker sends them (`written`), so a sweep that moves
+10,000 cases renders no template.
 """
 
 import json
@@ -291,21 +294,37 @@ _INSERT_OUTBOX = db.insert(Outbox).execution_options(render_nulls=True)
 def email_row(
     user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
 ) -> dict:
-    """The outbox row of one notification e-mail, in the recipient's language."""
-    subject, body = render_email(
-        user.locale or "zh_CN",
-        kind,
-        params,
-        name=user.name,
-        complaint_url=_case_url(user, complaint_id) if complaint_id is not None else None,
-    )
+    """The outbox row of one notification e-mail: what it says and to whom, written in
+    the recipient's language when it is sent (see `written`)."""
     return {
         "channel": "email",
         "idempotency_key": key,
         "recipient": user.email,
-        "subject": subject,
-        "body": body,
+        "subject": None,
+        "body": "",
+        "notice": {
+            "kind": kind,
+            "params": params,
+            "locale": user.locale or "zh_CN",
+            "name": user.name,
+            "url": _case_url(user, complaint_id) if complaint_id is not None else None,
+        },
     }
+
+
+def written(item: Outbox) -> tuple[str, str]:
+    """The subject and body of an outbox e-mail: a notification is rendered from its
+    notice, any other mail was written when it was queued."""
+    if item.notice is None:
+        return item.subject or "", item.body
+    notice = item.notice
+    return render_email(
+        notice["locale"],
+        notice["kind"],
+        notice["params"],
+        name=notice["name"],
+        complaint_url=notice["url"],
+    )
 
 
 def render_email(
@@ -375,6 +394,7 @@ def webhook_rows(complaint: Complaint, event: str, params: dict, *, key: str) ->
                 "idempotency_key": f"hook:{endpoint.id}:{key}",
                 "recipient": endpoint.url,
                 "subject": None,
+                "notice": None,
                 "endpoint_id": endpoint.id,
                 "event": event,
                 "body": json.dumps(

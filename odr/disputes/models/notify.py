@@ -40,6 +40,10 @@ class Outbox(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(500))
     subject: Mapped[str | None] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text)
+    # A notification e-mail is written when it is sent, in the recipient's language, from
+    # what it says: {kind, params, locale, name, url} (notifications.written). Until then
+    # subject and body are empty; delivery stores the text it sent.
+    notice: Mapped[dict | None] = mapped_column(sa.JSON)
     endpoint_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
     )
