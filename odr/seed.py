@@ -27,6 +27,12 @@ DEMO_LOGINS = [
     ("mediator", "mediator2@odr.demo", P),
     ("mediator", "luoyang.mediator@odr.demo", P),
     ("mediator", "city.mediator@odr.demo", P),
+    ("mediator", "zhongyuan.mediator@odr.demo", P),
+    ("mediator", "erqi.mediator@odr.demo", P),
+    ("mediator", "luoyang.city.mediator@odr.demo", P),
+    ("mediator", "henan.mediator@odr.demo", P),
+    ("mediator", "xihu.mediator@odr.demo", P),
+    ("mediator", "association.mediator@odr.demo", P),
     ("enterprise", "owner@dennis.demo", P),
     ("enterprise", "agent@dennis.demo", P),
     ("enterprise", "owner@mudan.demo", P),
@@ -173,6 +179,7 @@ def _complaint(
             "requests": requests,
             "claimed_amount": claimed,
             "facts": facts,
+            "identity_declared": True,
         },
         now=now,
     ), now
@@ -208,6 +215,14 @@ def seed_demo() -> list[tuple[str, str, str]]:
         "mediator2@odr.demo": ("李平 Li Ping", "jinshui", False),
         "luoyang.mediator@odr.demo": ("赵洛 Zhao Luo", "laocheng", True),
         "city.mediator@odr.demo": ("陈市 Chen Shi", "zhengzhou", True),
+        # Every office that can receive a case has someone who can act on it
+        # (routing.staffed_office); the station under Jinshui receives none.
+        "zhongyuan.mediator@odr.demo": ("周原 Zhou Yuan", "zhongyuan", True),
+        "erqi.mediator@odr.demo": ("吴七 Wu Qi", "erqi", True),
+        "luoyang.city.mediator@odr.demo": ("孙洛 Sun Luo", "luoyang", True),
+        "henan.mediator@odr.demo": ("郑豫 Zheng Yu", "henan", True),
+        "xihu.mediator@odr.demo": ("钱湖 Qian Hu", "xihu", True),
+        "association.mediator@odr.demo": ("冯协 Feng Xie", "association", True),
     }
     med_users = {}
     for email, (name, body_key, head) in mediators.items():

@@ -211,6 +211,8 @@ def complaint_data(enterprise=None, **overrides) -> dict:
         "requests": ["refund"],
         "claimed_amount": "1299.00",
         "facts": "拉链三天就坏了，要求退款。",
+        # Order 121 (from 2026-04-15): the complainant declares their identity true.
+        "identity_declared": True,
     }
     data.update(overrides)
     return data

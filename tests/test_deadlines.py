@@ -7,11 +7,12 @@ from datetime import date, datetime
 
 import pytest
 
+from odr.auth.models import UserRole
 from odr.disputes import deadlines
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI, add_working_days, is_workday, working_day_deadline
 from odr.disputes.models import CalendarOverride
-from tests.factories import complaint_data, day, file_case, shanghai
+from tests.factories import complaint_data, day, file_case, shanghai, user
 
 
 def eod(y, m, d) -> datetime:
@@ -221,6 +222,9 @@ def test_suspension_pauses_the_45_day_clock(world, db):
 
 
 def test_routing_preview_shows_the_same_deadline(world, db):
+    # Erqi's office has a mediator (an unstaffed one passes cases up: test_routing_law.py).
+    user(UserRole.MEDIATOR, "erqi.mediator@test.example", body_=world.erqi)
+    db.session.commit()
     preview = ops.routing_preview(
         world.enterprise, True, day("2026-09-01"), None, now=shanghai(2026, 9, 28, 9)
     )

@@ -91,7 +91,10 @@ def test_each_mediation_step_is_told_to_whom_it_concerns(world):
 
 
 def test_refusal_transfer_and_termination_are_told(world):
-    refused = file_case(world.consumer, world.enterprise, green_channel=False)
+    # R4 fits only a purchase more than 3 years before the complaint.
+    refused = file_case(
+        world.consumer, world.enterprise, green_channel=False, purchase_date="2022-01-05"
+    )
     ops.refuse_case(world.mediator, refused, reason="R4", explanation="超过三年")
     for user in (world.consumer, world.owner):
         assert told(user, refused, "refused") and told(user, refused, "record_issued")

@@ -13,7 +13,7 @@ from odr.admin.forms import (
     MoveMediatorForm,
 )
 from odr.admin.views import bp
-from odr.disputes import supervision
+from odr.disputes import routing, supervision
 from odr.disputes.models import BodyMembership, Complaint, MediationBody, Region, RegionLevel
 from odr.disputes.states import OPEN_STATES, Invalid
 from odr.extensions import db
@@ -102,6 +102,7 @@ def _render_list(form, status=200):
             members=members,
             open_cases=open_cases,
             level_labels={k.value: v for k, v in LEVEL_LABELS.items()},
+            unstaffed=routing.unstaffed_bodies(),
         ),
         status,
     )

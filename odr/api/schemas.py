@@ -179,6 +179,27 @@ class ComplaintIn(In):
     respondent_name: Text(200) | None = None
     respondent_region_code: Text(12) | None = None
     respondent_credit_code: Text(18) | None = None
+    identity_declared: bool = Field(
+        False,
+        description="The complainant declares that the identity given (name, phone, address) "
+        "is their own and true. Required for complaints received from 2026-04-15 (Order 121): "
+        "a false identity, another person's name or a refusal to have the identity verified "
+        "is a ground to refuse the complaint.",
+    )
+    platform_id: Id | None = Field(
+        None, description="The platform the seller trades on, when it is a listed enterprise."
+    )
+    platform_name: Text(200) | None = Field(
+        None, description="The platform's name, when it is not listed (with its domicile)."
+    )
+    platform_region_code: Text(12) | None = Field(
+        None, description="The region of the platform operator's domicile (GB/T 2260)."
+    )
+    seller_address_usable: bool = Field(
+        True,
+        description="False when the seller publishes no address on the platform or cannot be "
+        "reached at it: the office of the platform's domicile then handles the complaint.",
+    )
 
 
 class MessageIn(In):

@@ -62,6 +62,16 @@ class RespondentForm(FlaskForm):
         _l("Use the green channel: send my complaint directly to the enterprise first"),
         default=True,
     )
+    platform_name = StringField(
+        _l("Platform (if you bought from a seller on an online platform)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    platform_region_code = SelectField(
+        _l("Region where the platform operator is domiciled"), choices=[], validators=[Optional()]
+    )
+    seller_address_unusable = BooleanField(
+        _l("The seller shows no address on the platform, or cannot be reached at it")
+    )
     q = StringField(validators=[Optional(), Length(max=100)])
     submit = SubmitField(_l("Continue"))
 
@@ -136,7 +146,10 @@ class EvidenceForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     confirm = BooleanField(
-        _l("I confirm that what I have written is true."),
+        _l(
+            "I confirm that the identity I give is my own and that what I have written is "
+            "true. A complaint under a false or another person's identity is not accepted."
+        ),
         validators=[DataRequired(message=_l("Please confirm before you submit."))],
     )
     submit = SubmitField(_l("Submit complaint"))

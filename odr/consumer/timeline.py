@@ -52,6 +52,11 @@ DETAIL_LABELS = {
     "rating_value": _l("%(n)s of 5"),
     "clock_left": _l("Working days left on the clock"),
     "deadline": _l("Deadline"),
+    "passed_over": _l("Passed on"),
+    "passed_over_text": _l(
+        "%(body)s has no active mediator; the case went to the nearest office above it "
+        "that has one."
+    ),
 }
 
 # Texts the template used to translate per item, as Jinja's gettext gives them (Markup).
@@ -130,7 +135,7 @@ def who_must_act_in(state: State, clock_days_left: int | None) -> str | None:
 def _body_names(events) -> dict[int, str]:
     ids = set()
     for event in events:
-        for key in ("body_id", "from_body_id", "raised_to_body_id"):
+        for key in ("body_id", "from_body_id", "raised_to_body_id", "passed_over_body_id"):
             value = (event.details or {}).get(key)
             if isinstance(value, int):
                 ids.add(value)
@@ -163,6 +168,11 @@ def event_details(event, complaint: Complaint, bodies: dict[int, str]) -> list:
         add("from", bodies[details["from_body_id"]])
     if details.get("raised_to_body_id") in bodies:
         add("raised_to", bodies[details["raised_to_body_id"]])
+    if details.get("passed_over_body_id") in bodies:
+        add(
+            "passed_over",
+            label["passed_over_text"] % {"body": bodies[details["passed_over_body_id"]]},
+        )
     if details.get("remedy"):
         add("remedy", _enum_label(Remedy, details["remedy"]))
     if details.get("amount") not in (None, ""):

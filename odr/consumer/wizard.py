@@ -105,6 +105,7 @@ def complaint_data(data: dict) -> dict:
     else:
         out["enterprise_id"] = None
     out["green_channel"] = bool(data.get("green_channel", True))
+    out["seller_address_usable"] = data.get("seller_address_usable") is not False
     out["requests"] = list(data.get("requests") or [])
     for key in ("complainant_name", "complainant_phone", "complainant_address"):
         if not out.get(key):
@@ -225,12 +226,14 @@ def respondent_step(draft: Draft | None):
         q = (form.q.data or "").strip()
     else:
         defaults = {k: data[k] for k in STEP_FIELDS["respondent"] if k in data}
+        defaults["seller_address_unusable"] = data.get("seller_address_usable") is False
         if "enterprise_id" in data and data["enterprise_id"] is None:
             defaults["enterprise_id"] = NOT_LISTED if data.get("respondent_name") else None
         form = forms.RespondentForm(data=defaults)
         q = (request.args.get("q", data.get("q")) or "").strip()
     form.q.data = q
     form.respondent_region_code.choices = forms.options(region_choices())
+    form.platform_region_code.choices = forms.options(region_choices())
     results = search_enterprises(q)
     chosen = chosen_enterprise({"enterprise_id": form.enterprise_id.data})
     if chosen is not None and chosen not in results:
@@ -257,21 +260,31 @@ def respondent_step(draft: Draft | None):
         "respondent_name": (form.respondent_name.data or "").strip(),
         "respondent_credit_code": (form.respondent_credit_code.data or "").strip().upper(),
         "respondent_region_code": form.respondent_region_code.data or "",
+        "platform_name": (form.platform_name.data or "").strip(),
+        "platform_region_code": form.platform_region_code.data or "",
+        "seller_address_usable": not form.seller_address_unusable.data,
     }
     errors: dict[str, str] = {}
     if not choice:
         errors["enterprise_id"] = _("Choose the business, or say that it is not listed.")
     else:
+        enterprise = None
         try:
             if choice == NOT_LISTED:
                 ops.resolve_respondent({**values, "enterprise_id": None})
             else:
-                ops.resolve_respondent({"enterprise_id": choice})
+                enterprise = ops.resolve_respondent({"enterprise_id": choice})[0]
         except Invalid as exc:
             errors = dict(exc.fields)
             if choice == NOT_LISTED and "enterprise_id" in errors:
                 errors.pop("enterprise_id")
                 errors["respondent_name"] = _("Enter the name of the business.")
+        try:
+            ops.resolve_platform(values, enterprise)
+        except Invalid as exc:
+            errors.update(exc.fields)
+        if "seller_address_usable" in errors:
+            errors["seller_address_unusable"] = errors.pop("seller_address_usable")
     add_errors(form, errors)
     if not valid or errors:
         if draft is not None:
@@ -411,7 +424,9 @@ def review_step(draft: Draft):
         )
     draft_id = draft.id
     try:
-        complaint = ops.file_complaint(current_user, complaint_data(draft.data or {}))
+        # The review's confirmation is the complainant's declaration (Order 121).
+        filed = {**complaint_data(draft.data or {}), "identity_declared": True}
+        complaint = ops.file_complaint(current_user, filed)
         ops.attach_draft_evidence(complaint, draft_id)
     except DomainError as exc:
         db.session.rollback()

@@ -27,6 +27,9 @@ STEP_FIELDS = {
         "respondent_credit_code",
         "respondent_region_code",
         "green_channel",
+        "platform_name",
+        "platform_region_code",
+        "seller_address_usable",
     ),
     "purchase": (
         "subject_kind",

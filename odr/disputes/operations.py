@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, memo, routing
+from odr.disputes import deadlines, memo, routing, rules
 from odr.disputes import notifications as notices
 from odr.disputes.choices import (
     AgreementStatus,
@@ -363,6 +363,74 @@ def resolve_respondent(data: dict) -> tuple[Enterprise | None, dict]:
     }
 
 
+def _truthy(value, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "on", "y", "yes"}
+
+
+def resolve_platform(data: dict, enterprise: Enterprise | None) -> dict:
+    """The platform a seller trades on, as the filing names it: a listed enterprise
+    (platform_id) or a name with the region of its domicile; and whether the seller's
+    published address can be used (if not, the platform's domicile decides jurisdiction).
+    Answers the complaint's platform columns or raises Invalid."""
+    errors: dict[str, str] = {}
+    usable = _truthy(data.get("seller_address_usable"), True)
+    platform_id = data.get("platform_id")
+    platform = None
+    if platform_id not in (None, ""):
+        try:
+            platform = db.session.get(Enterprise, int(platform_id))
+        except (TypeError, ValueError):
+            platform = None
+        if platform is None:
+            errors["platform_id"] = str(_l("No such enterprise."))
+        elif enterprise is not None and platform.id == enterprise.id:
+            errors["platform_id"] = str(_l("The platform cannot be the seller itself."))
+    name = data.get("platform_name")
+    name = name.strip() if isinstance(name, str) else ""
+    region_code = data.get("platform_region_code")
+    region_code = region_code.strip() if isinstance(region_code, str) else ""
+    if platform is None and "platform_id" not in errors:
+        if len(name) > 200 or not storable_text(name):
+            errors["platform_name"] = str(_l("Not a valid name."))
+        if name and (not region_code or db.session.get(Region, region_code) is None):
+            errors["platform_region_code"] = str(
+                _l("Choose the region where the platform operator is domiciled.")
+            )
+        elif region_code and not name:
+            errors["platform_name"] = str(_l("Name the platform."))
+        if not usable and not name and not (enterprise is not None and enterprise.platform_id):
+            errors["platform_name"] = str(
+                _l("Name the platform: without a usable address its domicile decides.")
+            )
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    if platform is not None:
+        return {
+            "platform_id": platform.id,
+            "platform_name": None,
+            "platform_region_code": None,
+            "seller_address_usable": usable,
+        }
+    return {
+        "platform_id": None,
+        "platform_name": name or None,
+        "platform_region_code": region_code or None,
+        "seller_address_usable": usable,
+    }
+
+
+def platform_region(complaint) -> str | None:
+    """The domicile of the platform the case names (listed or named), or None."""
+    if complaint.platform_id:
+        platform = db.session.get(Enterprise, complaint.platform_id)
+        return platform.region_code if platform is not None else None
+    return complaint.platform_region_code
+
+
 def credit_code_message(error: str | None):
     return {
         "length": _l("A unified social credit code has 18 characters."),
@@ -392,6 +460,9 @@ def routing_preview(
             "deadline_at": deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS),
         }
     body = routing.competent_body(enterprise, region_code)
+    staffed_id, _passed = routing.staffed_office(body.id if body is not None else None)
+    if body is not None and staffed_id != body.id:
+        body = db.session.get(MediationBody, staffed_id)
     return {
         "to": "body",
         "body": body,
@@ -429,6 +500,20 @@ def filing(
     except Invalid as exc:
         errors.update(exc.fields)
         enterprise, respondent = None, {}
+    try:
+        platform = resolve_platform(data, enterprise)
+    except Invalid as exc:
+        errors.update(exc.fields)
+        platform = {}
+    rule_set = rules.rule_set_for(today)
+    declared = _truthy(data.get("identity_declared"), False)
+    if rule_set.identity_declaration and not declared:
+        errors["identity_declared"] = str(
+            _l(
+                "Confirm that the identity you give is your own and true: a complaint "
+                "under a false or another person's identity is not accepted."
+            )
+        )
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
 
@@ -443,9 +528,13 @@ def filing(
         filed_at=now,
         **clean,
         **respondent,
+        **platform,
     )
     complaint.consumer = consumer
     complaint.enterprise = enterprise
+    routing_note: dict = {"rule_set": rule_set.code}
+    if declared:
+        routing_note["identity_declared"] = True
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
         _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS))
@@ -453,8 +542,15 @@ def filing(
     else:
         state = State.PENDING_ACCEPTANCE
         body = routing.competent_body(
-            enterprise, respondent.get("respondent_region_code") or consumer.region_code
+            enterprise,
+            respondent.get("respondent_region_code") or consumer.region_code,
+            platform_region_code=platform_region(complaint),
+            seller_address_usable=complaint.seller_address_usable,
         )
+        body_id, passed_over = routing.staffed_office(body.id if body else None)
+        if passed_over is not None:
+            body = db.session.get(MediationBody, body_id)
+            routing_note["passed_over_body_id"] = passed_over
         complaint.body_id = body.id if body else None
         complaint.body = body
         complaint.arrived_at = now
@@ -466,11 +562,13 @@ def filing(
         look_up_ahead(
             "filed", audiences, enterprise_id=complaint.enterprise_id, body_id=complaint.body_id
         )
-        event = _write_filing(complaint, consumer, state, audiences, now)
+        event = _write_filing(complaint, consumer, state, audiences, now, routing_note)
     return complaint, event
 
 
-def _write_filing(complaint: Complaint, consumer: User, state: State, audiences, now) -> CaseEvent:
+def _write_filing(
+    complaint: Complaint, consumer: User, state: State, audiences, now, note: dict
+) -> CaseEvent:
     db.session.add(complaint)
     db.session.flush()
     complaint.reference = next_reference(complaint, now)
@@ -484,6 +582,7 @@ def _write_filing(complaint: Complaint, consumer: User, state: State, audiences,
         details={
             "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
             "body_id": complaint.body_id,
+            **note,
         },
         at=now,
     )
@@ -731,9 +830,13 @@ def _to_mediation(cases, move: Move, actor: User | None, now: datetime, details)
     def body_id(row):
         return bodies[row.id][0] if bodies[row.id] else None
 
-    batch.make(
-        changes, lambda row: ({"body_id": body_id(row)}, {**details(row), "body_id": body_id(row)})
-    )
+    def noted(row):
+        note = {**details(row), "body_id": body_id(row)}
+        if row.id in batch.passed_over:
+            note["passed_over_body_id"] = batch.passed_over[row.id]
+        return note
+
+    batch.make(changes, lambda row: ({"body_id": body_id(row)}, noted(row)))
     batch.tell(
         "escalated",
         lambda row: {"body": bodies[row.id][1] if bodies[row.id] else ""},
@@ -827,6 +930,9 @@ def refuse_case(
     check_move(Move.REFUSE, complaint.state, role)
     reason = _enum(RefusalReason, reason, "reason")
     explanation = _text(explanation, "explanation", required=False)
+    refused = refusal_ground_error(complaint, reason)
+    if refused is not None:
+        raise Invalid(_l("Please correct the marked fields."), {"reason": str(refused)})
     complaint.refusal_reason = reason
     complaint.outcome_note = explanation
     complaint.closed_at = now
@@ -900,6 +1006,8 @@ def _flag_overdue(complaint: Complaint, now: datetime) -> Complaint:
         raise InvalidTransition(_l("Already flagged."))
     complaint.overdue_flagged = True
     parent_id = complaint.body.parent_id if complaint.body is not None else None
+    # Raised to someone who can act: past a parent office with no active mediator.
+    parent_id = routing.staffed_office(parent_id)[0]
     complaint.raised_to_body_id = parent_id
     event = _move(complaint, Move.FLAG_OVERDUE, None, now, details={"raised_to_body_id": parent_id})
     notify(complaint, "overdue", event_id=event.id)
@@ -1098,11 +1206,9 @@ def terminate(
     move = Move.TERMINATE if actor is not None else Move.EXPIRE
     role = _role(actor, complaint)
     check_move(move, complaint.state, role)
-    if reason == TerminationReason.T5 and not _clock_ran_out(complaint, now):
-        raise Invalid(
-            _l("Please correct the marked fields."),
-            {"reason": str(_l("T5 applies only once the 45 working days have run out."))},
-        )
+    refused = termination_ground_error(complaint, reason, by_hand=actor is not None, now=now)
+    if refused is not None:
+        raise Invalid(_l("Please correct the marked fields."), {"reason": str(refused)})
     complaint.termination_reason = reason
     complaint.outcome_note = explanation
     complaint.closed_at = now
@@ -1114,6 +1220,44 @@ def terminate(
     notify(complaint, "terminated", actor=actor, params={"reason": str(reason)}, event_id=event.id)
     _issue(complaint, RecordKind.TERMINATION, now)
     return complaint
+
+
+def received_on(complaint: Complaint) -> date:
+    """The day the complaint was received (its filing, Asia/Shanghai)."""
+    return deadlines.local_date(complaint.filed_at or utcnow())
+
+
+def refusal_ground_error(complaint: Complaint, reason: RefusalReason):
+    """Why `reason` does not fit the case as its data shows it, or None. R4 (more than 3
+    years since the consumer knew of the harm) needs a purchase more than 3 years before
+    the complaint was received; the other grounds rest on facts the case does not hold."""
+    if reason == RefusalReason.R4 and routing.within_limitation(
+        complaint.purchase_date, received_on(complaint)
+    ):
+        return _l(
+            "R4 applies only when more than 3 years passed between the purchase "
+            "(%(purchase)s) and the complaint (%(received)s).",
+            purchase=complaint.purchase_date.isoformat(),
+            received=received_on(complaint).isoformat(),
+        )
+    return None
+
+
+def termination_ground_error(
+    complaint: Complaint, reason: TerminationReason, *, by_hand: bool, now: datetime
+):
+    """Why `reason` does not fit the case now, or None. T5 only once the mediation clock
+    (45 working days less suspensions) has run out; T1 (withdrawn or settled by the
+    parties) is the complainant's own act: their withdrawal records it, a mediator does not
+    choose it."""
+    if reason == TerminationReason.T5 and not _clock_ran_out(complaint, now):
+        return _l("T5 applies only once the 45 working days have run out.")
+    if reason == TerminationReason.T1 and by_hand:
+        return _l(
+            "T1 applies only when the complainant withdraws the complaint or the parties "
+            "settle it themselves; the complainant's withdrawal records it."
+        )
+    return None
 
 
 def _clock_ran_out(complaint: Complaint, now: datetime) -> bool:
@@ -1231,6 +1375,9 @@ _ROW = (
     Complaint.chain_head,
     Complaint.overdue_flagged,
     Complaint.raised_to_body_id,
+    Complaint.platform_id,
+    Complaint.platform_region_code,
+    Complaint.seller_address_usable,
 )
 _PERSON = (User.id, User.email, User.name, User.locale, User.role, User.active, User.region_code)
 
@@ -1319,6 +1466,18 @@ def _case_update(dialect, names: list[str], rows: list[tuple]):
     return statement, [(*values, case_id, version) for case_id, version, *values in rows]
 
 
+def _office(body_id: int) -> tuple[int, str]:
+    """A body as plain values: (id, name)."""
+    return memo.memo(
+        ("office", body_id),
+        lambda: tuple(
+            db.session.execute(
+                db.select(MediationBody.id, MediationBody.name).where(MediationBody.id == body_id)
+            ).one()
+        ),
+    )
+
+
 def _office_of_region(region_code: str | None) -> tuple[int, str] | None:
     """routing.competent_body_for_region as plain values: (id, name)."""
 
@@ -1368,31 +1527,56 @@ class _Batch:
 
     def competent_bodies(self) -> dict[int, tuple[int, str] | None]:
         """(id, name) of the body each case goes to (routing.competent_body): the office of
-        the enterprise (or its platform), else of the consumer's region; in the sweep each
-        remembered once (memo.scope) as plain values, which its commits do not expire."""
-        wanted = [
-            key[1]
-            for key in memo.unknown({("escalation_body", r.enterprise_id) for r in self.rows})
-            if key[1] is not None
-        ]
-        for enterprise in db.session.scalars(
-            db.select(Enterprise)
-            .where(Enterprise.id.in_(wanted))
-            .options(selectinload(Enterprise.platform))
-        ):
-            memo.remember(
-                ("escalation_body", enterprise.id),
-                routing.competent_body(enterprise, None, for_region=_office_of_region),
+        the enterprise (or of the platform it trades on), else of the consumer's region; in
+        the sweep each remembered once (memo.scope) as plain values, which its commits do
+        not expire. An office with no active mediator passes the case up
+        (routing.staffed_office); `passed_over` keeps which office was passed over."""
+        platform_ids = {row.platform_id for row in self.rows if row.platform_id}
+        platform_regions = (
+            dict(
+                db.session.execute(
+                    db.select(Enterprise.id, Enterprise.region_code).where(
+                        Enterprise.id.in_(platform_ids)
+                    )
+                ).all()
             )
-        bodies = {}
+            if platform_ids
+            else {}
+        )
+
+        def key(row):
+            region = platform_regions.get(row.platform_id) or row.platform_region_code
+            # An unlisted seller is found by the region the consumer named.
+            own = None if row.enterprise_id else row.respondent_region_code
+            return ("escalation_body", row.enterprise_id, region, row.seller_address_usable, own)
+
+        wanted = {row.enterprise_id for row in self.rows if row.enterprise_id is not None}
+        wanted &= {k[1] for k in memo.unknown({key(row) for row in self.rows})}
+        enterprises = {
+            enterprise.id: enterprise
+            for enterprise in db.session.scalars(
+                db.select(Enterprise)
+                .where(Enterprise.id.in_(wanted))
+                .options(selectinload(Enterprise.platform))
+            )
+        }
+        bodies, self.passed_over = {}, {}
         for row in self.rows:
+            k = key(row)
             body = None
-            if row.enterprise_id is not None:
+            if row.enterprise_id is not None or k[2] is not None:
                 body = memo.memo(
-                    ("escalation_body", row.enterprise_id),
-                    lambda row=row: routing.competent_body(
-                        db.session.get(Enterprise, row.enterprise_id),
-                        None,
+                    k,
+                    lambda row=row, k=k: routing.competent_body(
+                        enterprises.get(row.enterprise_id)
+                        or (
+                            db.session.get(Enterprise, row.enterprise_id)
+                            if row.enterprise_id
+                            else None
+                        ),
+                        k[4],
+                        platform_region_code=k[2],
+                        seller_address_usable=k[3],
                         for_region=_office_of_region,
                     ),
                 )
@@ -1400,6 +1584,11 @@ class _Batch:
                 body = _office_of_region(
                     row.respondent_region_code or self.regions[row.consumer_id]
                 )
+            if body is not None:
+                staffed_id, passed = routing.staffed_office(body[0])
+                if passed is not None:
+                    body = _office(staffed_id)
+                    self.passed_over[row.id] = passed
             bodies[row.id] = body
         return bodies
 

@@ -13,7 +13,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from odr.auth.models import User
-from odr.disputes import formats
+from odr.disputes import formats, rules
 from odr.disputes.choices import (
     AgreementStatus,
     Issue,
@@ -420,16 +420,31 @@ def _reason(enum_cls, value) -> dict:
     return {"reason_code": str(reason), "reason": str(reason.label)}
 
 
+def _ruled(complaint: Complaint, enum_cls, value) -> dict:
+    """The reason in the words of the case's rule set (rules.rule_set_of), with the
+    provision the decision rests on."""
+    outcome = _reason(enum_cls, value)
+    if not outcome["reason"]:
+        return {**outcome, "basis": ""}
+    rule_set = rules.rule_set_of(complaint)
+    if enum_cls is RefusalReason:
+        label, citation = rule_set.refusal_label(value), rule_set.refusal[RefusalReason(value)]
+    else:
+        label = rule_set.termination_label(value)
+        citation = rule_set.termination[TerminationReason(value)]
+    return {**outcome, "reason": label, "basis": rules.basis(rule_set, citation)}
+
+
 def _refusal(complaint: Complaint, context: dict) -> None:
     context["outcome"] = {
-        **_reason(RefusalReason, complaint.refusal_reason),
+        **_ruled(complaint, RefusalReason, complaint.refusal_reason),
         "explanation": complaint.outcome_note or "",
     }
 
 
 def _termination(complaint: Complaint, context: dict) -> None:
     context["outcome"] = {
-        **_reason(TerminationReason, complaint.termination_reason),
+        **_ruled(complaint, TerminationReason, complaint.termination_reason),
         "explanation": complaint.outcome_note or "",
     }
 
@@ -502,6 +517,6 @@ def _case_file(complaint: Complaint, context: dict) -> None:
         for a in agreements
     ]
     if complaint.refusal_reason:
-        context["outcome"] = _reason(RefusalReason, complaint.refusal_reason)
+        context["outcome"] = _ruled(complaint, RefusalReason, complaint.refusal_reason)
     elif complaint.termination_reason:
-        context["outcome"] = _reason(TerminationReason, complaint.termination_reason)
+        context["outcome"] = _ruled(complaint, TerminationReason, complaint.termination_reason)

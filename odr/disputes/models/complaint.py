@@ -89,6 +89,14 @@ class Complaint(db.Model):
     respondent_credit_code: Mapped[str | None] = mapped_column(sa.String(18))
     respondent_region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"))
     green_channel: Mapped[bool] = mapped_column(default=True)
+    # A seller trading on a platform (routing.competent_body): the platform, listed
+    # (platform_id) or named with the region of its domicile, and whether the seller
+    # publishes an address on it at which it can be reached (Order 121: if not, the office
+    # of the platform's domicile handles the complaint).
+    platform_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprise.id"))
+    platform_name: Mapped[str | None] = mapped_column(sa.String(200))
+    platform_region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"))
+    seller_address_usable: Mapped[bool] = mapped_column(default=True)
 
     subject_kind: Mapped[SubjectKind] = mapped_column(str_enum(SubjectKind, "subject_kind"))
     subject: Mapped[str] = mapped_column(sa.String(200))
@@ -147,10 +155,11 @@ class Complaint(db.Model):
     consumer = relationship("User", foreign_keys=[consumer_id])
     mediator = relationship("User", foreign_keys=[mediator_id])
     assignee = relationship("User", foreign_keys=[assignee_id])
-    enterprise = relationship("Enterprise")
+    enterprise = relationship("Enterprise", foreign_keys=[enterprise_id])
+    platform = relationship("Enterprise", foreign_keys=[platform_id])
     body = relationship("MediationBody", foreign_keys=[body_id])
     raised_to_body = relationship("MediationBody", foreign_keys=[raised_to_body_id])
-    respondent_region = relationship("Region")
+    respondent_region = relationship("Region", foreign_keys=[respondent_region_code])
     events = relationship(
         "CaseEvent", back_populates="complaint", order_by="CaseEvent.id", lazy="raise_on_sql"
     )
