@@ -380,7 +380,14 @@ def review_context(draft: Draft) -> dict:
     except ValueError:
         purchase_date = None
     region_code = data.get("respondent_region_code") or current_user.region_code
-    preview = ops.routing_preview(enterprise, green, purchase_date, region_code)
+    preview = ops.routing_preview(
+        enterprise,
+        green,
+        purchase_date,
+        region_code,
+        platform_region_code=data.get("platform_region_code") or None,
+        seller_address_usable=data.get("seller_address_usable") is not False,
+    )
     respondent_region = (
         db.session.get(Region, data["respondent_region_code"])
         if data.get("respondent_region_code")

@@ -447,6 +447,9 @@ def routing_preview(
     purchase_date: date | None,
     region_code: str | None,
     now: datetime | None = None,
+    *,
+    platform_region_code: str | None = None,
+    seller_address_usable: bool = True,
 ) -> dict:
     """Where a complaint would go if filed now (shown to the consumer before submitting)."""
     now = _now(now)
@@ -459,7 +462,12 @@ def routing_preview(
             "enterprise": enterprise,
             "deadline_at": deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS),
         }
-    body = routing.competent_body(enterprise, region_code)
+    body = routing.competent_body(
+        enterprise,
+        region_code,
+        platform_region_code=platform_region_code,
+        seller_address_usable=seller_address_usable,
+    )
     staffed_id, _passed = routing.staffed_office(body.id if body is not None else None)
     if body is not None and staffed_id != body.id:
         body = db.session.get(MediationBody, staffed_id)
