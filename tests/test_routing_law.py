@@ -254,3 +254,11 @@ def test_the_demo_staffs_every_office_that_can_receive_a_case(fresh_app):
         zhongyuan = routing.competent_body_for_region("410102")
         assert zhongyuan.region_code == "410102"
         assert routing.staffed_office(zhongyuan.id) == (zhongyuan.id, None)
+
+
+def test_the_mediator_who_receives_it_sees_why(world, zhongyuan, client):
+    _office, shop = zhongyuan
+    c = file_case(world.consumer, shop, green_channel=False)
+    login(client, world.city_mediator)
+    html = client.get(f"/mediation/cases/{c.id}").get_data(as_text=True)
+    assert "管辖部门没有在岗调解员" in html
