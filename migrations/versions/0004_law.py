@@ -2,7 +2,7 @@
 can be used (Order 121 jurisdiction for platform sellers)
 
 Revision ID: 0004_law
-Revises: 0003
+Revises: 0004_outbox_notice
 Create Date: 2026-12-06 23:59:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0004_law"
-down_revision = "0003"
+down_revision = "0004_outbox_notice"
 branch_labels = None
 depends_on = None
 
