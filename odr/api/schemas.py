@@ -180,9 +180,10 @@ class ComplaintIn(In):
     respondent_region_code: Text(12) | None = None
     respondent_credit_code: Text(18) | None = None
     identity_declared: bool = Field(
-        False,
+        True,
         description="The complainant declares that the identity given (name, phone, address) "
-        "is their own and true. Required for complaints received from 2026-04-15 (Order 121): "
+        "is their own and true; omitted, the account holder's registered identity is "
+        "declared. `false` is refused for complaints received from 2026-04-15 (Order 121): "
         "a false identity, another person's name or a refusal to have the identity verified "
         "is a ground to refuse the complaint.",
     )
