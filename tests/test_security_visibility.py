@@ -56,7 +56,11 @@ def _cases_in_every_state(w) -> list[Complaint]:
     transferred = file_case(c, e, commit=False, green_channel=False)
     ops.transfer_case(w.head, transferred, body_id=w.erqi.id)
     cases.append(transferred)
-    pending_enterprise = file_case(c, w.pending_enterprise, commit=False)
+    # A case naming an enterprise still applying: no filing may name one any more
+    # (permissions.nameable), but a row from before that rule may: its staff see none of it.
+    pending_enterprise = file_case(c, e, commit=False, green_channel=False)
+    pending_enterprise.enterprise_id = w.pending_enterprise.id
+    pending_enterprise.enterprise = w.pending_enterprise
     cases.append(pending_enterprise)
     return cases
 

@@ -11,8 +11,8 @@ from odr.api.spec import endpoint
 from odr.auth import operations as auth_ops
 from odr.auth.models import UserRole
 from odr.disputes import enterprises as enterprise_ops
-from odr.disputes.models import Enterprise, EnterpriseStatus
-from odr.disputes.permissions import incapacity
+from odr.disputes.models import Enterprise
+from odr.disputes.permissions import incapacity, nameable
 from odr.disputes.states import NotFound
 from odr.extensions import db, limiter
 
@@ -89,10 +89,8 @@ def register_consumer():
 )
 def search_enterprises():
     args = query(schemas.EnterpriseQuery)
-    # Of the enterprises that can be named, the API lists the approved ones (API.md).
-    statement = db.select(Enterprise).where(
-        enterprise_ops.nameable(), Enterprise.status == EnterpriseStatus.APPROVED
-    )
+    # The enterprises that can be named: the approved ones (API.md).
+    statement = db.select(Enterprise).where(nameable())
     text = (args.q or "").strip()
     if text:
         statement = statement.where(enterprise_ops.matching(text))

@@ -48,7 +48,12 @@ from odr.disputes.models import (
     Signature,
 )
 from odr.disputes.notifications import look_up_ahead, notify
-from odr.disputes.permissions import is_body_head, require_capability, role_in_case
+from odr.disputes.permissions import (
+    is_body_head,
+    nameable_enterprise,
+    require_capability,
+    role_in_case,
+)
 from odr.disputes.records import issue_record
 from odr.disputes.signals import announce_rows
 from odr.disputes.states import (
@@ -335,10 +340,9 @@ def resolve_respondent(data: dict) -> tuple[Enterprise | None, dict]:
     errors: dict[str, str] = {}
     enterprise_id = data.get("enterprise_id")
     if enterprise_id not in (None, ""):
-        try:
-            enterprise = db.session.get(Enterprise, int(enterprise_id))
-        except (TypeError, ValueError):
-            enterprise = None
+        # Only an approved enterprise can be named (permissions.nameable): one still
+        # applying is answered as an unknown id, and learns nothing of the consumer.
+        enterprise = nameable_enterprise(enterprise_id)
         if enterprise is None:
             raise Invalid(
                 _l("Please correct the marked fields."),

@@ -12,12 +12,22 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
-from odr.disputes.models import Complaint, EnterpriseStatus
+from odr.disputes.models import Complaint, Enterprise, EnterpriseStatus
 from odr.disputes.states import TRANSITIONS, Forbidden, Move, Role
+from odr.extensions import db
+from odr.types import as_id
 
 
 def _signed_in(user: User | None) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and bool(user.active)
+
+
+def _vetted(user: User) -> bool:
+    """Enterprise staff see their enterprise's cases once a regulator has approved it (and
+    still while it is suspended or has exited, for what it answered): an application sees
+    nothing of any consumer, whatever a case names."""
+    enterprise = user.enterprise
+    return enterprise is not None and enterprise.status != EnterpriseStatus.PENDING
 
 
 def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
@@ -28,7 +38,11 @@ def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
     if user.role == UserRole.CONSUMER:
         return Role.CONSUMER if complaint.consumer_id == user.id else None
     if user.role == UserRole.ENTERPRISE:
-        if complaint.enterprise_id is not None and user.enterprise_id == complaint.enterprise_id:
+        if (
+            complaint.enterprise_id is not None
+            and user.enterprise_id == complaint.enterprise_id
+            and _vetted(user)
+        ):
             return Role.ENTERPRISE
         return None
     if user.role == UserRole.MEDIATOR:
@@ -58,7 +72,7 @@ def visibility(user: User | None, bodies=None) -> tuple[str, dict]:
     if user.role == UserRole.CONSUMER:
         return OWN, {"visible_user": user.id}
     if user.role == UserRole.ENTERPRISE:
-        if user.enterprise_id is None:
+        if user.enterprise_id is None or not _vetted(user):
             return NOBODY, {}
         return ENTERPRISE, {"visible_enterprise": user.enterprise_id}
     if user.role == UserRole.MEDIATOR:
@@ -107,6 +121,30 @@ def cases_visible_to(user: User | None, c=None):
 
 def can_view(user: User | None, complaint: Complaint) -> bool:
     return role_in_case(user, complaint) is not None
+
+
+# -- who can be found and named as respondent ------------------------------------------------
+
+
+def nameable():
+    """The condition "a consumer can find this enterprise and name it as respondent": an
+    approved ODR enterprise only. One still applying has not been vetted: it may not be
+    found, named or reach any consumer's particulars; one suspended or exited is no longer
+    in the programme (a consumer names it as an unlisted business, whose complaint goes to
+    the competent office). The filing wizard's search, the API's search and every filing
+    (web and API, by id) ask here."""
+    return Enterprise.status == EnterpriseStatus.APPROVED
+
+
+def nameable_enterprise(value) -> Enterprise | None:
+    """The enterprise with this id if a consumer may name it (see nameable), else None: an
+    id that is not a whole number in range, unknown, or not approved names nothing."""
+    enterprise_id = as_id(value)
+    if enterprise_id is None:
+        return None
+    return db.session.scalar(
+        db.select(Enterprise).where(Enterprise.id == enterprise_id, nameable())
+    )
 
 
 # -- capability ------------------------------------------------------------------------------
