@@ -31,7 +31,9 @@ class Config:
     SMTP_HOST = os.environ.get("ODR_SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("ODR_SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("ODR_MAIL_FROM", "noreply@odr.example.cn")
-    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # The address people reach the portal at: every link in an e-mail, an SMS or a record's
+    # QR code is built from it (odr.urls.public_url), never from a request's Host header.
+    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # one request: a 10 MB file plus the form
     MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -94,6 +96,8 @@ class ProductionConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
     WEBHOOK_PRIVATE_ADDRESSES = _env_bool("ODR_WEBHOOK_PRIVATE_ADDRESSES", False)
     WEBHOOK_REQUIRE_HTTPS = _env_bool("ODR_WEBHOOK_REQUIRE_HTTPS", True)
+    # No default: a link mailed from production must point at the real site.
+    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL", "")
 
     @classmethod
     def check(cls) -> None:
@@ -102,6 +106,27 @@ class ProductionConfig(Config):
                 "ODR_SECRET_KEY must be set to a long random value in production "
                 '(python -c "import secrets; print(secrets.token_hex(32))")'
             )
+        if not public_base_url_valid(cls.PUBLIC_BASE_URL):
+            raise RuntimeError(
+                "ODR_PUBLIC_BASE_URL must be set in production to the address people reach "
+                "the portal at, e.g. https://odr.example.cn: e-mailed links are built from it"
+            )
+
+
+def public_base_url_valid(url: str | None) -> bool:
+    """An absolute http(s) address with a host and nothing after the path."""
+    from urllib.parse import urlsplit
+
+    if not url or any(ch.isspace() for ch in url):
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and not parts.username
+    )
 
 
 CONFIGS = {

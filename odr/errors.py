@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from odr.exceptions import DomainError
 from odr.extensions import db
+from odr.urls import same_site_path
 
 CODES = {
     400: "bad_request",
@@ -43,7 +44,7 @@ def register(app: Flask) -> None:
         if exc.status == 404:
             return render_template("errors/error.html", status=404, message=_("Not found.")), 404
         flash(str(exc.message), "danger")
-        return redirect(request.referrer or "/")
+        return redirect(same_site_path(request.referrer) or "/")
 
     @app.errorhandler(StaleDataError)
     def stale(exc):
@@ -52,7 +53,7 @@ def register(app: Flask) -> None:
         if is_api():
             return api_error(409, message, "conflict")
         flash(message, "warning")
-        return redirect(request.referrer or "/")
+        return redirect(same_site_path(request.referrer) or "/")
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -20,6 +20,7 @@ from odr.disputes.models import Region, RegionLevel
 from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import Invalid
 from odr.extensions import db, limiter
+from odr.urls import local_path, public_url
 
 bp = Blueprint("auth", __name__)
 
@@ -39,12 +40,6 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -55,7 +50,7 @@ def login():
             flash(_("Wrong e-mail or password."), "danger")
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            return redirect(local_path(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 
 
@@ -126,7 +121,7 @@ def reset_request():
         )
         if user is not None and user.active:
             raw = auth_ops.new_link(user, LinkPurpose.RESET, hours=2)
-            link = url_for("auth.reset", token=raw, _external=True)
+            link = public_url(url_for("auth.reset", token=raw))
             queue_plain_email(
                 user.email,
                 _("Reset your password"),

@@ -64,6 +64,7 @@ from odr.disputes.states import (
 )
 from odr.extensions import db, login_manager
 from odr.forms import add_errors
+from odr.urls import same_site_path
 
 bp = Blueprint("consumer", __name__)
 
@@ -93,10 +94,7 @@ def _too_large(exc):
         _("The upload is too large: a file may be at most 10 MB. Send fewer files at a time."),
         "danger",
     )
-    target = request.referrer or ""
-    if not target.startswith(request.host_url):
-        target = url_for("consumer.cases")
-    return redirect(target)
+    return redirect(same_site_path(request.referrer) or url_for("consumer.cases"))
 
 
 # -- loading -----------------------------------------------------------------------------

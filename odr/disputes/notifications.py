@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -27,6 +27,7 @@ from odr.disputes.models import (
 from odr.disputes.serialize import complaint_summary
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 # kind -> (text, audiences); audiences among consumer, enterprise, mediator, parent_body
 # (the office an overdue case is raised to)
@@ -359,8 +360,7 @@ _CASE_PATHS = {
 
 
 def _case_url(user: User | Recipient, complaint_id: int) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}"
+    return public_url(f"{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}")
 
 
 def webhook_payload(complaint: Complaint, event: str, params: dict, event_uid: str) -> dict:

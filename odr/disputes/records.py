@@ -37,6 +37,7 @@ from odr.disputes.record_data import build_context, document_title
 from odr.disputes.states import Forbidden, NotFound, Role
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def normalise_code(code: str | None) -> str | None:
 
 
 def verify_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{code}"
+    return public_url(f"/verify/{code}")
 
 
 def qr_svg_data_uri(text: str) -> str:

@@ -15,7 +15,6 @@ Each has its own clock. Operations flush, never commit.
 import uuid
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -33,6 +32,7 @@ from odr.disputes.models import (
 from odr.disputes.states import Forbidden, Invalid, InvalidTransition, NotFound
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 OPEN, CLOSED = "open", "closed"
 FILED, NOT_FILED, ANSWERED = "filed", "not_filed", "answered"
@@ -279,12 +279,11 @@ def _office_staff(request: ServiceRequest) -> list[User]:
 
 
 def _url(user: User, request: ServiceRequest) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if user.role == UserRole.CONSUMER:
-        return f"{base}/consumer/requests/{request.id}"
+        return public_url(f"/consumer/requests/{request.id}")
     if user.role == UserRole.ADMIN:
-        return f"{base}/admin/requests/{request.id}"
-    return f"{base}/office/requests/{request.id}"
+        return public_url(f"/admin/requests/{request.id}")
+    return public_url(f"/office/requests/{request.id}")
 
 
 def _tell(user: User, request: ServiceRequest, kind: str) -> None:

@@ -9,7 +9,6 @@ enterprise's event history with the person who made them.
 
 import secrets
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,6 +20,7 @@ from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, NotFound
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 INVITE_HOURS = 72
 MAX_BULK = 500
@@ -113,7 +113,7 @@ def _send_invitation(owner: User, agent: User) -> None:
     raw = auth_ops.new_link(agent, LinkPurpose.INVITE, hours=INVITE_HOURS)
     # The address of the account page that takes the invitation (auth.accept_invite), built
     # like every link the domain mails: the operation may run outside a web request.
-    link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/auth/invite/{raw}"
+    link = public_url(f"/auth/invite/{raw}")
     with force_locale(agent.locale or "zh_CN"):
         subject = _(
             "%(enterprise)s invites you to answer consumer complaints",

@@ -46,6 +46,7 @@ from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
 from odr.mediation.sessions import schedule_session, sessions_of
+from odr.urls import same_site_path
 
 bp = Blueprint("mediation", __name__)
 gate_blueprint(bp, UserRole.MEDIATOR)
@@ -322,7 +323,7 @@ def assign(complaint_id: int):
             flash(_("Case %(reference)s assigned.", reference=complaint.reference), "success")
     else:
         flash(_("Choose a mediator of this body."), "danger")
-    return redirect(request.referrer or url_for("mediation.queue"))
+    return redirect(same_site_path(request.referrer) or url_for("mediation.queue"))
 
 
 @bp.route("/cases/<int:complaint_id>/pull-up", methods=["POST"])

@@ -7,6 +7,7 @@ from odr.disputes.models import ConsumerWarning, Notification
 from odr.disputes.notifications import notification_text
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import same_site_path
 
 bp = Blueprint("public", __name__)
 
@@ -49,7 +50,7 @@ def notifications_read():
         .values(read_at=utcnow())
     )
     db.session.commit()
-    return redirect(request.referrer or url_for("public.notifications"))
+    return redirect(same_site_path(request.referrer) or url_for("public.notifications"))
 
 
 from odr.public import scoreboard, verify  # noqa: E402, F401  (routes on bp)
