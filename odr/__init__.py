@@ -78,15 +78,13 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
-    from odr.auth.models import User
+    from odr.auth.operations import SESSION_KEY, user_for_session
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        try:
-            uid = int(user_id)
-        except (TypeError, ValueError):
-            return None
-        return db.session.get(User, uid)
+        # A cookie opens the account only while its server-side session lives (signing
+        # out, a password change or a reset ends it), not merely because it is signed.
+        return user_for_session(user_id, session.get(SESSION_KEY))
 
 
 def register_blueprints(app: Flask) -> None:

@@ -180,6 +180,9 @@ def build() -> SimpleNamespace:
     w.open_offer = open_offer
     # Plain values (the objects expire at each commit and belong to this session only).
     w.user_ids = {role: (u.id if u is not None else None) for role, u in w.users.items()}
+    # A signed-in browser session per user (the cookie's token, checked by the user loader).
+    w.sessions = {role: auth_ops.start_session(u) for role, u in w.users.items() if u is not None}
+    db.session.commit()
     w.case_ids = {name: c.id for name, c in w.cases.items()}
     w.ids = {
         "offer_id": offer.id,

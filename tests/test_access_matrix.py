@@ -48,7 +48,7 @@ from tests.access_runner import (  # noqa: F401 - fixtures
     undone,
     world_transaction,
 )
-from tests.factories import PASSWORD, complaint_data, credit_code
+from tests.factories import PASSWORD, browser_session, complaint_data, credit_code
 
 # Columns of TABLE, in order.
 COLUMNS = (
@@ -596,9 +596,7 @@ class Matrix:
         if api and user_id is not None:
             headers["Authorization"] = f"Bearer {self.w.tokens[role]}"
         elif user_id is not None:
-            with client.session_transaction() as session:
-                session["_user_id"] = str(user_id)
-                session["_fresh"] = True
+            browser_session(client, user_id, self.w.sessions[role])
         kwargs = BODY[key](self.w) if key in BODY and method != "GET" else {}
         with undone(self.conn):
             self.writes.clear()
@@ -714,9 +712,7 @@ def test_every_route_has_a_row_and_every_cell_holds(app):
 
 def test_the_api_never_reads_the_session_cookie(app, world, client):
     """A signed-in browser session is not an API credential: without a token, 401."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(world.consumer.id)
-        session["_fresh"] = True
+    browser_session(client, world.consumer.id)
     assert client.get("/consumer/cases").status_code == 200
     answer = client.get("/api/v1/complaints")
     assert answer.status_code == 401

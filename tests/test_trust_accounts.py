@@ -13,6 +13,7 @@ import re
 import pytest
 
 from odr.auth.models import StaffRole, UserRole
+from odr.disputes import integration as integration_ops
 from odr.disputes.models import Complaint, Draft, Outbox
 from tests.factories import PASSWORD, complaint_data, file_case, user
 
@@ -148,3 +149,125 @@ def test_login_next_with_cr_lf_injects_no_header_and_answers_no_500(world, clien
     assert response.status_code == 302
     assert "\n" not in response.headers["Location"] and "\r" not in response.headers["Location"]
     assert not any("x=1" in c for c in response.headers.getlist("Set-Cookie"))
+
+
+# -- 4. sessions end on the server ------------------------------------------------------------
+
+
+def copy_cookie(source, target) -> None:
+    target.set_cookie("session", source.get_cookie("session").value)
+
+
+def visit(browser, path, **kw):
+    """GET as this browser alone. The tests' app context outlives requests, and Flask-Login
+    keeps the user it loaded on it (g): forget it, so the cookie is read again."""
+    from flask import g
+
+    g.pop("_login_user", None)
+    return browser.get(path, **kw)
+
+
+def test_session_cookie_copied_before_logout_stops_working_after_it(app, world, client):
+    assert login(client, world.consumer.email).status_code == 302
+    thief = app.test_client()
+    copy_cookie(client, thief)
+    assert visit(thief, "/consumer/cases").status_code == 200
+    client.post("/auth/logout")
+    assert visit(client, "/consumer/cases").status_code == 302
+    answer = visit(thief, "/consumer/cases")
+    assert answer.status_code == 302 and "/auth/login" in answer.headers["Location"]
+
+
+def test_logout_in_one_browser_leaves_the_others_signed_in(app, world, client):
+    other = app.test_client()
+    assert login(client, world.consumer.email).status_code == 302
+    assert login(other, world.consumer.email).status_code == 302
+    client.post("/auth/logout")
+    assert visit(other, "/consumer/cases").status_code == 200
+
+
+def test_password_reset_ends_old_sessions_and_revokes_api_and_integration_tokens(
+    app, world, db, client, api
+):
+    victim = app.test_client()
+    assert login(victim, world.owner.email).status_code == 302
+    thief = app.test_client()
+    copy_cookie(victim, thief)
+    session_token = api.token(world.owner)
+    integration, _ = integration_ops.create_integration_token(world.owner, name="kept by a thief")
+    db.session.commit()
+    client.post("/auth/reset", data={"email": world.owner.email})
+    mail = db.session.scalar(db.select(Outbox).where(Outbox.recipient == world.owner.email))
+    link = re.search(r"/auth/reset/[A-Za-z0-9_\-]+", mail.body).group(0)
+    done = client.post(link, data={"password": "Brand-new-2026", "confirm": "Brand-new-2026"})
+    assert done.status_code == 302
+    for browser in (victim, thief):
+        assert visit(browser, "/merchant/inbox").status_code == 302
+    for token in (session_token, integration):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert visit(client, "/api/v1/complaints", headers=headers).status_code == 401
+    assert login(client, world.owner.email, "Brand-new-2026").status_code == 302
+
+
+def test_a_reset_link_does_not_reopen_a_disabled_account(app, world, db, client):
+    client.post("/auth/reset", data={"email": world.consumer.email})
+    mail = db.session.scalar(db.select(Outbox).where(Outbox.recipient == world.consumer.email))
+    link = re.search(r"/auth/reset/[A-Za-z0-9_\-]+", mail.body).group(0)
+    world.consumer.active = False
+    db.session.commit()
+    client.post(link, data={"password": "Brand-new-2026", "confirm": "Brand-new-2026"})
+    db.session.expire_all()
+    assert world.consumer.active is False
+    assert login(client, world.consumer.email, "Brand-new-2026").status_code == 200
+
+
+@pytest.fixture
+def csrf_client(app):
+    from odr import create_app
+    from odr.config import TestConfig
+
+    settings = {
+        k: app.config[k]
+        for k in ("SQLALCHEMY_DATABASE_URI", "INSTANCE_DIR", "UPLOAD_DIR", "RECORD_DIR", "MAIL_DIR")
+    }
+    other = create_app(TestConfig, WTF_CSRF_ENABLED=True, **settings)
+    yield other.test_client()
+    from odr.extensions import db as _db
+
+    with other.app_context():
+        _db.engine.dispose()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def test_session_fixed_before_sign_in_keeps_neither_its_csrf_secret_nor_its_id(world, csrf_client):
+    """An attacker who planted a session (and knows its CSRF token) before the victim signs
+    in holds nothing afterwards: the CSRF secret and the session token are new."""
+    page = csrf_client.get("/auth/login").get_data(as_text=True)
+    planted = CSRF_FIELD.search(page).group(1)
+    with csrf_client.session_transaction() as session:
+        planted_secret = session["csrf_token"]
+    signed = csrf_client.post(
+        "/auth/login",
+        data={"email": world.consumer.email, "password": PASSWORD, "csrf_token": planted},
+    )
+    assert signed.status_code == 302
+    with csrf_client.session_transaction() as session:
+        assert session.get("csrf_token") != planted_secret
+        first_sid = session["sid"]
+    refused = csrf_client.post("/auth/logout", data={"csrf_token": planted})
+    assert refused.status_code == 400
+    token = CSRF_FIELD.search(csrf_client.get("/consumer/cases").get_data(as_text=True)).group(1)
+    assert csrf_client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    page = csrf_client.get("/auth/login").get_data(as_text=True)
+    csrf_client.post(
+        "/auth/login",
+        data={
+            "email": world.consumer.email,
+            "password": PASSWORD,
+            "csrf_token": CSRF_FIELD.search(page).group(1),
+        },
+    )
+    with csrf_client.session_transaction() as session:
+        assert session["sid"] != first_sid

@@ -108,6 +108,20 @@ class ApiToken(db.Model):
     user = relationship("User")
 
 
+class UserSession(db.Model):
+    """A signed-in browser, known to the server: the session cookie carries the raw token
+    (stored here hashed), and the user loader accepts a cookie only while its row exists.
+    Signing out deletes the row, so a copied cookie stops working everywhere; a password
+    change or reset deletes every other row of the account."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LinkPurpose(enum.StrEnum):
     INVITE = "invite"
     RESET = "reset"

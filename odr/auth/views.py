@@ -49,13 +49,29 @@ def login():
         if user is None:
             flash(_("Wrong e-mail or password."), "danger")
         else:
-            login_user(user)
+            sign_in(user)
             return redirect(local_path(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 
 
+def sign_in(user: User) -> None:
+    """Start a new session for the user: nothing of the visitor's session is carried over
+    but the language (so the CSRF secret is new), and a new server-side session token goes
+    into the cookie (a session id fixed before sign-in opens nothing)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    session[auth_ops.SESSION_KEY] = auth_ops.start_session(user)
+    db.session.commit()
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    # Ended on the server: a copy of this cookie, wherever it is, opens nothing any more.
+    auth_ops.end_session(session.get(auth_ops.SESSION_KEY))
+    db.session.commit()
     logout_user()
     # Nothing of this person's session (flashed messages included) may reach the next one
     # on the same browser; only the language choice stays.
@@ -99,7 +115,7 @@ def register():
                     form[field].errors.append(message)
         else:
             db.session.commit()
-            login_user(user)
+            sign_in(user)
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("consumer.cases"))
     return render_template("auth/register.html", form=form)
@@ -151,8 +167,11 @@ def _set_password_from_link(token: str, purpose: LinkPurpose):
         if user is None:
             flash(_("This link has expired or was already used."), "danger")
             return redirect(url_for("auth.login"))
-        user.set_password(form.password.data)
-        user.active = True
+        # Whoever knew the old password is shut out: every session and API token ends.
+        auth_ops.change_password(user, form.password.data)
+        if purpose == LinkPurpose.INVITE:
+            # An invitation opens the account; a reset never reopens a disabled one.
+            user.active = True
         db.session.commit()
         flash(_("Your password is set. Please sign in."), "success")
         return redirect(url_for("auth.login"))
