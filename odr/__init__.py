@@ -6,11 +6,20 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from odr.config import CONFIGS, Config, from_environment
 from odr.extensions import babel, csrf, db, limiter, login_manager, migrate
+from odr.types import MAX_ID
 
 __version__ = "0.1.0"
+
+
+class RowIdConverter(IntegerConverter):
+    """<int:...> for row ids: a whole number from 1 to types.MAX_ID."""
+
+    def __init__(self, map, min=1, max=MAX_ID, **kwargs):
+        super().__init__(map, min=min, max=max, **kwargs)
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -22,6 +31,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         config.check()
 
     app = Flask(__name__, instance_path=str(Path(config.INSTANCE_DIR).resolve()))
+    # Every <int:...> in a URL is a row id: one too large for the database is no row (404),
+    # never a query the database refuses (PostgreSQL's ids are 32-bit).
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config)
     app.config.update(overrides)
     for key in ("INSTANCE_DIR", "UPLOAD_DIR", "RECORD_DIR", "MAIL_DIR"):

@@ -1,10 +1,11 @@
 """Errors: JSON for the API, a page for people. Never a 500 for bad input."""
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import RoutingException
 
 from odr.exceptions import DomainError
 from odr.extensions import db
@@ -33,6 +34,22 @@ def api_error(status: int, message: str, code: str | None = None, fields: dict |
     if fields:
         body["error"]["fields"] = {k: str(v) for k, v in fields.items()}
     return jsonify(body), status
+
+
+def _no_such_address(exc) -> bool:
+    """A 405 whose address names nothing under any method: Werkzeug counts a rule's methods
+    before its converters have checked the values, so POST /complaints/2147483648/messages
+    looked like a GET-only address; with an id out of range it is none at all (404)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in getattr(exc, "valid_methods", None) or ():
+        try:
+            adapter.match(method=method)
+        except NotFound:
+            continue
+        except (HTTPException, RoutingException):
+            return False
+        return False
+    return True
 
 
 def register(app: Flask) -> None:
@@ -65,6 +82,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 405 and _no_such_address(exc):
+            status = 404
         messages = {
             400: _("The request was not understood."),
             401: _("Please sign in."),

@@ -15,7 +15,8 @@ import pytest
 from odr.auth.models import StaffRole, UserRole
 from odr.disputes import integration as integration_ops
 from odr.disputes.models import Complaint, Draft, Outbox
-from tests.factories import PASSWORD, complaint_data, file_case, user
+from odr.extensions import db as _db
+from tests.factories import PASSWORD, browser_session, complaint_data, file_case, user
 
 
 def login(client, email, password=PASSWORD, **kw):
@@ -232,8 +233,6 @@ def csrf_client(app):
     }
     other = create_app(TestConfig, WTF_CSRF_ENABLED=True, **settings)
     yield other.test_client()
-    from odr.extensions import db as _db
-
     with other.app_context():
         _db.engine.dispose()
 
@@ -271,3 +270,106 @@ def test_session_fixed_before_sign_in_keeps_neither_its_csrf_secret_nor_its_id(w
     )
     with csrf_client.session_transaction() as session:
         assert session["sid"] != first_sid
+
+
+# -- 5. an enterprise out of the programme acts on nothing, on the web ------------------------
+
+MERCHANT_FORMS = {
+    "merchant.case": {"note-body": "内部备注"},
+    "merchant.post_message": {"message-body": "已安排退款"},
+    "merchant.make_offer": {
+        "offer-remedy": "refund",
+        "offer-amount": "900.00",
+        "offer-terms": "退款900元",
+    },
+    "merchant.decline": {"reason": "不同意"},
+    "merchant.performance": {"perf-status": "performed"},
+    "merchant.assign": {"case_ids": "1", "assignee_id": "1"},
+    "merchant.create_token": {"token-name": "CRM"},
+    "merchant.create_webhook": {"webhook-url": "https://erp.example.com/hook"},
+    "merchant.invite": {"email": "new.agent@test.example", "name": "新客服"},
+}
+
+
+def _row_counts():
+    from odr.auth.models import ApiToken, User
+    from odr.disputes.models import CaseEvent, Message, Offer, WebhookEndpoint
+
+    tables = (User, ApiToken, WebhookEndpoint, Message, Offer, CaseEvent, Outbox)
+    return {
+        t.__name__: _db.session.scalar(_db.select(_db.func.count()).select_from(t)) for t in tables
+    }
+
+
+@pytest.mark.parametrize("decision", ["suspend", "exit"])
+def test_enterprise_out_of_the_programme_posts_no_message_offer_or_setting_on_the_web(
+    app, world, db, client, decision
+):
+    from odr.disputes import enterprises
+
+    case = file_case(world.consumer, world.enterprise)
+    assert login(client, world.owner.email).status_code == 302
+    enterprises.decide(world.admin, world.enterprise, decision, "多次超期")
+    db.session.commit()
+    before = _row_counts()
+    posts = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("merchant.")
+        and "POST" in rule.methods
+        and rule.endpoint != "merchant.apply"
+    ]
+    assert len(posts) >= 12
+    for rule in posts:
+        url = re.sub(r"<int:\w+>", str(case.id), rule.rule)
+        response = client.post(url, data=MERCHANT_FORMS.get(rule.endpoint, {}))
+        assert response.status_code == 403, (rule.endpoint, response.status_code)
+    assert _row_counts() == before
+    # Still signed in, and reads what it answered for.
+    assert visit(client, f"/merchant/cases/{case.id}").status_code == 200
+
+
+# -- 11. ids out of range -------------------------------------------------------------------
+
+OUT_OF_RANGE = ["2147483648", "99999999999999999999999", "-1", "0"]
+
+
+def _int_routes(app):
+    for rule in app.url_map.iter_rules():
+        if "<int" in rule.rule:
+            yield rule
+
+
+def test_ids_beyond_32_bits_answer_404_on_every_route_signed_in_or_not(app, world, client):
+    rules = list(_int_routes(app))
+    assert len(rules) > 40
+    browsers = {"anonymous": app.test_client(), "admin": app.test_client()}
+    browser_session(browsers["admin"], world.admin.id)
+    for who, browser in browsers.items():
+        for rule in rules:
+            for value in OUT_OF_RANGE:
+                url = re.sub(r"<int(\([^)]*\))?:\w+>", value, rule.rule)
+                url = re.sub(r"<\w+>", "x", url)
+                method = "GET" if "GET" in rule.methods else "POST"
+                answer = browser.open(url, method=method)
+                assert answer.status_code == 404, (who, method, url, answer.status_code)
+
+
+def test_ids_beyond_32_bits_in_forms_and_queries_are_refused_without_500(
+    app, world, db, client, api
+):
+    huge = "2147483648"
+    assert login(client, world.consumer.email).status_code == 302
+    chosen = client.post("/consumer/file", data={"enterprise_id": huge, "green_channel": "y"})
+    assert chosen.status_code == 422
+    report = client.get("/consumer/requests/new/report", query_string={"enterprise_id": huge})
+    assert report.status_code == 200
+    filed = api.post(world.consumer, "/complaints", json=complaint_data(None, enterprise_id=huge))
+    assert filed.status_code == 422
+    client.post("/auth/logout")
+    case = file_case(world.consumer, world.enterprise)
+    assert login(client, world.owner.email).status_code == 302
+    assigned = client.post(
+        "/merchant/inbox/assign", data={"ids": [str(case.id), huge], "assignee_id": "none"}
+    )
+    assert assigned.status_code in (302, 422)

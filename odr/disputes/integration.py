@@ -16,7 +16,7 @@ from odr.disputes.models import WebhookEndpoint
 from odr.disputes.staff import log_change, require_owner
 from odr.disputes.states import Invalid, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 
 MIN_SECRET = 16
 
@@ -51,7 +51,7 @@ def enterprise_tokens(enterprise_id: int) -> list[ApiToken]:
 def revoke_token(owner: User, token_id) -> ApiToken:
     require_owner(owner)
     try:
-        token = db.session.get(ApiToken, int(token_id))
+        token = db.session.get(ApiToken, as_id(token_id) or 0)
     except (TypeError, ValueError):
         token = None
     if (
@@ -134,7 +134,7 @@ def register_webhook(owner: User, *, url, secret=None) -> tuple[WebhookEndpoint,
 
 def webhook_endpoint(actor: User, endpoint_id) -> WebhookEndpoint:
     try:
-        endpoint = db.session.get(WebhookEndpoint, int(endpoint_id))
+        endpoint = db.session.get(WebhookEndpoint, as_id(endpoint_id) or 0)
     except (TypeError, ValueError):
         endpoint = None
     if endpoint is None or endpoint.enterprise_id != actor.enterprise_id:

@@ -71,7 +71,7 @@ from odr.disputes.states import (
     check_move,
 )
 from odr.extensions import db
-from odr.types import money, utcnow
+from odr.types import as_id, money, utcnow
 
 MAX_TEXT = 10_000
 
@@ -975,7 +975,7 @@ def transfer_case(
     role = _role(actor, complaint)
     check_move(Move.TRANSFER, complaint.state, role)
     try:
-        body = db.session.get(MediationBody, int(body_id))
+        body = db.session.get(MediationBody, as_id(body_id) or 0)
     except (TypeError, ValueError):
         body = None
     if body is None or not body.active:

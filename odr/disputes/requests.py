@@ -31,7 +31,7 @@ from odr.disputes.models import (
 )
 from odr.disputes.states import Forbidden, Invalid, InvalidTransition, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 from odr.urls import public_url
 
 OPEN, CLOSED = "open", "closed"
@@ -118,7 +118,7 @@ def reporter_visible(request: ServiceRequest) -> bool:
 def get_for(user: User, request_id, *, handle: bool = False) -> ServiceRequest:
     """The request, or NotFound when this user may not see (or handle) it."""
     try:
-        request = db.session.get(ServiceRequest, int(request_id))
+        request = db.session.get(ServiceRequest, as_id(request_id) or 0)
     except (TypeError, ValueError):
         request = None
     allowed = request is not None and (
@@ -203,7 +203,7 @@ def file_request(user: User, kind, data: dict, *, now: datetime | None = None) -
         enterprise_id = data.get("enterprise_id")
         if enterprise_id not in (None, ""):
             try:
-                enterprise = db.session.get(Enterprise, int(enterprise_id))
+                enterprise = db.session.get(Enterprise, as_id(enterprise_id) or 0)
             except (TypeError, ValueError):
                 enterprise = None
             if enterprise is None:

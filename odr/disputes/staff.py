@@ -19,7 +19,7 @@ from odr.disputes.models import Complaint, EnterpriseEvent
 from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 from odr.urls import public_url
 
 INVITE_HOURS = 72
@@ -57,7 +57,7 @@ def log_change(actor: User, action: str, note: str | None) -> None:
 
 def staff_member(actor: User, user_id) -> User:
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, as_id(user_id) or 0)
     except (TypeError, ValueError):
         user = None
     if user is None or user.enterprise_id != actor.enterprise_id:
@@ -189,12 +189,12 @@ def assign_cases(actor: User, complaint_ids, assignee_id) -> int:
                 _l("Please correct the marked fields."),
                 {"assignee_id": str(_l("Choose an active member of your staff."))},
             )
-    try:
-        ids = sorted({int(i) for i in complaint_ids or []})
-    except (TypeError, ValueError):
+    found = {as_id(i) for i in complaint_ids or []}
+    if None in found:
         raise Invalid(
             _l("Please correct the marked fields."), {"ids": str(_l("Not a valid choice."))}
-        ) from None
+        )
+    ids = sorted(found)
     if not ids:
         raise Invalid(
             _l("Please correct the marked fields."), {"ids": str(_l("Select at least one case."))}

@@ -24,7 +24,7 @@ from odr.disputes.models import (
 )
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, InvalidTransition, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 
 MAX_CALENDAR_BYTES = 256 * 1024
 
@@ -63,7 +63,7 @@ def _collect(checks: dict) -> dict:
 
 def get_body(body_id) -> MediationBody:
     try:
-        body = db.session.get(MediationBody, int(body_id))
+        body = db.session.get(MediationBody, as_id(body_id) or 0)
     except (TypeError, ValueError):
         body = None
     if body is None:
@@ -75,7 +75,7 @@ def _parent(parent_id, body: MediationBody | None = None) -> MediationBody | Non
     if parent_id in (None, "", 0, "0"):
         return None
     try:
-        parent = db.session.get(MediationBody, int(parent_id))
+        parent = db.session.get(MediationBody, as_id(parent_id) or 0)
     except (TypeError, ValueError):
         parent = None
     if parent is None:
@@ -181,7 +181,7 @@ def set_body_active(actor: User, body: MediationBody, active: bool) -> Mediation
 
 def get_mediator(user_id) -> User:
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, as_id(user_id) or 0)
     except (TypeError, ValueError):
         user = None
     if user is None or user.role != UserRole.MEDIATOR:
@@ -388,7 +388,7 @@ def year_calendar(year: int) -> list[dict]:
 
 def get_warning(warning_id) -> ConsumerWarning:
     try:
-        warning = db.session.get(ConsumerWarning, int(warning_id))
+        warning = db.session.get(ConsumerWarning, as_id(warning_id) or 0)
     except (TypeError, ValueError):
         warning = None
     if warning is None:
