@@ -82,6 +82,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Shanghai")
+    from odr import ratelimit  # the database:// storage (and its table)
+
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        **ratelimit.storage_options(app.config),
+        **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+    }
     limiter.init_app(app)
 
     from odr.database import configure_engine

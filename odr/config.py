@@ -53,9 +53,15 @@ class Config:
     # How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto/-Host
     # are then trusted): the client's address for rate limits, https for links and HSTS.
     PROXY_COUNT = int(os.environ.get("ODR_PROXY_COUNT", "0"))
-    RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL", "memory://")
+    # Where rate-limit counts are kept: "database://" (the default) is the portal's own
+    # database, shared by every worker and app server; "redis://..." when there is Redis;
+    # "memory://" counts per worker process (so N workers allow N times the tries).
+    RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL") or "database://"
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("ODR_LOGIN_RATE_LIMIT", "10 per minute")
+    # Creating accounts (consumer registration, enterprise applications, on the web and
+    # through the API) and asking for password-reset links, per client.
+    SIGNUP_RATE_LIMIT = os.environ.get("ODR_SIGNUP_RATE_LIMIT", "20 per hour")
     API_TOKEN_TTL_HOURS = 24
     # Webhooks: may an enterprise's endpoint be a loopback or private-network address (a
     # receiver on this machine, in development), and must it be https? Production refuses

@@ -373,3 +373,98 @@ def test_ids_beyond_32_bits_in_forms_and_queries_are_refused_without_500(
         "/merchant/inbox/assign", data={"ids": [str(case.id), huge], "assignee_id": "none"}
     )
     assert assigned.status_code in (302, 422)
+
+
+# -- 11. a deactivated mediator takes no case ---------------------------------------------
+
+
+def test_case_assigned_to_a_deactivated_mediator_is_refused(world, db, api):
+    from odr.disputes import operations as ops
+    from odr.disputes import supervision
+    from odr.disputes.states import Invalid
+
+    case = file_case(world.consumer, world.enterprise, green_channel=False)
+    ops.accept_case(world.mediator, case)
+    db.session.commit()
+    supervision.set_mediator_active(world.admin, world.mediator, False)
+    db.session.commit()
+    base = f"/complaints/{case.id}/assign"
+    refused = api.post(world.head, base, json={"mediator_id": world.mediator.id})
+    assert refused.status_code == 422
+    assert "mediator_id" in refused.get_json()["error"]["fields"]
+    with pytest.raises(Invalid):
+        ops.assign_mediator(world.head, case, mediator_id=world.mediator.id)
+    db.session.rollback()
+    assert api.post(world.head, base, json={"mediator_id": world.head.id}).status_code == 200
+
+
+# -- 11. rate limits hold across workers and cover account creation ----------------------------
+
+
+@pytest.fixture
+def limited_app(app, tmp_path, monkeypatch):
+    """A second app on the same database with limits on, counted in the database (the
+    default storage). The limiter is one object for every app: put back after the test."""
+    from odr import create_app
+    from odr.config import TestConfig
+    from odr.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
+    limited = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="database://",
+        SIGNUP_RATE_LIMIT="3 per hour",
+        INSTANCE_DIR=str(tmp_path),
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        RECORD_DIR=str(tmp_path / "records"),
+        MAIL_DIR=str(tmp_path / "mail"),
+    )
+    yield limited
+    limiter.reset()
+    with limited.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/consumers", {"json": {"email": "x"}}),
+        ("/api/v1/enterprises", {"json": {"name": "x"}}),
+        ("/merchant/apply", {"data": {"name": "x"}}),
+        ("/auth/register", {"data": {"email": "x"}}),
+        ("/auth/reset", {"data": {"email": "nobody@test.example"}}),
+    ],
+)
+def test_account_creation_and_reset_requests_flooded_from_one_address_are_refused(
+    world, limited_app, path, body
+):
+    client = limited_app.test_client()
+    for attempt in range(3):
+        assert client.post(path, **body).status_code != 429, attempt
+    assert client.post(path, **body).status_code == 429
+
+
+@pytest.mark.slow
+def test_login_guessing_spread_over_two_app_servers_meets_one_limit_without_redis(
+    app, world, db, tmp_path
+):
+    import uuid
+
+    from tests.test_security_auth import failed_login, start_server
+
+    prefix = f"odr-test-{uuid.uuid4().hex}"
+    servers = []
+    try:
+        shared = [start_server(app, "database://", prefix, tmp_path / f"d{n}") for n in range(2)]
+        servers = [process for process, _ in shared]
+        (_, a), (_, b) = shared
+        assert [failed_login(a if n % 2 else b) for n in range(10)] == [200] * 10
+        assert failed_login(a) == 429 and failed_login(b) == 429
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
+            process.stdout.close()

@@ -32,8 +32,23 @@ def upgrade():
     with op.batch_alter_table("user_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "rate_limit_counter",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_counter")),
+    )
+    with op.batch_alter_table("rate_limit_counter", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rate_limit_counter_expires_at"), ["expires_at"], unique=False
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("rate_limit_counter", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rate_limit_counter_expires_at"))
+    op.drop_table("rate_limit_counter")
     with op.batch_alter_table("user_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_session_user_id"))
     op.drop_table("user_session")

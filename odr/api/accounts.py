@@ -21,6 +21,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
 @endpoint(
     bp,
     "POST",
@@ -61,6 +65,8 @@ def create_token():
     auth=False,
     body=schemas.ConsumerIn,
     responses={201: schemas.UserOut},
+    errors=(429,),
+    decorators=(limiter.limit(_signup_limit, methods=["POST"]),),
 )
 def register_consumer():
     data = payload(schemas.ConsumerIn)
@@ -111,6 +117,8 @@ def search_enterprises():
     auth=False,
     body=schemas.EnterpriseIn,
     responses={201: schemas.EnterpriseOut},
+    errors=(429,),
+    decorators=(limiter.limit(_signup_limit, methods=["POST"]),),
 )
 def apply_enterprise():
     """The unified social credit code's check character is validated (GB 32100-2015).

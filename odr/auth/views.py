@@ -40,6 +40,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -93,6 +97,7 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(signup_limit, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -129,6 +134,7 @@ def _current_lang() -> str:
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(signup_limit, methods=["POST"])
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():

@@ -50,6 +50,7 @@ from odr.disputes.models import (
 from odr.disputes.notifications import look_up_ahead, notify
 from odr.disputes.permissions import (
     is_body_head,
+    may_act,
     nameable_enterprise,
     require_capability,
     role_in_case,
@@ -1038,11 +1039,12 @@ def assign_mediator(actor: User, complaint: Complaint, *, mediator_id, now=None)
     membership = db.session.scalar(
         db.select(BodyMembership).where(
             BodyMembership.body_id == complaint.body_id,
-            BodyMembership.user_id == mediator_id,
+            BodyMembership.user_id == (as_id(mediator_id) or 0),
             BodyMembership.active.is_(True),
         )
     )
-    if membership is None:
+    # A deactivated mediator (a disabled account, permissions.may_act) takes no case.
+    if membership is None or not may_act(membership.user):
         raise Invalid(
             _l("Please correct the marked fields."),
             {"mediator_id": str(_l("Not a mediator of this body."))},

@@ -46,8 +46,6 @@ from odr.types import utcnow
 bp = Blueprint("merchant", __name__)
 
 PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
-# The application form is public and creates an account: a few tries an hour per address.
-APPLY_RATE_LIMIT = "20 per hour"
 
 
 @bp.before_request
@@ -148,7 +146,7 @@ def read_upload(storage) -> tuple[bytes | None, str | None, str | None]:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
-@limiter.limit(APPLY_RATE_LIMIT, methods=["POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
 def apply():
     form = ApplyForm()
     form.region_code.choices = region_choices()
