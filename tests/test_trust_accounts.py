@@ -468,3 +468,28 @@ def test_login_guessing_spread_over_two_app_servers_meets_one_limit_without_redi
             process.terminate()
             process.wait(timeout=30)
             process.stdout.close()
+
+
+# -- 11. login time says nothing about which addresses have accounts --------------------------
+
+
+def test_login_timing_of_unknown_and_known_addresses_costs_one_password_hash_each(
+    world, db, client, monkeypatch
+):
+    from werkzeug import security
+
+    import odr.auth.models as models
+    import odr.auth.operations as operations
+
+    checked = []
+
+    def counting(hash_, password):
+        checked.append(hash_.split("$", 1)[0])
+        return security.check_password_hash(hash_, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counting)
+    monkeypatch.setattr(operations, "check_password_hash", counting)
+    for email in ("nobody@test.example", world.consumer.email):
+        checked.clear()
+        assert login(client, email, "wrong-password").status_code == 200
+        assert len(checked) == 1 and checked[0].startswith("scrypt"), (email, checked)
