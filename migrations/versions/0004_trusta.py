@@ -1,7 +1,7 @@
 """server-side browser sessions (user_session) and the shared rate-limit counters
 
 Revision ID: 0004_trusta
-Revises: 0003
+Revises: 0004_law
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0004_trusta"
-down_revision = "0003"
+down_revision = "0004_law"
 branch_labels = None
 depends_on = None
 
