@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from odr import seed
 from odr.auth import operations as auth_ops
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, stats, supervision, sweep
+from odr.disputes import deadlines, records, stats, supervision, sweep
 from odr.disputes.delivery import deliver_due
 from odr.disputes.models import BodyMembership, MediationBody
 from odr.disputes.states import Invalid
@@ -55,8 +55,9 @@ def sweep_command(as_of: str | None):
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval: float, once: bool):
-    """Loop: the sweep, then the outbox (mail and webhooks); the dashboard figures before
-    their snapshot goes stale (every 0.8 x ODR_STATS_TTL seconds)."""
+    """Loop: the sweep, the records issued and not rendered yet, then the outbox (mail and
+    webhooks); the dashboard figures before their snapshot goes stale (every 0.8 x
+    ODR_STATS_TTL seconds)."""
     last_stats = float("-inf")
     while True:
         try:
@@ -68,6 +69,9 @@ def worker_command(interval: float, once: bool):
             if report.actions:
                 for line in report.lines():
                     click.echo(line)
+            rendered = records.render_due()
+            if rendered:
+                click.echo(f"records rendered: {rendered}")
             sent = deliver_due()
             if sent:
                 click.echo(f"outbox: {sent}")

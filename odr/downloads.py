@@ -11,6 +11,7 @@ from flask import Response, abort, send_file
 from odr.disputes.evidence import clean_filename, evidence_path
 from odr.disputes.models import Evidence, Record
 from odr.disputes.records import record_bytes
+from odr.extensions import db
 
 
 def send_download(
@@ -40,10 +41,13 @@ def send_evidence(item: Evidence) -> Response:
 def send_record(record: Record, reference: str | None = None) -> Response:
     """An issued record's PDF (named by the case's reference when given); its SHA-256 goes
     with it, so the reader can compare it with the public verification page."""
+    rendered_now = not record.ready
     try:
-        data = record_bytes(record)
+        data = record_bytes(record)  # renders a record the worker has not rendered yet
     except OSError:
         abort(404)
+    if rendered_now:
+        db.session.commit()
     name = f"{reference}-{record.kind}-{record.code}.pdf" if reference else f"{record.code}.pdf"
     response = send_download(data, filename=name, mimetype="application/pdf", etag=record.sha256)
     response.headers["X-Record-SHA256"] = record.sha256

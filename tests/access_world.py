@@ -91,6 +91,7 @@ def build() -> SimpleNamespace:
     ops.post_message(w.mediator, case, SECRET_NOTE, internal=True)
     ops.propose_agreement(w.mediator, case, terms="退款500元", amount="500.00")
     record = records.issue_case_file(w.mediator, case)
+    records.render_pending(record)  # as the worker does after the commit
 
     # The same consumer's cases in the other states a move starts from: direct settlement
     # with an open offer; awaiting acceptance at Jinshui; settled (with its record); suspended.

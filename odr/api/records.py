@@ -14,6 +14,7 @@ from odr.api.render import record_dict
 from odr.api.spec import PDF, endpoint, to_json
 from odr.disputes.models import Complaint, Record
 from odr.disputes.permissions import role_in_case
+from odr.disputes.records import render_pending
 from odr.disputes.serialize import iso
 from odr.disputes.states import NotFound, Role
 from odr.disputes.stats import enterprise_scoreboard
@@ -43,7 +44,13 @@ def list_records(complaint_id: int):
     _readable(complaint)
     records = db.session.scalars(
         db.select(Record).where(Record.complaint_id == complaint.id).order_by(Record.id)
-    )
+    ).all()
+    # A record is listed with its digest: one issued moments ago is rendered now (the
+    # worker renders it otherwise).
+    if any(not r.ready for r in records):
+        for r in records:
+            render_pending(r)
+        db.session.commit()
     return {"items": [record_dict(r) for r in records]}, 200
 
 
@@ -89,6 +96,9 @@ def verify_record(code: str):
         if CODE.match(code)
         else None
     )
+    if record is not None and not record.ready:
+        render_pending(record)
+        db.session.commit()
     if record is None:
         return to_json(
             {

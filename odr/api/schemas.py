@@ -464,12 +464,66 @@ class AgreementCreated(AgreementOut):
     complaint: CaseSummary
 
 
+class SessionOut(Out):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    mode: Literal["online", "in_person", "phone"]
+    place: str | None = Field(description="The address of an in-person session.")
+    link: str | None = Field(description="The link of an online session.")
+    note: str | None
+
+
+class TurnOut(Out):
+    step: Literal[
+        "answer_complaint",
+        "answer_rejection",
+        "answer_offer",
+        "decide_acceptance",
+        "mediate",
+        "resume",
+        "sign_agreement",
+        "perform",
+        "confirm_performance",
+    ]
+    label: str
+    due: str | None = Field(description="The deadline (date-time) or the day (date), if any.")
+
+
 class CaseDetail(CaseOut):
     events: list[EventOut] = Field(description="The timeline, oldest first.")
     offers: list[OfferOut]
     messages: list[MessageOut]
     evidence: list[EvidenceOut]
     agreement: AgreementOut | None
+    sessions: list[SessionOut] | None = Field(
+        None, description="Mediation sessions, earliest first (parties and mediator only)."
+    )
+    your_turn: TurnOut | None = Field(
+        None, description="What the case waits for from the caller, and by when; null if nothing."
+    )
+
+
+class NotificationOut(Out):
+    id: int
+    at: datetime
+    kind: str
+    complaint_id: int | None
+    text: str = Field(description="In the caller's language.")
+    read: bool
+
+
+class NotificationPage(Out):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class NotificationQuery(PageQuery):
+    unread: bool = Field(False, description="1: only the unread ones.")
+
+
+class ReadAllOut(Out):
+    marked: int
 
 
 class CasePage(Out):

@@ -21,6 +21,7 @@ from odr.api.core import MAX_ID, authenticate
 
 JSON = "application/json"
 PDF = "application/pdf"
+ICS = "text/calendar"
 NO_CONTENT = "no_content"
 
 ERROR_TEXT = {
@@ -251,6 +252,11 @@ def build_openapi() -> dict:
                 operation["responses"][str(status)] = {
                     "description": "The PDF bytes.",
                     "content": {PDF: {"schema": {"type": "string", "format": "binary"}}},
+                }
+            elif model == ICS:
+                operation["responses"][str(status)] = {
+                    "description": "An iCalendar (RFC 5545) file with one event.",
+                    "content": {ICS: {"schema": {"type": "string"}}},
                 }
             else:
                 operation["responses"][str(status)] = {

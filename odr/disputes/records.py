@@ -12,6 +12,7 @@ issued, with its kind, case reference, issue time and SHA-256 (never personal da
 import base64
 import hashlib
 import io
+import json
 import logging
 import math
 import os
@@ -197,52 +198,126 @@ def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_a
     }
 
 
-def render_record(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> bytes:
-    """The record's PDF in the case's language. A record is issued inside a state change:
-    if the full document cannot be built (a missing field, a template error), a plain one
-    is issued instead of failing the move, and the error is logged."""
+def _context_at_issue(complaint: Complaint, kind: RecordKind, code: str, issued_at) -> dict:
+    """What the record will show, built now (in the case's language) and kept as JSON: the
+    PDF rendered later shows the case as it was when the record was issued. If the full
+    data cannot be built (a missing field, an odd case), the plain record's is kept
+    instead of failing the move, and the error is logged."""
     kind = RecordKind(kind)
     with force_locale(complaint.language or "zh_CN"):
         try:
-            context = _decorate(record_context(complaint, kind, code, issued_at), code)
-            return render_pdf(TEMPLATES[kind], context)
+            context = record_context(complaint, kind, code, issued_at)
+            template = TEMPLATES[kind]
         except Exception:
             log.exception(
-                "record %s (%s) for case %s: full rendering failed",
+                "record %s (%s) for case %s: full data failed",
                 code,
                 kind,
                 getattr(complaint, "id", None),
             )
-            context = _decorate(_minimal_context(complaint, kind, code, issued_at), code)
-            return render_pdf(FALLBACK_TEMPLATE, context)
+            context = _minimal_context(complaint, kind, code, issued_at)
+            template = FALLBACK_TEMPLATE
+    context = json.loads(json.dumps(context, ensure_ascii=False, default=str))
+    context["_template"] = template
+    return context
+
+
+def _render_context(context: dict, kind: RecordKind, code: str, language: str) -> bytes:
+    """The PDF of a kept context. A template that fails renders the plain record."""
+    context = dict(context)
+    template = context.pop("_template", None) or TEMPLATES[RecordKind(kind)]
+    with force_locale(language or "zh_CN"):
+        try:
+            return render_pdf(template, _decorate(context, code))
+        except Exception:
+            log.exception("record %s (%s): full rendering failed", code, kind)
+            plain = {
+                "kind": str(kind),
+                "title": context.get("title") or _title(kind),
+                "code": code,
+                "issued_at": context.get("issued_at", ""),
+                "reference": context.get("reference", ""),
+                "chinese": str(language or "zh_CN").startswith("zh"),
+                "colon": "：" if str(language or "zh_CN").startswith("zh") else ": ",
+                "seal": {"name": PLATFORM_SEAL_NAME, "label": ""},
+                "notice": _("This record shows the essentials only; the full case file is kept."),
+            }
+            return render_pdf(FALLBACK_TEMPLATE, _decorate(plain, code))
+
+
+def render_record(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> bytes:
+    """The record's PDF in the case's language, rendered from the case as it is now."""
+    context = _context_at_issue(complaint, kind, code, issued_at)
+    return _render_context(context, kind, code, complaint.language or "zh_CN")
 
 
 def issue_record(complaint: Complaint, kind: RecordKind, *, now: datetime | None = None) -> Record:
-    """Render, store and register one record. The bytes are never rendered again."""
+    """Register one record with its code and the data it shows (flushes). Its PDF is
+    rendered after the commit, by the worker (`render_due`) or by the first reader
+    (`render_pending`): a move answers at once instead of waiting for WeasyPrint."""
     issued_at = now or utcnow()
     code = new_code()
-    pdf = render_record(complaint, kind, code, issued_at)
-    digest = hashlib.sha256(pdf).hexdigest()
-    directory = Path(current_app.config["RECORD_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    relative = f"{code}.pdf"
-    target = directory / relative
-    temporary = target.with_suffix(".tmp")
-    temporary.write_bytes(pdf)
-    os.replace(temporary, target)
     record = Record(
         complaint_id=complaint.id,
         kind=kind,
         code=code,
         issued_at=issued_at,
-        sha256=digest,
-        path=relative,
-        size=len(pdf),
         language=complaint.language or "zh_CN",
+        context=_context_at_issue(complaint, kind, code, issued_at),
     )
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def render_pending(record: Record) -> Record:
+    """Render a record not rendered yet, store its bytes and register them (flushes; the
+    caller commits). Safe when two processes render the same record at once: the first
+    to register its digest wins, the other's bytes are dropped, and only the winner's
+    file is written."""
+    if record.ready:
+        return record
+    context = record.context or {}
+    pdf = _render_context(context, record.kind, record.code, record.language)
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"{record.code}.pdf"
+    won = db.session.execute(
+        db.update(Record)
+        .where(Record.id == record.id, Record.sha256.is_(None))
+        .values(sha256=digest, path=relative, size=len(pdf), context=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        directory = Path(current_app.config["RECORD_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / relative
+        temporary = target.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        temporary.write_bytes(pdf)
+        os.replace(temporary, target)
+    db.session.refresh(record)
+    return record
+
+
+def render_due(limit: int = 20) -> int:
+    """Render the records issued and not rendered yet, oldest first, each committed on
+    its own (the worker); answer how many were rendered."""
+    ids = list(
+        db.session.scalars(
+            db.select(Record.id).where(Record.context.is_not(None)).order_by(Record.id).limit(limit)
+        )
+    )
+    done = 0
+    for record_id in ids:
+        try:
+            record = db.session.get(Record, record_id)
+            if record is not None and not record.ready:
+                render_pending(record)
+                done += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("rendering record %s failed", record_id)
+    return done
 
 
 def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None) -> Record:
@@ -264,6 +339,9 @@ def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None)
 
 
 def record_bytes(record: Record) -> bytes:
+    """The record's PDF; rendered first if nobody has yet (flushes)."""
+    if not record.ready:
+        render_pending(record)
     return (Path(current_app.config["RECORD_DIR"]) / record.path).read_bytes()
 
 
@@ -298,6 +376,8 @@ def verification(code: str | None) -> dict:
     record = find_record(code)
     if record is None:
         return {"valid": False, "kind": None, "reference": None, "issued_at": None, "sha256": None}
+    if not record.ready:  # issued moments ago: its digest exists once it is rendered
+        render_pending(record)
     reference = db.session.scalar(
         db.select(Complaint.reference).where(Complaint.id == record.complaint_id)
     )
@@ -317,4 +397,6 @@ def sha256_of(data: bytes) -> str:
 
 def same_bytes(record: Record, data: bytes) -> bool:
     """Whether a copy is byte-identical to the record as issued."""
+    if not record.ready:  # nobody can hold a copy of a record not rendered yet
+        return False
     return secrets.compare_digest(sha256_of(data), record.sha256)

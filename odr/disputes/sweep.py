@@ -21,10 +21,10 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from odr.disputes import memo
+from odr.disputes import memo, sessions
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
-from odr.disputes.models import Complaint
+from odr.disputes.models import Complaint, MediationBody
 from odr.disputes.states import OPEN_STATES, DomainError, State
 from odr.extensions import db
 from odr.types import utcnow
@@ -51,12 +51,23 @@ class SweepReport:
     def lines(self) -> list[str]:
         out = [f"sweep as of {self.as_of.isoformat()}"]
         out += [f"{ref} {action} {detail}".rstrip() for ref, action, detail in self.actions]
-        summary = ", ".join(
-            f"{action}={self.count(action)}"
-            for action in ("escalated", "flagged_overdue", "terminated_t5", "reminded")
-        )
+        counted = ["escalated", "flagged_overdue", "terminated_t5", "reminded"]
+        if self.count("session_reminded"):
+            counted.append("session_reminded")
+        summary = ", ".join(f"{action}={self.count(action)}" for action in counted)
         out.append(f"done: {summary}")
         return out
+
+
+def office(body_id: int | None) -> str:
+    """An office as the sweep's report names it: its name and id (asked once a sweep)."""
+    if body_id is None:
+        return "no office"
+    name = memo.memo(
+        ("office_name", body_id),
+        lambda: db.session.scalar(db.select(MediationBody.name).where(MediationBody.id == body_id)),
+    )
+    return f"{name or 'office'} (body {body_id})"
 
 
 def _due_ids(criteria) -> list[int]:
@@ -167,7 +178,7 @@ KINDS = (
         "escalated",
         lambda as_of: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
         lambda cases, now: ops.escalate_overdue(cases, now=now),
-        lambda c: f"-> pending_acceptance at body {c.body_id}",
+        lambda c: f"-> pending_acceptance at {office(c.body_id)}",
         lean=True,
     ),
     _Kind(
@@ -178,7 +189,7 @@ KINDS = (
             Complaint.overdue_flagged.is_(False),
         ],
         lambda cases, now: ops.flag_overdue(cases, now=now),
-        lambda c: f"raised to body {c.raised_to_body_id}",
+        lambda c: f"raised to {office(c.raised_to_body_id)}",
         lean=False,
     ),
     _Kind(
@@ -217,8 +228,25 @@ def _sweep(as_of: datetime, batch: int) -> SweepReport:
     report = SweepReport(as_of=as_of)
     for kind in KINDS:
         _run(report, kind, as_of, batch)
+    _remind_sessions(report, as_of)
     purged = purge_old_drafts(as_of)
     db.session.commit()
     if purged:
         report.add("-", "drafts_purged", f"{purged} drafts older than 30 days")
     return report
+
+
+def _remind_sessions(report: SweepReport, as_of: datetime) -> None:
+    """Tell the parties of each session on the working day before it; each committed on
+    its own (a session is reminded once, whatever the number of sweeps)."""
+    for session_id in sessions.due_reminders(as_of):
+        try:
+            done = sessions.remind(session_id, as_of)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("sweep failed to remind of session %s", session_id)
+            continue
+        if done is not None:
+            reference, session = done
+            report.add(reference, "session_reminded", f"session at {session.starts_at.isoformat()}")

@@ -253,6 +253,7 @@ class InboxRow(NamedTuple):
     clock: rows.Clock | None  # shown with macros.clock_of while the case is open
     filed: str
     assignee: str | None
+    turn: rows.TurnCell | None  # what the case waits for from the enterprise
 
 
 def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow]:
@@ -285,6 +286,7 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
                 rows.clock_parts(r.deadline_at, left, locale) if left is not None else None,
                 rows.local_day(r.filed_at, locale=locale),
                 staff.get(r.assignee_id),
+                rows.turn_cell(r.turn, r.deadline_at, r.performance_due, locale),
             )
         )
     return out
