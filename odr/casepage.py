@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -221,8 +221,10 @@ def journey(
     messages_anchor: str = "#messages",
 ) -> Journey:
     """The banner, the progress line and the sessions of a case page, for `role`. Marks the
-    reader's notices about the case read."""
-    open_case(user_id, complaint.id)
+    reader's notices about the case read when the page is read (a GET; not when a form
+    comes back with its errors)."""
+    if request.method == "GET":
+        open_case(user_id, complaint.id)
     turn = turns.turn_of_case(complaint, role)
     state = complaint.state
     record = None if state.is_open else _outcome_record(records, state, record_url)

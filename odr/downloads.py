@@ -52,3 +52,13 @@ def send_record(record: Record, reference: str | None = None) -> Response:
     response = send_download(data, filename=name, mimetype="application/pdf", etag=record.sha256)
     response.headers["X-Record-SHA256"] = record.sha256
     return response
+
+
+def send_calendar(data: bytes, *, filename: str) -> Response:
+    """An iCalendar file (a mediation session) as an attachment: small, sent from memory
+    with the same headers as every download."""
+    response = Response(data, mimetype="text/calendar")
+    response.headers.set("Content-Disposition", "attachment", filename=clean_filename(filename))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

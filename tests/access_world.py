@@ -5,6 +5,7 @@ a webhook; invitation and reset links), and the users the matrix calls as.
 
 Everything is built through the portal's own operations, so it is a real world."""
 
+from datetime import time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,12 +13,13 @@ from flask import current_app
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import LinkPurpose, StaffRole, TokenKind, UserRole
-from odr.disputes import drafts, records, supervision
+from odr.disputes import deadlines, drafts, records, sessions, supervision
 from odr.disputes import operations as ops
 from odr.disputes import requests as service
 from odr.disputes.evidence import store_evidence
-from odr.disputes.models import WebhookEndpoint
+from odr.disputes.models import Notification, WebhookEndpoint
 from odr.extensions import db
+from odr.types import utcnow
 from tests import factories
 
 # The party consumer's contact details: unique strings no other user of the world shares,
@@ -92,6 +94,20 @@ def build() -> SimpleNamespace:
     ops.propose_agreement(w.mediator, case, terms="退款500元", amount="500.00")
     record = records.issue_case_file(w.mediator, case)
     records.render_pending(record)  # as the worker does after the commit
+    session = sessions.schedule_session(
+        w.mediator,
+        case,
+        day=deadlines.local_date(utcnow()) + timedelta(days=10),
+        at=time(10),
+        mode="in_person",
+        place="金水区市场监管局调解室",
+    )
+    notice = db.session.scalar(
+        db.select(Notification)
+        .where(Notification.user_id == consumer.id, Notification.complaint_id == case.id)
+        .order_by(Notification.id)
+        .limit(1)
+    )
 
     # The same consumer's cases in the other states a move starts from: direct settlement
     # with an open offer; awaiting acceptance at Jinshui; settled (with its record); suspended.
@@ -191,6 +207,8 @@ def build() -> SimpleNamespace:
         "evidence_id": evidence.id,
         "merchant_evidence_id": merchant_evidence.id,
         "code": record.code,
+        "session_id": session.id,
+        "notification_id": notice.id,
         "record_file": str(Path(current_app.config["RECORD_DIR"]) / record.path),
         "draft_id": draft.id,
         "draft_evidence_id": draft_evidence.id,

@@ -121,6 +121,10 @@ TABLE = {
     "POST api.report_performance":        "L   ok  404 ok  404 404 404 403 ok  404",
     "POST api.rate_complaint":            "L   ok  404 403 404 404 404 403 403 404",
     "GET api.list_records":               "L   ok  404 ok  404 ok  404 404 ok  ok",
+    "GET api.session_ics":                "L   ok  404 ok  404 ok  404 404 ok  ok",
+    "GET api.list_notifications":         "L   ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    "POST api.read_notification":         "L   ok  404 404 404 404 404 404 404 404",
+    "POST api.read_all_notifications":    "L   ok  ok  ok  ok  ok  ok  ok  ok  ok",
     "POST api.refuse_case":               "L   403 404 403 404 ok  404 403 403 ok",
     "POST api.resume_case":               "L   403 404 403 404 ok  404 403 403 ok",
     "POST api.suspend_case":              "L   403 404 403 404 ok  404 403 403 ok",
@@ -168,6 +172,8 @@ TABLE = {
     "POST consumer.performance":          "L   ok  404 403 403 403 403 403 403 403",
     "POST consumer.rating":               "L   ok  404 403 403 403 403 403 403 403",
     "GET consumer.record":                "L   ok  404 ok  404 ok  404 404 ok  ok",
+    "GET consumer.record_status":         "L   ok  404 ok  404 ok  404 404 ok  ok",
+    "GET consumer.session_ics":           "L   ok  404 ok  404 ok  404 404 ok  ok",
     "POST consumer.withdraw":             "L   ok  404 403 403 403 403 403 403 403",
     "GET consumer.draft_resume":          "L   ok  404 403 403 403 403 403 403 403",
     "GET consumer.wizard":                "L   ok  404 403 403 403 403 403 403 403",
@@ -230,6 +236,7 @@ TABLE = {
     "POST merchant.invite":               "L   403 403 403 403 403 403 403 ok  403",
     "GET public.notifications":           "L   ok  ok  ok  ok  ok  ok  ok  ok  ok",
     "POST public.notifications_read":     "L   ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    "POST public.notification_read":      "L   ok  404 404 404 404 404 404 404 404",
     "GET office.requests":                "L   403 403 403 403 ok  ok  403 403 ok",
     "GET office.request_detail":          "L   403 403 403 403 ok  404 403 403 ok",
     "POST office.request_act":            "L   403 403 403 403 ok  404 403 403 ok",
@@ -430,7 +437,12 @@ BODY = {
     "POST mediation.post_message": _form(**{"msg-body": "请双方提交材料"}),
     "POST mediation.refuse": _form(**{"refuse-reason": "R1", "refuse-explanation": "不属管辖"}),
     "POST mediation.schedule": lambda w: {
-        "data": {"sess-day": _future(), "sess-time": "10:00", "sess-mode": "online"}
+        "data": {
+            "sess-day": _future(),
+            "sess-time": "10:00",
+            "sess-mode": "online",
+            "sess-link": "https://meeting.example.cn/j/123456",
+        }
     },
     "POST mediation.suspend": _form(**{"susp-kind": "testing", "susp-reason": "送检"}),
     "POST mediation.terminate": _form(**{"term-reason": "T4", "term-explanation": "无法达成"}),

@@ -173,10 +173,9 @@ def show_complaint(complaint_id: int):
 def session_ics(complaint_id: int, session_id: int):
     complaint = load_case(complaint_id)
     session = sessions.session_of(caller(), complaint, session_id)
-    return downloads.send_download(
+    return downloads.send_calendar(
         sessions.ics(session, complaint),
         filename=f"{complaint.reference}-session-{session.id}.ics",
-        mimetype=ICS,
     )
 
 

@@ -671,10 +671,8 @@ def session_ics(complaint_id: int, session_id: int):
         item = sessions.session_of(current_user, complaint, session_id)
     except NotFound:
         abort(404)
-    return downloads.send_download(
-        sessions.ics(item, complaint),
-        filename=f"{complaint.reference}-session-{item.id}.ics",
-        mimetype="text/calendar",
+    return downloads.send_calendar(
+        sessions.ics(item, complaint), filename=f"{complaint.reference}-session-{item.id}.ics"
     )
 
 

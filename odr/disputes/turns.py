@@ -70,13 +70,16 @@ def _today() -> date:
 
 
 def _latest_offer_status(c):
-    return (
-        sa.select(Offer.status)
-        .where(Offer.complaint_id == c.id)
-        .order_by(Offer.id.desc())
-        .limit(1)
+    """The status of the case's latest offer (NULL: none yet), by max(id) on
+    ix_offer_complaint (complaint_id, id): one index probe, no sort."""
+    newest = Offer.__table__.alias("newest_offer")
+    latest = (
+        sa.select(sa.func.max(newest.c.id))
+        .where(newest.c.complaint_id == c.id)
+        .correlate_except(newest)  # the case is the outer query's, two levels up
         .scalar_subquery()
     )
+    return sa.select(Offer.status).where(Offer.id == latest).scalar_subquery()
 
 
 def _proposed(c):
