@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import icalendar
 from flask import current_app
-from flask_babel import format_date, format_time, lazy_pgettext
+from flask_babel import format_date, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -204,9 +204,10 @@ def when_text(starts_at, ends_at=None) -> str:
     if start is None:
         return ""
     end = _moment(ends_at)
-    hours = format_time(start.replace(tzinfo=None), "HH:mm")
+    # Written from the Shanghai wall clock itself: Babel's format_time would convert again.
+    hours = f"{start:%H:%M}"
     if end is not None and end.date() == start.date():
-        hours += "–" + format_time(end.replace(tzinfo=None), "HH:mm")
+        hours += f"–{end:%H:%M}"
     return _(
         "%(day)s, %(hours)s (Beijing time)",
         day=format_date(start.date(), "full"),
@@ -218,7 +219,7 @@ def where_text(mode: str | None, place: str | None, link: str | None) -> str:
     """'In person: <address>', 'Online: <link>', 'By phone'."""
     label = mode_label(mode)
     detail = place or link or ""
-    return f"{label}: {detail}" if detail else label
+    return _("%(mode)s: %(detail)s", mode=label, detail=detail) if detail else label
 
 
 def session_lines(params: dict) -> list[tuple[str, str]]:

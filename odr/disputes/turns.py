@@ -6,7 +6,8 @@ query and filters on it ("waiting on me") without a query per row; a single case
 same expression (`turn_of_case`). `Turn` gives the step its words and its date.
 
 - consumer: answer the enterprise's open offer; sign a proposed agreement not yet signed
-  by them; say whether the agreement was carried out once its date has come.
+  by them; say whether the agreement was carried out once its due date has come (not
+  before it, and not for an agreement without a date: the case page still asks).
 - enterprise: answer a new complaint (no offer yet); answer the consumer's rejection of
   the last offer; sign a proposed agreement; carry out what was agreed by its date.
 - mediator: decide whether to accept; conduct the mediation until an agreement is
@@ -115,11 +116,7 @@ def step_column(role: Role | str | None, c=None):
                 Step.SIGN_AGREEMENT.value,
             ),
             (
-                sa.and_(
-                    agreed,
-                    pending,
-                    sa.or_(c.performance_due.is_(None), c.performance_due <= today),
-                ),
+                sa.and_(agreed, pending, c.performance_due <= today),
                 Step.CONFIRM_PERFORMANCE.value,
             ),
         ]
