@@ -2,7 +2,7 @@
 after the commit (context kept until rendered)
 
 Revision ID: 0004_journeya
-Revises: 0004_law
+Revises: 0004_trusta
 Create Date: 2026-12-07 00:10:00
 
 """
@@ -14,7 +14,7 @@ import odr.types
 
 
 revision = "0004_journeya"
-down_revision = "0004_law"
+down_revision = "0004_trusta"
 branch_labels = None
 depends_on = None
 
