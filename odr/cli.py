@@ -154,15 +154,31 @@ def calendar_deadline(start: str, n: int):
 @calendar_cli.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def calendar_load(file: Path):
-    """Load a year's official schedule (days off and make-up working days)."""
+    """Load a year's official schedule (days off and make-up working days). Prints the days
+    that change against the calendar in force, then the open cases whose deadline moved."""
     try:
         rows = deadlines.parse_schedule(file.read_text(encoding="utf-8-sig"), file.suffix)
     except ValueError as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
-    count = supervision.store_schedule(rows)
+    change = supervision.store_schedule(rows, source=file.name)
     db.session.commit()
     off = sum(1 for _, w, _ in rows if not w)
+    count = change.stored
     click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")
+    if not change.days:
+        click.echo("no day changes: the calendar in force already had these days")
+    for day, was, now, note in change.days:
+        line = f"{day.isoformat()} {day:%a}: {_day_kind(was)} -> {_day_kind(now)}"
+        click.echo(f"{line} ({note})" if note else line)
+    if change.days:
+        click.echo(f"{len(change.days)} days change")
+    for moved in change.moved:
+        click.echo(f"{moved.reference} {moved.state}: {moved.before} -> {moved.after}")
+    click.echo(f"open cases whose deadline moved: {len(change.moved)}")
+
+
+def _day_kind(workday: bool) -> str:
+    return "working day" if workday else "day off"
 
 
 register_maintenance(odr_cli)

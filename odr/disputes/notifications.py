@@ -81,6 +81,10 @@ KINDS = {
         _l("Case %(reference)s was withdrawn"),
         {"enterprise", "mediator"},
     ),
+    "deadline_moved": (
+        _l("Case %(reference)s: the deadline changed with the holiday calendar"),
+        {"consumer", "enterprise", "mediator"},
+    ),
     "reminder": (
         _l("Case %(reference)s: the deadline is in 2 working days"),
         {"consumer", "enterprise", "mediator"},

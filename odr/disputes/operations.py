@@ -58,6 +58,7 @@ from odr.disputes.permissions import (
 from odr.disputes.records import issue_record
 from odr.disputes.signals import announce_rows
 from odr.disputes.states import (
+    OPEN_STATES,
     TARGETS,
     DomainError,
     Forbidden,
@@ -171,15 +172,38 @@ def _move(
     )
 
 
-def _set_clock(complaint: Complaint, deadline_at: datetime | None) -> None:
+def _start_clock(complaint: Complaint, start: datetime, n: int) -> None:
+    """Start the case's clock: N working days from the day of `start`, stamped with the
+    calendar it was computed under (odr/disputes/clocks.py)."""
+    calendar = deadlines.current()
+    _set_clock(complaint, calendar.working_day_deadline(start, n), calendar)
+
+
+def _set_clock(
+    complaint: Complaint,
+    deadline_at: datetime | None,
+    calendar: deadlines.Calendar | None = None,
+    *,
+    continued: bool = False,
+) -> None:
     """Set the case's deadline and reminder, kept in UTC as the database gives them back (so
     an answer or a webhook built from the case in memory reads like one built from a loaded
-    case)."""
+    case), and the version of the calendar they follow. A clock `continued` from the case's
+    stored one (a resumption) keeps no version when the stored one was of another calendar:
+    the sweep derives it again from its start."""
     if deadline_at is None:
         complaint.deadline_at = complaint.reminder_at = None
+        complaint.calendar_version = None
         return
     complaint.deadline_at = deadline_at.astimezone(UTC)
-    complaint.reminder_at = deadlines.reminder_moment(deadline_at).astimezone(UTC)
+    complaint.reminder_at = calendar.reminder_moment(deadline_at).astimezone(UTC)
+    complaint.calendar_version = _version_after(complaint, calendar, continued)
+
+
+def _version_after(complaint: Complaint, calendar: deadlines.Calendar, continued: bool):
+    if continued and complaint.calendar_version != calendar.version:
+        return None
+    return calendar.version
 
 
 def storable_text(value: str) -> bool:
@@ -553,7 +577,7 @@ def filing(
         routing_note["identity_declared"] = True
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
-        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS))
+        _start_clock(complaint, now, deadlines.NEGOTIATION_DAYS)
         complaint.answer_due_at = complaint.deadline_at
     else:
         state = State.PENDING_ACCEPTANCE
@@ -570,7 +594,7 @@ def filing(
         complaint.body_id = body.id if body else None
         complaint.body = body
         complaint.arrived_at = now
-        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+        _start_clock(complaint, now, deadlines.ACCEPTANCE_DAYS)
     complaint.state = state
     audiences = {"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"}
     with memo.scope():
@@ -831,12 +855,14 @@ def _to_mediation(cases, move: Move, actor: User | None, now: datetime, details)
     `details(row)` is the event's own part."""
     batch = _Batch(cases, move, actor, now)
     bodies = batch.competent_bodies()
-    deadline_at = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
+    calendar = deadlines.current()
+    deadline_at = calendar.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
     changes = {
         "escalated_at": now,
         "arrived_at": now,
         "deadline_at": deadline_at,
-        "reminder_at": deadlines.reminder_moment(deadline_at).astimezone(UTC),
+        "reminder_at": calendar.reminder_moment(deadline_at).astimezone(UTC),
+        "calendar_version": calendar.version,
     }
     # Set only where one is flagged or raised (SQLite rewrites the index entries of every
     # column named in SET, changed or not).
@@ -932,7 +958,7 @@ def accept_case(actor: User, complaint: Complaint, *, now=None) -> Complaint:
         # Set the relationship too, so records and notices issued in this step see it.
         complaint.mediator_id = actor.id
         complaint.mediator = actor
-    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.MEDIATION_DAYS))
+    _start_clock(complaint, now, deadlines.MEDIATION_DAYS)
     event = _move(complaint, Move.ACCEPT, actor, now, details={"body_id": complaint.body_id})
     notify(complaint, "accepted", actor=actor, event_id=event.id)
     return complaint
@@ -1004,7 +1030,7 @@ def transfer_case(
     complaint.arrived_at = now
     complaint.overdue_flagged = False
     complaint.raised_to_body_id = None
-    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    _start_clock(complaint, now, deadlines.ACCEPTANCE_DAYS)
     notify(complaint, "transferred", actor=actor, params={"body": body.name}, event_id=event.id)
     return complaint
 
@@ -1072,9 +1098,12 @@ def suspend(actor: User, complaint: Complaint, *, reason, now=None) -> Complaint
     check_move(Move.SUSPEND, complaint.state, role)
     reason = _text(reason, "reason", limit=1000)
     today = deadlines.local_date(now)
-    left = deadlines.working_days_between(today, deadlines.local_date(complaint.deadline_at))
+    calendar = deadlines.current()
+    left = calendar.working_days_between(today, deadlines.local_date(complaint.deadline_at))
     complaint.clock_days_left = max(left, 0)
+    version = _version_after(complaint, calendar, continued=True)
     _set_clock(complaint, None)
+    complaint.calendar_version = version  # of the working days left
     event = _move(
         complaint,
         Move.SUSPEND,
@@ -1091,13 +1120,14 @@ def resume(actor: User, complaint: Complaint, *, now=None) -> Complaint:
     role = _role(actor, complaint)
     check_move(Move.RESUME, complaint.state, role)
     left = complaint.clock_days_left if complaint.clock_days_left is not None else 0
+    calendar = deadlines.current()
     # The day of resumption is not counted, like the day of acceptance.
     deadline = (
-        deadlines.working_day_deadline(now, left)
+        calendar.working_day_deadline(now, left)
         if left > 0
         else deadlines.end_of_day(deadlines.local_date(now))
     )
-    _set_clock(complaint, deadline)
+    _set_clock(complaint, deadline, calendar, continued=True)
     complaint.clock_days_left = None
     event = _move(complaint, Move.RESUME, actor, now, details={"working_days_left": left})
     notify(complaint, "resumed", actor=actor, event_id=event.id)
@@ -1346,6 +1376,25 @@ def rate(actor: User, complaint: Complaint, *, rating, comment=None, now=None) -
     return complaint
 
 
+def move_clocks(ids: list[int], clocks: dict, details: dict, *, now=None) -> dict[int, str]:
+    """Store the clocks of open cases derived again after the calendar changed, where the
+    date moved (odr/disputes/clocks.py finds them): one event each with the old date, the
+    new date and why, and a notice to the parties. `clocks[id]`: the columns of the clock,
+    `details[id]`: the event's. Answers each case's reference."""
+    batch = _Batch(ids, Move.RECOMPUTE_CLOCK, None, _now(now), states=OPEN_STATES)
+    batch.make({}, lambda row: (clocks[row.id], details[row.id]))
+    batch.tell(
+        "deadline_moved",
+        lambda row: {
+            "deadline": details[row.id]["deadline"],
+            "previous_deadline": details[row.id]["previous_deadline"],
+            "working_days_left": details[row.id]["working_days_left"],
+        },
+        lambda row: row.body_id,
+    )
+    return {row.id: row.reference for row in batch.rows}
+
+
 def send_reminder(cases, *, now=None):
     """The "2 working days left" reminder: one case or a batch (the sweep's), by the same
     statements (see _Batch)."""
@@ -1512,7 +1561,7 @@ class _Batch:
     their events (hash-chained), notices and e-mails inserted with one statement each.
     Moving ten thousand cases one by one through the session cost about 8 ms a case."""
 
-    def __init__(self, cases, move: Move, actor: User | None, now: datetime):
+    def __init__(self, cases, move: Move, actor: User | None, now: datetime, *, states=None):
         self.cases, self.move, self.actor, self.now = _cases(cases), move, actor, now
         db.session.flush()  # the caller's own changes (decline's first answer) go first
         loaded = [case for case in self.cases if isinstance(case, Complaint)]
@@ -1528,6 +1577,10 @@ class _Batch:
             query = query.where(Complaint.id.in_(self.cases)).with_for_update(of=Complaint)
         self.rows = db.session.execute(query).all()
         for row in self.rows:
+            if states is not None:  # an act outside the transition table (move_clocks)
+                if row.state not in states:
+                    raise InvalidTransition(_l("The case is closed."))
+                continue
             check_move(move, row.state, roles.get(row.id, Role.SYSTEM))
         self.roles, self.moved = roles, []
         wanted = {row.consumer_id for row in self.rows}

@@ -88,6 +88,9 @@ class Move(enum.StrEnum):
     # Not a move of the state machine (no row in TRANSITIONS, like FILE): an act written on
     # the timeline; operations.add_evidence checks who and when.
     ADD_EVIDENCE = "add_evidence"
+    # Not a move of the state machine either: an open case's clock derived again after the
+    # calendar changed (odr/disputes/clocks.py); operations.move_clocks checks the state.
+    RECOMPUTE_CLOCK = "recompute_clock"
 
     @property
     def label(self):
@@ -126,6 +129,7 @@ MOVE_LABELS = {
     Move.REMIND: _l("Deadline reminder sent"),
     Move.RATE: _l("Case rated"),
     Move.ADD_EVIDENCE: _l("Evidence added"),
+    Move.RECOMPUTE_CLOCK: _l("Deadline recomputed: the holiday calendar changed"),
 }
 
 S = State

@@ -73,6 +73,9 @@ class Complaint(db.Model):
         ),
         # The sweep's overdue-acceptance pass: only the cases not flagged yet.
         sa.Index("ix_complaint_overdue", "state", "overdue_flagged", "deadline_at"),
+        # The sweep's look for clocks computed under another calendar (odr/disputes/clocks.py):
+        # a closed case has none, so each of its three range scans finds only stale ones.
+        sa.Index("ix_complaint_calendar", "calendar_version", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +121,10 @@ class Complaint(db.Model):
     reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Working days left on the mediation clock while suspended.
     clock_days_left: Mapped[int | None] = mapped_column()
+    # The version (deadlines.Calendar.version) of the calendar the running clock (deadline_at,
+    # reminder_at or clock_days_left) was computed under; None when no clock runs or when
+    # it must be computed again. The sweep acts only on clocks of the calendar in force.
+    calendar_version: Mapped[str | None] = mapped_column(sa.String(16))
     overdue_flagged: Mapped[bool] = mapped_column(default=False)
     raised_to_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
     rule_version: Mapped[str] = mapped_column(sa.String(16), default=RULE_VERSION)
