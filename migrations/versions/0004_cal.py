@@ -21,7 +21,7 @@ def upgrade():
     # start and pauses and records the calendar they follow.
     with op.batch_alter_table("complaint") as batch:
         batch.add_column(sa.Column("calendar_version", sa.String(length=16), nullable=True))
-        batch.create_index("ix_complaint_calendar", ["calendar_version", "state"], unique=False)
+        batch.create_index("ix_complaint_calendar", ["state", "calendar_version"], unique=False)
     with op.batch_alter_table("calendar_override") as batch:
         batch.add_column(
             sa.Column("from_schedule", sa.Boolean(), server_default=sa.false(), nullable=False)

@@ -75,7 +75,7 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_overdue", "state", "overdue_flagged", "deadline_at"),
         # The sweep's look for clocks computed under another calendar (odr/disputes/clocks.py):
         # a closed case has none, so each of its three range scans finds only stale ones.
-        sa.Index("ix_complaint_calendar", "calendar_version", "state"),
+        sa.Index("ix_complaint_calendar", "state", "calendar_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
