@@ -162,9 +162,7 @@ def calendar_load(file: Path):
         raise click.ClickException(f"cannot read {file}: {exc}") from None
     change = supervision.store_schedule(rows, source=file.name)
     db.session.commit()
-    off = sum(1 for _, w, _ in rows if not w)
-    count = change.stored
-    click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")
+    click.echo(f"loaded {change.stored} days ({change.off} days off, {change.work} working days)")
     if not change.days:
         click.echo("no day changes: the calendar in force already had these days")
     for day, was, now, note in change.days:

@@ -78,17 +78,20 @@ def _render(year, *, upload=None, day_form=None, status=200):
 
 
 def _flash_change(change) -> None:
-    """What a loaded schedule changed: its days, the days whose kind changed and the open
-    cases whose deadline moved (each told on its timeline and by a notice)."""
+    """What a loaded schedule did: its days, how many change the calendar in force and how
+    many open cases' deadlines moved (each told on its timeline and by a notice)."""
+    flash(
+        _("Loaded %(off)s days off and %(work)s working days.", off=change.off, work=change.work),
+        "success",
+    )
     flash(
         _(
-            "Loaded %(n)s days: %(changed)s of them change the calendar in force, and the "
-            "deadlines of %(cases)s open cases moved.",
-            n=change.stored,
+            "%(changed)s of them change the calendar in force; the deadlines of %(cases)s "
+            "open cases moved.",
             changed=len(change.days),
             cases=len(change.moved),
         ),
-        "success",
+        "info",
     )
 
 

@@ -254,6 +254,8 @@ class CalendarChange:
     days: list[tuple[date, bool, bool, str | None]]
     moved: list[Moved]
     stored: int
+    off: int = 0  # of the days stored, days off
+    work: int = 0  # and working days
 
 
 def change_calendar(
@@ -264,10 +266,10 @@ def change_calendar(
     the official schedule or the law, note). Every path that changes the calendar comes
     through here."""
     before = deadlines.read()
-    touched = {}
+    touched, kinds = {}, {}
     for day, workday, note in days:
         note = (note or "")[:100] or None
-        touched[day] = note
+        touched[day], kinds[day] = note, workday
         override = db.session.get(CalendarOverride, day)
         if workday is None:
             if override is not None:
@@ -292,4 +294,6 @@ def change_calendar(
     if after.version != before.version:
         moved = recompute_open_cases(after, now=now, why=why, source=source)
     deadlines.invalidate_overrides()
-    return CalendarChange(changed, moved, len(touched))
+    off = sum(1 for workday in kinds.values() if workday is False)
+    work = sum(1 for workday in kinds.values() if workday is True)
+    return CalendarChange(changed, moved, len(touched), off, work)
