@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from odr.disputes import deadlines
-from odr.disputes import operations as ops
 from odr.disputes.models import CalendarOverride, CaseEvent, Complaint
 from odr.disputes.states import OPEN_STATES, Move, State
 from odr.extensions import db
@@ -187,6 +186,9 @@ def _recompute_rows(calendar, rows, *, now: datetime, why: str, source: str | No
             quiet,
         )
     if moved:
+        # Imported here: the operations derive clocks with this module (T5's check).
+        from odr.disputes import operations as ops
+
         references = ops.move_clocks(list(moved_values), moved_values, moved_details, now=now)
         for item in moved:
             item.reference = references.get(item.complaint_id, "")

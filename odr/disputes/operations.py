@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, memo, routing, rules
+from odr.disputes import clocks, deadlines, memo, routing, rules
 from odr.disputes import notifications as notices
 from odr.disputes.choices import (
     AgreementStatus,
@@ -1308,12 +1308,16 @@ def termination_ground_error(
 
 
 def _clock_ran_out(complaint: Complaint, now: datetime) -> bool:
-    """The mediation clock is running (not suspended) and its deadline has passed."""
-    return (
-        complaint.state == State.MEDIATING
-        and complaint.deadline_at is not None
-        and complaint.deadline_at < now
-    )
+    """The mediation clock is running (not suspended) and its deadline has passed: the
+    stored one when it was computed under the calendar in force, else as derived again
+    from acceptance and suspensions (odr/disputes/clocks.py)."""
+    if complaint.state != State.MEDIATING:
+        return False
+    calendar = deadlines.current()
+    deadline_at = complaint.deadline_at
+    if complaint.calendar_version != calendar.version:
+        deadline_at = clocks.derive_case(complaint, calendar).deadline_at
+    return deadline_at is not None and deadline_at < now
 
 
 def expire_mediation(cases, *, now=None):
