@@ -1,7 +1,7 @@
 """calendar: the calendar version of each running clock, and days loaded from a schedule
 
 Revision ID: 0004_cal
-Revises: 0004_law
+Revises: 0004_journeya
 Create Date: 2026-12-07 00:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0004_cal"
-down_revision = "0004_law"
+down_revision = "0004_journeya"
 branch_labels = None
 depends_on = None
 
