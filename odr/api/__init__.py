@@ -15,6 +15,7 @@ from odr.api import (  # noqa: E402, F401
     accounts,
     complaints,
     integration,
+    joint,
     mediation,
     notifications,
     records,

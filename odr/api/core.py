@@ -90,6 +90,8 @@ def _messages(error: dict) -> str:
         return _("Not a valid choice.")
     if kind == "money":
         return _("Not a valid amount.")
+    if kind == "share":
+        return _("Between 0 and 100.")
     if kind == "date_text":
         return pgettext("api", "Not a valid date.")
     if kind.startswith("int_") or kind in ("greater_than_equal", "less_than_equal"):

@@ -46,3 +46,12 @@ def mask_address(address: str | None) -> str:
         return ""
     keep = min(6, max(len(address) // 3, 1))
     return address[:keep] + "****"
+
+
+def mask_name(name: str | None) -> str:
+    """张三丰 -> 张**, Jane Doe -> J*** D**: fellow members of a joint complaint recognise a
+    representative without learning each other's names."""
+    parts = (name or "").split()
+    if not parts:
+        return ""
+    return " ".join(part[0] + "*" * max(len(part) - 1, 1) for part in parts)

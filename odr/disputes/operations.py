@@ -52,6 +52,7 @@ from odr.disputes.permissions import (
     is_body_head,
     may_act,
     nameable_enterprise,
+    part_in_case,
     require_capability,
     role_in_case,
 )
@@ -138,7 +139,7 @@ def _role(actor: User | None, complaint: Complaint) -> Role:
     _lock(complaint)
     if actor is None:
         return Role.SYSTEM
-    role = role_in_case(actor, complaint)
+    role = part_in_case(actor, complaint)
     if role is None:
         raise NotFound(_l("No such case."))
     require_capability(actor)
@@ -513,10 +514,12 @@ def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -
 
 
 def filing(
-    consumer: User, data: dict, *, now: datetime | None = None
+    consumer: User, data: dict, *, now: datetime | None = None, joint_id: int | None = None
 ) -> tuple[Complaint, CaseEvent]:
     """file_complaint, answering the new case and its first event (the API shows both
-    without reading them back)."""
+    without reading them back). With `joint_id` (odr/disputes/joint.py) the case is a
+    member's claim in a joint complaint: it waits, `gathering`, with no clock and nobody
+    told, until a representative submits the group (submit_members)."""
     now = _now(now)
     if consumer is None or consumer.role != UserRole.CONSUMER:
         raise Forbidden(_l("Only consumers file complaints."))
@@ -575,6 +578,10 @@ def filing(
     routing_note: dict = {"rule_set": rule_set.code}
     if declared:
         routing_note["identity_declared"] = True
+    if joint_id is not None:
+        complaint.state = State.GATHERING
+        note = {"joint_complaint_id": joint_id, **routing_note}
+        return complaint, _write_filing(complaint, consumer, State.GATHERING, set(), now, note)
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
         _start_clock(complaint, now, deadlines.NEGOTIATION_DAYS)
@@ -612,6 +619,14 @@ def _write_filing(
     db.session.add(complaint)
     db.session.flush()
     complaint.reference = next_reference(complaint, now)
+    if state == State.GATHERING:  # not routed yet: a joint complaint's member claim
+        details = note
+    else:
+        details = {
+            "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
+            "body_id": complaint.body_id,
+            **note,
+        }
     event = record_event(
         complaint,
         actor=consumer,
@@ -619,15 +634,12 @@ def _write_filing(
         action=str(Move.FILE),
         from_state=None,
         to_state=str(state),
-        details={
-            "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
-            "body_id": complaint.body_id,
-            **note,
-        },
+        details=details,
         at=now,
     )
     db.session.flush()
-    notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
+    if audiences:
+        notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
     return event
 
 
@@ -924,6 +936,8 @@ def withdraw(actor: User, complaint: Complaint, *, reason=None, now=None) -> Com
     role = _role(actor, complaint)
     check_move(Move.WITHDRAW, complaint.state, role)
     was_mediating = complaint.state in {State.MEDIATING, State.SUSPENDED}
+    # A member leaving a joint complaint before it is submitted: nobody else knew the case.
+    was_gathering = complaint.state == State.GATHERING
     complaint.closed_at = now
     complaint.termination_reason = TerminationReason.T1
     _set_clock(complaint, None)
@@ -931,10 +945,27 @@ def withdraw(actor: User, complaint: Complaint, *, reason=None, now=None) -> Com
     event = _move(
         complaint, Move.WITHDRAW, actor, now, details={"reason": reason, "termination_reason": "T1"}
     )
-    notify(complaint, "withdrawn", actor=actor, event_id=event.id)
+    if was_gathering:
+        _never_sent(complaint)
+    else:
+        notify(complaint, "withdrawn", actor=actor, event_id=event.id)
     if was_mediating:
         _issue(complaint, RecordKind.TERMINATION, now)
     return complaint
+
+
+def _never_sent(complaint: Complaint) -> None:
+    """A joint complaint member's claim withdrawn before the group was submitted was never
+    sent: it stays the consumer's alone, naming the enterprise as an unlisted respondent
+    would be named (the enterprise sees the cases of its own enterprise_id only)."""
+    enterprise = complaint.enterprise or db.session.get(Enterprise, complaint.enterprise_id)
+    if enterprise is None:
+        return
+    complaint.respondent_name = enterprise.name
+    complaint.respondent_credit_code = enterprise.credit_code
+    complaint.respondent_region_code = enterprise.region_code
+    complaint.enterprise_id = None
+    complaint.enterprise = None
 
 
 # -- acceptance --------------------------------------------------------------------------
@@ -1415,6 +1446,183 @@ def send_reminder(cases, *, now=None):
     return _alike(cases, batch.moved)
 
 
+# -- many members' cases at once (a joint complaint, odr/disputes/joint.py) -----------------
+
+
+def submit_members(
+    actor: User, case_ids: list[int], parts: dict, *, context: dict, now=None
+) -> list:
+    """Send gathering cases (a joint complaint's members) on, each where a filing would
+    send it (routing.goes_to_enterprise): to the enterprise with the 10-working-day clock,
+    which is then one deadline for them all, or to the competent body. `parts`: the actor's
+    part in each case (REPRESENTATIVE); `context`: what the events, notices and webhooks
+    say of the group ({"joint_complaint_id", "joint_reference"})."""
+    now = _now(now)
+    batch = _Batch(case_ids, Move.SUBMIT, actor, now, parts=parts)
+    found = {
+        row.id: row
+        for row in db.session.execute(
+            db.select(Complaint.id, Complaint.purchase_date, Complaint.green_channel).where(
+                Complaint.id.in_([row.id for row in batch.rows])
+            )
+        )
+    }
+    enterprises = {
+        e.id: e
+        for e in db.session.scalars(
+            db.select(Enterprise).where(
+                Enterprise.id.in_({row.enterprise_id for row in batch.rows if row.enterprise_id})
+            )
+        )
+    }
+    today = deadlines.local_date(now)
+    answer_by = deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS).astimezone(UTC)
+    decide_by = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
+    bodies = batch.competent_bodies()
+    routes = {}
+    for row in batch.rows:
+        extra = found[row.id]
+        to_enterprise = routing.goes_to_enterprise(
+            enterprises.get(row.enterprise_id), extra.green_channel, extra.purchase_date, today
+        )
+        routes[row.id] = to_enterprise
+
+    def body_id(row):
+        if routes[row.id] or bodies[row.id] is None:
+            return None
+        return bodies[row.id][0]
+
+    def per_row(row):
+        deadline = answer_by if routes[row.id] else decide_by
+        own = {
+            "state": State.NEGOTIATING if routes[row.id] else State.PENDING_ACCEPTANCE,
+            "deadline_at": deadline,
+            "reminder_at": deadlines.reminder_moment(deadline).astimezone(UTC),
+            "answer_due_at": answer_by if routes[row.id] else None,
+            "body_id": body_id(row),
+            "arrived_at": None if routes[row.id] else now,
+            "filed_at": now,
+        }
+        routed = "enterprise" if routes[row.id] else "body"
+        return own, {"routed_to": routed, "body_id": body_id(row), **context}
+
+    batch.make({}, per_row)
+    batch.tell("filed", lambda row: dict(context), body_id)
+    return batch.moved
+
+
+# Open offers of many cases superseded in one statement.
+_SUPERSEDE_MANY = (
+    db.update(Offer)
+    .where(
+        Offer.complaint_id.in_(db.bindparam("ids", expanding=True)),
+        Offer.status == OfferStatus.OPEN,
+    )
+    .values(status=OfferStatus.SUPERSEDED)
+)
+_FIRST_ANSWER = (
+    db.update(Complaint.__table__)
+    .where(
+        Complaint.__table__.c.id.in_(db.bindparam("ids", expanding=True)),
+        Complaint.__table__.c.first_answer_at.is_(None),
+    )
+    .values(first_answer_at=db.bindparam("now"))
+)
+
+
+def make_offers(
+    actor: User,
+    amounts: dict[int, object],
+    *,
+    remedy,
+    terms,
+    performance_due=None,
+    context: dict | None = None,
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """One offer on each of many cases (an enterprise's one answer to a joint complaint),
+    checked as make_offer checks one and written by the batch's statements. `amounts`:
+    case id -> amount. Answers case id -> offer id."""
+    now = _now(now)
+    context = context or {}
+    errors: dict = {}
+    values: dict = {}
+    for field, fn in (
+        ("remedy", lambda: _enum(Remedy, remedy, "remedy")),
+        ("terms", lambda: _text(terms, "terms")),
+        ("performance_due", lambda: _date(performance_due, "performance_due", required=False)),
+    ):
+        try:
+            values[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    clean = {}
+    for case_id, amount in amounts.items():
+        try:
+            clean[case_id] = _amount(amount, "amounts")
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if values.get("performance_due") and values["performance_due"] < deadlines.local_date(now):
+        errors["performance_due"] = str(_l("The date cannot be in the past."))
+    batch = _Batch(list(clean), Move.MAKE_OFFER, actor, now)
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    ids = [row.id for row in batch.rows]
+    if not ids:
+        return {}
+    db.session.execute(_SUPERSEDE_MANY, {"ids": ids})
+    inserted = db.session.execute(
+        db.insert(Offer).returning(Offer.id, Offer.complaint_id, sort_by_parameter_order=True),
+        [
+            {
+                "complaint_id": case_id,
+                "made_by_id": actor.id,
+                "created_at": now,
+                "amount": clean[case_id],
+                "status": OfferStatus.OPEN,
+                **values,
+            }
+            for case_id in ids
+        ],
+    )
+    offers = {complaint_id: offer_id for offer_id, complaint_id in inserted}
+    db.session.execute(_FIRST_ANSWER, {"ids": ids, "now": now})
+    remedy_text = str(values["remedy"])
+    batch.make(
+        {},
+        lambda row: (
+            {},
+            {
+                "offer_id": offers[row.id],
+                "remedy": remedy_text,
+                "amount": f"{clean[row.id]:.2f}",
+                **context,
+            },
+        ),
+    )
+    batch.tell(
+        "offer_made",
+        lambda row: {"offer_id": offers[row.id], "amount": f"{clean[row.id]:.2f}", **context},
+        lambda row: row.body_id,
+    )
+    return offers
+
+
+def decline_cases(actor: User, case_ids: list[int], *, reason=None, context=None, now=None):
+    """The enterprise declines many cases at once (a joint complaint): they go to the
+    competent body together, as decline sends one."""
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    context = context or {}
+    batch_ids = list(case_ids)
+    moved = _to_mediation(
+        batch_ids, Move.DECLINE, actor, now, lambda row: {"reason": reason, **context}
+    )
+    if moved:
+        db.session.execute(_FIRST_ANSWER, {"ids": [row.id for row in moved], "now": now})
+    return moved
+
+
 # -- one case or many --------------------------------------------------------------------
 
 
@@ -1565,7 +1773,21 @@ class _Batch:
     their events (hash-chained), notices and e-mails inserted with one statement each.
     Moving ten thousand cases one by one through the session cost about 8 ms a case."""
 
-    def __init__(self, cases, move: Move, actor: User | None, now: datetime, *, states=None):
+    def __init__(
+        self,
+        cases,
+        move: Move,
+        actor: User | None,
+        now: datetime,
+        parts: dict | None = None,
+        *,
+        states=None,
+    ):
+        """`cases`: Complaint objects, or ids (the sweep's batches; a joint complaint's
+        members, moved by a person: then each case's part is the actor's role in it, or
+        what `parts` says, e.g. REPRESENTATIVE, as permissions.part_in_case judges it).
+        `states`: for an act outside the transition table (move_clocks), the states it
+        may touch."""
         self.cases, self.move, self.actor, self.now = _cases(cases), move, actor, now
         db.session.flush()  # the caller's own changes (decline's first answer) go first
         loaded = [case for case in self.cases if isinstance(case, Complaint)]
@@ -1574,12 +1796,20 @@ class _Batch:
         if len(loaded) == len(self.cases):
             query = query.where(Complaint.id.in_(list(roles)))
         else:
-            # Ids (the sweep's batches, the system's moves): no case is loaded as an object,
-            # and the rows are locked here (the sweep already holds them).
-            if actor is not None or loaded:
-                raise TypeError("ids are for the system's batches alone")
+            # Ids: no case is loaded as an object, and the rows are locked here (the sweep
+            # already holds them).
+            if loaded:
+                raise TypeError("cases are either all loaded or all ids")
             query = query.where(Complaint.id.in_(self.cases)).with_for_update(of=Complaint)
         self.rows = db.session.execute(query).all()
+        if actor is not None and not loaded:
+            require_capability(actor)
+            for row in self.rows:
+                # A row has the columns role_in_case reads.
+                role = (parts or {}).get(row.id) or role_in_case(actor, row)
+                if role is None:
+                    raise NotFound(_l("No such case."))
+                roles[row.id] = role
         for row in self.rows:
             if states is not None:  # an act outside the transition table (move_clocks)
                 if row.state not in states:
@@ -1675,6 +1905,7 @@ class _Batch:
         self.events, self.updates = [], []
         for row in self.rows:
             own, details = per_row(row)
+            to_state = own.get("state") or target or row.state
             role = self.roles.get(row.id, Role.SYSTEM)
             event = event_row(
                 row.id,
@@ -1683,7 +1914,7 @@ class _Batch:
                 actor_role=str(role),
                 action=str(self.move),
                 from_state=str(row.state),
-                to_state=str(target or row.state),
+                to_state=str(to_state),
                 details=details,
                 at=self.now,
             )

@@ -14,6 +14,11 @@ from odr.disputes.models.complaint import (  # noqa: F401
     Record,
     Signature,
 )
+from odr.disputes.models.joint import (  # noqa: F401
+    JointComplaint,
+    JointMember,
+    JointState,
+)
 from odr.disputes.models.notify import (  # noqa: F401
     DeliveryAttempt,
     Notification,
