@@ -13,7 +13,7 @@ from flask import current_app
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import LinkPurpose, StaffRole, TokenKind, UserRole
-from odr.disputes import deadlines, drafts, records, sessions, supervision
+from odr.disputes import deadlines, drafts, joint, records, sessions, supervision
 from odr.disputes import operations as ops
 from odr.disputes import requests as service
 from odr.disputes.evidence import store_evidence
@@ -126,6 +126,30 @@ def build() -> SimpleNamespace:
     # The other consumer's case, against the other enterprise (Laocheng), at its office.
     other_case = factories.file_case(other, w.other_enterprise, commit=False, green_channel=False)
 
+    # A joint complaint against the enterprise, submitted: the party consumer (its elected
+    # representative) and a third consumer, each with their own case in direct settlement.
+    claim = {
+        "purchase_date": "2026-09-01",
+        "amount": "600",
+        "claimed_amount": "600",
+        "requests": ["refund"],
+        "facts": "健身房关门",
+    }
+    group = joint.start(
+        consumer,
+        {
+            "enterprise_id": w.enterprise.id,
+            "issue": "prepaid_card",
+            "subject": "健身卡",
+            "facts": "健身房关门",
+            **claim,
+        },
+    )
+    fellow = factories.user(UserRole.CONSUMER, "fellow@test.example", "王五")
+    fellow_member = joint.join(fellow, group, claim)
+    joint.elect(consumer, group, [joint.members_of(group)[0].id])
+    joint.submit(consumer, group)
+
     # A draft of the party consumer, with a file.
     draft = drafts.new_draft(consumer)
     draft_evidence = store_evidence(consumer, _file(PNG), "draft.png", draft=draft)
@@ -230,6 +254,9 @@ def build() -> SimpleNamespace:
         "enterprise_id": w.pending_enterprise.id,
         "respondent_id": w.enterprise.id,
         "other_case_id": other_case.id,
+        "joint_id": group.id,
+        "joint_member_id": fellow_member.id,
+        "joint_case_id": fellow_member.complaint_id,
     }
     return w
 

@@ -676,4 +676,4 @@ def session_ics(complaint_id: int, session_id: int):
     )
 
 
-from odr.consumer import wizard  # noqa: E402, F401  (the filing routes, on bp)
+from odr.consumer import joint, wizard  # noqa: E402, F401  (more routes, on bp)

@@ -35,7 +35,14 @@ from odr.disputes.permissions import (
     require_capability,
     role_in_group,
 )
-from odr.disputes.states import Forbidden, Invalid, InvalidTransition, NotFound, State
+from odr.disputes.states import (
+    OPEN_STATES,
+    Forbidden,
+    Invalid,
+    InvalidTransition,
+    NotFound,
+    State,
+)
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -735,3 +742,54 @@ def view(user: User | None, joint: JointComplaint) -> dict | None:
         "part": part,
         "outcomes": outcome_counts(rows),
     }
+
+
+def enterprise_groups(enterprise_id: int, *, limit: int = 20):
+    """The enterprise's submitted groups, newest first, with their members and how many of
+    them are still open (its inbox lists them above the cases)."""
+    j = JointComplaint.__table__.c
+    m = JointMember.__table__.c
+    c = Complaint.__table__.c
+    members = JointMember.__table__.join(Complaint.__table__, c.id == m.complaint_id)
+    counted = (
+        sa.select(
+            m.joint_id,
+            sa.func.count().label("members"),
+            sa.func.sum(sa.case((c.state.in_(sorted(OPEN_STATES)), 1), else_=0)).label("open"),
+            sa.func.min(c.deadline_at).label("deadline_at"),
+        )
+        .select_from(members)
+        .where(m.left_at.is_(None))
+        .group_by(m.joint_id)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(
+            j.id,
+            j.reference,
+            j.subject,
+            j.submitted_at,
+            counted.c.members,
+            counted.c.open,
+            counted.c.deadline_at,
+        )
+        .select_from(JointComplaint.__table__.join(counted, counted.c.joint_id == j.id))
+        .where(j.enterprise_id == enterprise_id, j.state == JointState.SUBMITTED.value)
+        .order_by(j.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def references_by_case(enterprise_id: int) -> dict[int, str]:
+    """Case id -> its group's reference, for the enterprise's submitted groups (the CSV)."""
+    return dict(
+        db.session.execute(
+            sa.select(JointMember.complaint_id, JointComplaint.reference)
+            .join(JointComplaint, JointComplaint.id == JointMember.joint_id)
+            .where(
+                JointComplaint.enterprise_id == enterprise_id,
+                JointComplaint.state == JointState.SUBMITTED,
+                JointMember.complaint_id.is_not(None),
+            )
+        ).all()
+    )

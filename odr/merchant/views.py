@@ -31,7 +31,7 @@ from markupsafe import Markup
 from odr import display as rows
 from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
-from odr.disputes import deadlines, enterprises, formats
+from odr.disputes import deadlines, enterprises, formats, joint
 from odr.disputes.choices import Issue, Request
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
@@ -219,11 +219,13 @@ def inbox():
     staff = queries.staff_names(current_user.enterprise_id)
     header = queries.inbox_header(current_user.enterprise_id, now)
     issues = rows.labels_of(Issue)
+    first_page = not request.args.get("cursor")
     return render_template(
         "merchant/inbox.html",
+        groups=joint.enterprise_groups(current_user.enterprise_id) if first_page else [],
         cases=inbox_rows(complaints, {u.id: u.name for u in staff}, issues),
         next_cursor=next_cursor,
-        first_page=not request.args.get("cursor"),
+        first_page=first_page,
         flt=flt,
         counts=header,
         assignees=assignee_choices(staff),
@@ -346,7 +348,9 @@ def export():
         _("Amount"),
         _("Claimed"),
         _("Assigned to"),
+        _("Joint complaint"),
     ]
+    group_of = joint.references_by_case(current_user.enterprise_id)
 
     def rows():
         buffer = io.StringIO()
@@ -369,6 +373,7 @@ def export():
                     f"{complaint.amount:.2f}",
                     f"{complaint.claimed_amount:.2f}",
                     _cell(staff.get(complaint.assignee_id, "")),
+                    group_of.get(complaint.id, ""),
                 ]
             )
             if count % 500 == 0:
@@ -395,4 +400,5 @@ def _tz():
 
 import odr.merchant.cases  # noqa: E402  (routes on bp)
 import odr.merchant.integration  # noqa: E402
+import odr.merchant.joint  # noqa: E402
 import odr.merchant.staff  # noqa: E402, F401
