@@ -100,9 +100,9 @@ def members_of(joint: JointComplaint, *, active_only=False) -> list[JointMember]
     return list(db.session.scalars(query.order_by(JointMember.id)))
 
 
-def member_rows(joint_id: int) -> list:
-    """Every member with their case's columns, in joining order: one statement (the
-    enterprise's grouped page of a thousand members reads this)."""
+def member_rows(joint_id: int, *, offset: int = 0, limit: int | None = None) -> list:
+    """The members with their case's columns, in joining order (a page of them with
+    `limit`): one statement."""
     c = Complaint.__table__.c
     m = JointMember.__table__.c
     return db.session.execute(
@@ -133,7 +133,38 @@ def member_rows(joint_id: int) -> list:
         )
         .where(m.joint_id == joint_id)
         .order_by(m.id)
+        .offset(offset or None)
+        .limit(limit)
     ).all()
+
+
+def totals(joint_id: int) -> dict:
+    """What the group's page says of all its members at once, by aggregates: the members
+    with a claim (and in each state), their claims' sum, and the answer deadline."""
+    c = Complaint.__table__.c
+    m = JointMember.__table__.c
+    found = db.session.execute(
+        sa.select(
+            c.state, sa.func.count(), sa.func.sum(c.claimed_amount), sa.func.min(c.deadline_at)
+        )
+        .select_from(JointMember.__table__.join(Complaint.__table__, c.id == m.complaint_id))
+        .where(m.joint_id == joint_id, m.left_at.is_(None))
+        .group_by(c.state)
+    ).all()
+    by_state = {State(state): n for state, n, _sum, _min in found}
+    return {
+        "members": sum(by_state.values()),
+        "by_state": by_state,
+        "claimed": sum((total or 0 for _s, _n, total, _m in found), Decimal("0")),
+        "deadline_at": next(
+            (first for state, _n, _t, first in found if state == State.NEGOTIATING), None
+        ),
+        "all": db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(JointMember.__table__)
+            .where(m.joint_id == joint_id)
+        ),
+    }
 
 
 def _require_part(user: User | None, joint: JointComplaint, *parts: str) -> str:
@@ -668,7 +699,9 @@ def outcome_counts(rows) -> dict[str, int]:
 _SEE_ALL = {"enterprise", "mediator", "admin"}
 
 
-def view(user: User | None, joint: JointComplaint) -> dict | None:
+def view(
+    user: User | None, joint: JointComplaint, *, offset: int = 0, limit: int | None = None
+) -> dict | None:
     """The group as this user may see it (plain values for the web, the API and the
     record): None when it does not exist for them. Members see each other masked
     (formats.mask_name) and only their own claim; the enterprise's staff, the mediator and
@@ -681,7 +714,7 @@ def view(user: User | None, joint: JointComplaint) -> dict | None:
         and getattr(user, "role", None) == UserRole.CONSUMER
     ):
         return None
-    rows = member_rows(joint.id) if part is not None else []
+    rows = member_rows(joint.id, offset=offset, limit=limit) if part is not None else []
     names = {}
     if rows:
         names = dict(
@@ -731,11 +764,13 @@ def view(user: User | None, joint: JointComplaint) -> dict | None:
         "state": joint.state,
         "created_at": joint.created_at,
         "submitted_at": joint.submitted_at,
-        "deadline_at": deadline_of(joint, rows) if rows else None,
+        "deadline_at": (deadline_of(joint, rows) if rows and limit is None else None),
         "mediator_id": joint.mediator_id,
         "member_count": (
             sum(1 for m in members if m["active"] and m["complaint_id"])
-            if rows
+            if rows and limit is None
+            else None
+            if limit is not None
             else member_count(joint.id)
         ),
         "members": members,

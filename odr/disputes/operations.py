@@ -861,7 +861,9 @@ def reject_offer(
     return complaint
 
 
-def _to_mediation(cases, move: Move, actor: User | None, now: datetime, details) -> list[Complaint]:
+def _to_mediation(
+    cases, move: Move, actor: User | None, now: datetime, details, group: dict | None = None
+) -> list[Complaint]:
     """Leave direct settlement for the competent body (decline, escalate or deadline): one
     case by hand, a batch in the sweep, by the same statements (see _Batch).
     `details(row)` is the event's own part."""
@@ -900,6 +902,7 @@ def _to_mediation(cases, move: Move, actor: User | None, now: datetime, details)
             .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
             .values(status=OfferStatus.LAPSED)
         ),
+        group=group,
     )
     return batch.moved
 
@@ -1458,6 +1461,11 @@ def submit_members(
     part in each case (REPRESENTATIVE); `context`: what the events, notices and webhooks
     say of the group ({"joint_complaint_id", "joint_reference"})."""
     now = _now(now)
+    with memo.scope():
+        return _submit_members(actor, case_ids, parts, context, now)
+
+
+def _submit_members(actor, case_ids, parts, context, now) -> list:
     batch = _Batch(case_ids, Move.SUBMIT, actor, now, parts=parts)
     found = {
         row.id: row
@@ -1507,7 +1515,7 @@ def submit_members(
         return own, {"routed_to": routed, "body_id": body_id(row), **context}
 
     batch.make({}, per_row)
-    batch.tell("filed", lambda row: dict(context), body_id)
+    batch.tell("filed", lambda row: dict(context), body_id, group=context)
     return batch.moved
 
 
@@ -1604,6 +1612,7 @@ def make_offers(
         "offer_made",
         lambda row: {"offer_id": offers[row.id], "amount": f"{clean[row.id]:.2f}", **context},
         lambda row: row.body_id,
+        group=context or None,
     )
     return offers
 
@@ -1614,10 +1623,15 @@ def decline_cases(actor: User, case_ids: list[int], *, reason=None, context=None
     now = _now(now)
     reason = _text(reason, "reason", required=False)
     context = context or {}
-    batch_ids = list(case_ids)
-    moved = _to_mediation(
-        batch_ids, Move.DECLINE, actor, now, lambda row: {"reason": reason, **context}
-    )
+    with memo.scope():
+        moved = _to_mediation(
+            list(case_ids),
+            Move.DECLINE,
+            actor,
+            now,
+            lambda row: {"reason": reason, **context},
+            group=context or None,
+        )
     if moved:
         db.session.execute(_FIRST_ANSWER, {"ids": [row.id for row in moved], "now": now})
     return moved
@@ -1922,20 +1936,30 @@ class _Batch:
             self.updates.append({**changes, **own, "chain_head": event["hash"]})
         announce_rows(db.session(), self.rows, self.updates)
 
-    def tell(self, kind: str, params_of, body_of, then=None) -> None:
+    def tell(self, kind: str, params_of, body_of, then=None, group: dict | None = None) -> None:
         """Write the move (see `make`) and tell everyone as `notify` does: the in-app
         notices, the e-mails in each recipient's language and the webhooks. `params_of(row)`
         are the notice's params besides the reference, `body_of(row)` the case's body after
-        the move; `then(ids)` runs once the cases are moved."""
+        the move; `then(ids)` runs once the cases are moved. `group` (a joint complaint's
+        {"joint_reference", ...}): each member hears of their own case, the enterprise's
+        staff and the mediators once of the group (named by its reference), not once a
+        member; webhooks still come a case each."""
         audiences = notices.KINDS[kind][1]
         notes, mails, hooked = [], [], []
         hooks = notices.webhook_events(kind)
-        for row, event in zip(self.rows, self.events, strict=True):
+        for n, (row, event) in enumerate(zip(self.rows, self.events, strict=True)):
             params = {"reference": row.reference, **params_of(row)}
             # Keyed by the event's hash (unique in the case's chain): known before the insert.
             key = f"{row.id}:{kind}:{event['hash'][:32]}"
+            told = audiences
+            if group is not None:
+                if n == 0:
+                    self._tell_group(
+                        kind, row, params, key, audiences, body_of, group, notes, mails
+                    )
+                told = audiences & {"consumer"}
             for user in notices.recipients_of(
-                audiences,
+                told,
                 consumer=self.people[row.consumer_id],
                 enterprise_id=row.enterprise_id,
                 assignee=self.people.get(row.assignee_id),
@@ -1972,6 +1996,28 @@ class _Batch:
             for complaint_id, params, key in hooked:
                 for hook in hooks:
                     notices.queue_webhooks(loaded[complaint_id], hook, params, key=f"{key}:{hook}")
+
+    def _tell_group(self, kind, row, params, key, audiences, body_of, group, notes, mails):
+        """The one notice of a group act for the enterprise's staff and the mediators."""
+        staff = audiences - {"consumer"}
+        params = {**params, "reference": group["joint_reference"]}
+        for user in notices.recipients_of(
+            staff,
+            consumer=self.people[row.consumer_id],
+            enterprise_id=row.enterprise_id,
+            assignee=self.people.get(row.assignee_id),
+            mediator=self.people.get(row.mediator_id),
+            body_id=body_of(row),
+            raised_to_body_id=row.raised_to_body_id if "parent_body" in staff else None,
+        ):
+            if self.actor is not None and user.id == self.actor.id:
+                continue
+            notes.append(
+                {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
+            )
+            mails.append(
+                notices.email_row(user, kind, params, row.id, key=f"mail:{key}:group:{user.id}")
+            )
 
     def _write(self) -> None:
         """The cases' UPDATE (each guarded by its version) and their events; the cases

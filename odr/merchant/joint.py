@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from odr import display as rows
+from odr.disputes import formats
 from odr.disputes import joint as groups
 from odr.disputes.choices import Request
 from odr.disputes.states import DomainError, Invalid, NotFound, State
@@ -15,39 +16,72 @@ from odr.forms import add_errors
 from odr.merchant.forms import DeclineForm, JointOfferForm, SignForm
 from odr.merchant.views import bp
 
+# Claims shown a page at a time: a group of a thousand members stays one quick page.
+PAGE_SIZE = 100
+
 
 def _load(joint_id: int):
+    """The group and the view of it (with the page of its members asked for), if the
+    signed-in user is staff of its enterprise and it was submitted; else 404."""
+    page = max(request.args.get("page", 1, type=int), 1)
     joint = groups.get_joint(joint_id)
-    seen = groups.view(current_user, joint) if joint is not None else None
+    seen = (
+        groups.view(current_user, joint, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        if joint
+        else None
+    )
     if seen is None or seen["part"] != "enterprise":
         abort(404)
     return joint, seen
 
 
 def _page(joint, seen, status=200, offer_form=None, decline_form=None, amounts=None):
+    """Every value of a row computed here (a template call per row costs more than the
+    work): the page of claims, and the totals of the whole group."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    totals = groups.totals(joint.id)
     labels = rows.state_labels()
     requests = rows.labels_of(Request)
-    members = [
-        {
-            **m,
-            "state_label": labels[m["state"]] if m["state"] else "",
-            "colour": rows.state_colour(m["state"]),
-            "request_text": ", ".join(str(requests[Request(r)]) for r in (m["requests"] or [])),
-            "negotiating": m["active"] and m["state"] == State.NEGOTIATING,
-        }
-        for m in seen["members"]
-        if m["complaint_id"]
-    ]
+    amounts = amounts or {}
+    label_of = _("Amount offered to %(reference)s")
+    case_url = url_for("merchant.case", case_id=0)[:-1]
+    members = []
+    for m in seen["members"]:
+        if not m["complaint_id"]:
+            continue
+        state = m["state"]
+        members.append(
+            {
+                "complaint_id": m["complaint_id"],
+                "url": f"{case_url}{m['complaint_id']}",
+                "reference": m["reference"],
+                "name": m["name"],
+                "purchase_date": m["purchase_date"] or "",
+                "amount": formats.money(m["amount"]),
+                "claimed": formats.money(m["claimed_amount"]),
+                "request_text": ", ".join(str(requests[Request(r)]) for r in (m["requests"] or [])),
+                "state_label": labels[state] if state else "",
+                "colour": rows.state_colour(state),
+                "active": m["active"],
+                "negotiating": m["active"] and state == State.NEGOTIATING,
+                "input_label": label_of % {"reference": m["reference"]},
+                "offered": amounts.get(m["complaint_id"], ""),
+            }
+        )
+    pages = max((totals["all"] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return (
         render_template(
             "merchant/joint.html",
             group=seen,
+            totals=totals,
             members=members,
-            open_count=sum(1 for m in members if m["negotiating"]),
+            claimed_total=formats.money(totals["claimed"]),
+            open_count=totals["by_state"].get(State.NEGOTIATING, 0),
             offer_form=offer_form or JointOfferForm(formdata=None),
             decline_form=decline_form or DeclineForm(formdata=None),
-            amounts=amounts or {},
-            can_sign=any(m["active"] and m["state"] == State.MEDIATING for m in members),
+            can_sign=totals["by_state"].get(State.MEDIATING, 0) > 0,
+            page=page,
+            pages=pages,
         ),
         status,
     )
