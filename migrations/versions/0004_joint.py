@@ -1,7 +1,7 @@
 """joint complaints: the group, its members, and the member case's `gathering` state
 
 Revision ID: 0004_joint
-Revises: 0004_law
+Revises: 0004_cal
 Create Date: 2026-12-07 09:00:00
 
 """
@@ -13,7 +13,7 @@ import odr.types
 
 
 revision = "0004_joint"
-down_revision = "0004_law"
+down_revision = "0004_cal"
 branch_labels = None
 depends_on = None
 
