@@ -4,7 +4,6 @@ The application form is public; every other page is for the enterprise's staff (
 owner's console pages for the owner only).
 """
 
-import csv
 import io
 import secrets
 from functools import wraps
@@ -321,15 +320,6 @@ def assign():
     return redirect(target)
 
 
-CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Text as a spreadsheet shows it; a leading formula character is neutralised."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_INJECTION) else text
-
-
 @bp.route("/inbox/export.csv")
 def export():
     """The filtered list as CSV, streamed, UTF-8 with a byte-order mark for Excel."""
@@ -354,25 +344,25 @@ def export():
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = formats.csv_writer(buffer)
         yield "\ufeff"
         writer.writerow(header)
         for count, complaint in enumerate(queries.all_rows(flt, now=now), start=1):
             writer.writerow(
                 [
-                    _cell(complaint.reference),
-                    _cell(complaint.state.label),
+                    complaint.reference,
+                    complaint.state.label,
                     complaint.filed_at.astimezone(_tz()).strftime(formats.CSV_DATETIME_FORMAT),
                     complaint.deadline_at.astimezone(_tz()).strftime(formats.CSV_DATE_FORMAT)
                     if complaint.deadline_at
                     else "",
-                    _cell(complaint.complainant_name),
-                    _cell(formats.mask_phone(complaint.complainant_phone)),
-                    _cell(complaint.issue.label),
-                    _cell(complaint.subject),
+                    complaint.complainant_name,
+                    formats.mask_phone(complaint.complainant_phone),
+                    complaint.issue.label,
+                    complaint.subject,
                     f"{complaint.amount:.2f}",
                     f"{complaint.claimed_amount:.2f}",
-                    _cell(staff.get(complaint.assignee_id, "")),
+                    staff.get(complaint.assignee_id, ""),
                     group_of.get(complaint.id, ""),
                 ]
             )
