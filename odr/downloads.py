@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Response, abort, send_file
 
-from odr.disputes.evidence import clean_filename, evidence_path
+from odr.disputes.evidence import ALLOWED, clean_filename, evidence_path
 from odr.disputes.models import Evidence, Record
 from odr.disputes.records import record_bytes
 from odr.extensions import db
@@ -34,8 +34,24 @@ def send_download(
     return response
 
 
+def download_name(filename: str | None, mimetype: str) -> str:
+    """The uploader's name, cleaned, with the extension of the type sniffed from the
+    content: a GIF/HTML polyglot uploaded as page.html downloads as page.gif, so no
+    program opens it as a web page."""
+    extension = ALLOWED.get(mimetype, ".bin")
+    stem = clean_filename(filename)
+    if stem.lower().endswith(extension) or (extension == ".jpg" and stem.lower().endswith(".jpeg")):
+        return stem
+    stem = stem.rsplit(".", 1)[0] if "." in stem.strip(".") else stem
+    return (stem.strip(". ") or "evidence")[:190] + extension
+
+
 def send_evidence(item: Evidence) -> Response:
-    return send_download(evidence_path(item), filename=item.filename, mimetype=item.content_type)
+    return send_download(
+        evidence_path(item),
+        filename=download_name(item.filename, item.content_type),
+        mimetype=item.content_type,
+    )
 
 
 def send_record(record: Record, reference: str | None = None) -> Response:
