@@ -340,4 +340,6 @@ def token_dict(token) -> dict:
         "expires_at": iso(token.expires_at),
         "last_used_at": iso(token.last_used_at),
         "revoked_at": iso(token.revoked_at),
+        "scopes": sorted(str(s) for s in token.scope_set),
+        "parent_id": token.parent_id,
     }

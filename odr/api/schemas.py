@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from odr.auth.models import UserRole
+from odr.auth.models import TokenScope, UserRole
 from odr.disputes.choices import (
     AgreementStatus,
     Issue,
@@ -273,6 +273,14 @@ class WebhookIn(In):
 
 class TokenCreateIn(In):
     name: Text(100, 1)
+    scopes: list[TokenScope] | None = Field(
+        None,
+        max_length=4,
+        description=(
+            "What the token may do; default cases:read and cases:act. At most the "
+            "creating token's own scopes."
+        ),
+    )
 
 
 class JointIn(In):
@@ -668,6 +676,8 @@ class IntegrationTokenOut(Out):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[TokenScope]
+    parent_id: int | None = Field(description="The token that created this one, if any.")
 
 
 class IntegrationTokenCreated(IntegrationTokenOut):

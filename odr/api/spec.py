@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from odr.api import schemas
-from odr.api.core import MAX_ID, authenticate
+from odr.api.core import MAX_ID, authenticate, require_scope
+from odr.auth.models import TokenScope
 
 JSON = "application/json"
 PDF = "application/pdf"
@@ -27,7 +28,7 @@ NO_CONTENT = "no_content"
 ERROR_TEXT = {
     400: "Malformed request: the body is not a JSON object.",
     401: "No token, or a token that is not valid, expired or revoked.",
-    403: "Your role may never do this.",
+    403: "Your role may never do this, or the token lacks the scope (insufficient_scope).",
     404: "Unknown, or not visible to you.",
     409: "Not possible in the current state (code invalid_transition).",
     413: "The upload is too large.",
@@ -53,6 +54,7 @@ class Endpoint:
     responses: dict[int, object]
     errors: set[int]
     path_schemas: dict[str, dict] = field(default_factory=dict)
+    scope: TokenScope | None = None
 
     @property
     def path(self) -> str:
@@ -103,14 +105,20 @@ def endpoint(
     description: str | None = None,
     path_schemas: dict[str, dict] | None = None,
     decorators: tuple = (),
+    scope: TokenScope | None = None,
 ):
     """Declare, document and register one API view. The view returns (data, status), a
-    Response, or (None, 204)."""
+    Response, or (None, 204).
+
+    `scope`: what an integration token needs to call it; by default reading (GET) needs
+    cases:read and anything else cases:act."""
+    if auth and scope is None:
+        scope = TokenScope.READ_CASES if method.upper() == "GET" else TokenScope.ACT_ON_CASES
 
     def decorator(fn):
         statuses = set(errors)
         if auth:
-            statuses.add(401)
+            statuses.update({401, 403})
         if body is not None:
             statuses.update({400, 422})
         if query is not None or multipart is not None:
@@ -132,12 +140,14 @@ def endpoint(
             responses=responses,
             errors=statuses,
             path_schemas=path_schemas or {},
+            scope=scope,
         )
 
         @wraps(fn)
         def view(**kwargs):
             if auth:
                 authenticate()
+                require_scope(scope)
             result = fn(**kwargs)
             if isinstance(result, Response):
                 return result
@@ -218,6 +228,12 @@ def build_openapi() -> dict:
         }
         if item.description:
             operation["description"] = item.description
+        if item.scope is not None:
+            operation["x-scope"] = str(item.scope)
+            scope_note = f"Integration tokens need the scope `{item.scope}`."
+            operation["description"] = (
+                f"{item.description}\n\n{scope_note}" if item.description else scope_note
+            )
         for name, schema in item.path_params:
             operation["parameters"].append(
                 {"name": name, "in": "path", "required": True, "schema": schema}
@@ -291,7 +307,11 @@ def build_openapi() -> dict:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A token from POST /auth/tokens, or an integration token.",
+                    "description": (
+                        "A token from POST /auth/tokens (all the user may do), or an "
+                        "integration token limited to its scopes: cases:read, cases:act, "
+                        "webhooks:manage, tokens:manage."
+                    ),
                 }
             },
         },

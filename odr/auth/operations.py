@@ -212,7 +212,11 @@ def issue_token(
     kind: TokenKind = TokenKind.SESSION,
     name: str | None = None,
     ttl_hours: int | None = 24,
+    scopes=None,
+    parent: ApiToken | None = None,
 ) -> tuple[str, ApiToken]:
+    """A new token (answered raw once; its hash is kept). `scopes` (TokenScope values) limit
+    it; None leaves it every right of its user. `parent` is the token that minted it."""
     raw = "odr_" + new_secret()
     token = ApiToken(
         user_id=user.id,
@@ -220,6 +224,8 @@ def issue_token(
         name=name,
         token_hash=hash_token(raw),
         expires_at=utcnow() + timedelta(hours=ttl_hours) if ttl_hours else None,
+        scopes=" ".join(sorted(str(s) for s in scopes)) if scopes is not None else None,
+        parent_id=parent.id if parent is not None else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -238,17 +244,57 @@ def _token_statement():
     )
 
 
-def user_for_token(raw: str) -> User | None:
+def token_for(raw: str) -> ApiToken | None:
+    """The valid token of this raw value, with its user: not revoked, not expired, its user
+    active, and no token in the line that minted it revoked (a revocation reaches
+    everything minted below it, even what was minted while it was being revoked)."""
     token = db.session.scalars(_token_statement(), {"token_hash": hash_token(raw)}).first()
     now = utcnow()
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    user = token.user
-    if not user.active:
+    if not token.user.active:
         return None
-    return user
+    if token.parent_id is not None and _line_revoked(token.parent_id):
+        return None
+    return token
+
+
+def _line_revoked(token_id: int | None) -> bool:
+    seen: set[int] = set()
+    while token_id is not None and token_id not in seen:
+        seen.add(token_id)
+        row = db.session.execute(
+            db.select(ApiToken.revoked_at, ApiToken.parent_id).where(ApiToken.id == token_id)
+        ).first()
+        if row is None or row.revoked_at is not None:
+            return True
+        token_id = row.parent_id
+    return False
+
+
+def user_for_token(raw: str) -> User | None:
+    token = token_for(raw)
+    return token.user if token is not None else None
+
+
+def revoke_with_descendants(token: ApiToken, now=None) -> list[ApiToken]:
+    """Revoke a token and every token minted below it; answer those newly revoked."""
+    now = now or utcnow()
+    revoked, frontier = [], [token]
+    while frontier:
+        for item in frontier:
+            if item.revoked_at is None:
+                item.revoked_at = now
+                revoked.append(item)
+        frontier = list(
+            db.session.scalars(
+                db.select(ApiToken).where(ApiToken.parent_id.in_([t.id for t in frontier]))
+            )
+        )
+    db.session.flush()
+    return revoked
 
 
 def new_link(user: User, purpose: LinkPurpose, hours: int) -> str:

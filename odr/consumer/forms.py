@@ -9,25 +9,16 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from odr.disputes.choices import Issue, PerformanceStatus, Request, SubjectKind
-from odr.forms import options
+from odr.forms import MultiCheckboxField, options
 
 NOT_LISTED = "other"
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A group of checkboxes (macros.field renders it as a fieldset)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class CsrfForm(FlaskForm):

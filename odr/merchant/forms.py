@@ -16,8 +16,9 @@ from wtforms import (
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
+from odr.auth.models import DEFAULT_SCOPES, TokenScope
 from odr.disputes.choices import Remedy
-from odr.forms import options
+from odr.forms import MultiCheckboxField, options
 
 REQUIRED = _l("This field is required.")
 
@@ -152,6 +153,11 @@ class TokenForm(PrefixedForm):
     name = StringField(
         _l("Name of the token (e.g. the system that uses it)"),
         validators=[DataRequired(REQUIRED), length(100)],
+    )
+    scopes = MultiCheckboxField(
+        _l("What the token may do"),
+        choices=options((s.value, s.label) for s in TokenScope),
+        default=sorted(str(s) for s in DEFAULT_SCOPES),
     )
     submit = SubmitField(_l("Create token"))
 
