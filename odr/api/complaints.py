@@ -52,6 +52,7 @@ PARTIES = ("consumer", "enterprise", "mediator")
     tags=("consumer",),
     body=schemas.ComplaintIn,
     responses={201: schemas.CaseDetail},
+    idempotent=True,
     errors=(403,),
 )
 def file_complaint():
@@ -214,6 +215,7 @@ def _party(complaint: Complaint):
     tags=PARTIES,
     body=schemas.MessageIn,
     responses={201: schemas.MessageOut},
+    idempotent=True,
     errors=(403, 409),
 )
 def post_message(complaint_id: int):
@@ -237,6 +239,7 @@ def post_message(complaint_id: int):
         "required": ["file"],
     },
     responses={201: schemas.EvidenceOut},
+    idempotent=True,
     errors=(403, 409, 413, 415),
 )
 def upload_evidence(complaint_id: int):
@@ -261,6 +264,7 @@ def upload_evidence(complaint_id: int):
     tags=("enterprise",),
     body=schemas.OfferIn,
     responses={201: schemas.OfferOut},
+    idempotent=True,
     errors=(403, 409),
 )
 def make_offer(complaint_id: int):

@@ -16,7 +16,7 @@ from flask import Response, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from odr.api import schemas
+from odr.api import idempotency, schemas
 from odr.api.core import MAX_ID, authenticate, require_scope
 from odr.auth.models import TokenScope
 
@@ -55,6 +55,7 @@ class Endpoint:
     errors: set[int]
     path_schemas: dict[str, dict] = field(default_factory=dict)
     scope: TokenScope | None = None
+    idempotent: bool = False
 
     @property
     def path(self) -> str:
@@ -106,12 +107,14 @@ def endpoint(
     path_schemas: dict[str, dict] | None = None,
     decorators: tuple = (),
     scope: TokenScope | None = None,
+    idempotent: bool = False,
 ):
     """Declare, document and register one API view. The view returns (data, status), a
     Response, or (None, 204).
 
     `scope`: what an integration token needs to call it; by default reading (GET) needs
-    cases:read and anything else cases:act."""
+    cases:read and anything else cases:act. `idempotent`: a creating POST that honours an
+    `Idempotency-Key` header (odr/api/idempotency.py)."""
     if auth and scope is None:
         scope = TokenScope.READ_CASES if method.upper() == "GET" else TokenScope.ACT_ON_CASES
 
@@ -125,6 +128,8 @@ def endpoint(
             statuses.add(422)
         if "<" in rule:
             statuses.add(404)
+        if idempotent:
+            statuses.update({409, 422})
         declared = Endpoint(
             method=method.upper(),
             rule=rule,
@@ -141,13 +146,10 @@ def endpoint(
             errors=statuses,
             path_schemas=path_schemas or {},
             scope=scope,
+            idempotent=idempotent,
         )
 
-        @wraps(fn)
-        def view(**kwargs):
-            if auth:
-                authenticate()
-                require_scope(scope)
+        def respond(kwargs) -> Response:
             result = fn(**kwargs)
             if isinstance(result, Response):
                 return result
@@ -157,6 +159,17 @@ def endpoint(
             if current_app.testing:
                 check_answer(declared, status, data)
             return to_json(data, status)
+
+        @wraps(fn)
+        def view(**kwargs):
+            if auth:
+                authenticate()
+                require_scope(scope)
+            if idempotent:
+                key = idempotency.wanted_key()
+                if key is not None:
+                    return idempotency.once(key, lambda: respond(kwargs))
+            return respond(kwargs)
 
         registered = view
         for extra in decorators:
@@ -237,6 +250,20 @@ def build_openapi() -> dict:
         for name, schema in item.path_params:
             operation["parameters"].append(
                 {"name": name, "in": "path", "required": True, "schema": schema}
+            )
+        if item.idempotent:
+            operation["parameters"].append(
+                {
+                    "name": idempotency.HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Sent again with the same body within 24 hours, the first answer is "
+                        "given again and nothing is created; with another body: 422 "
+                        "idempotency_mismatch."
+                    ),
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
             )
         if item.query is not None:
             query_schema = components[item.query.__name__]

@@ -15,7 +15,7 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from odr.disputes import clocks, deadlines, memo, sessions
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
-from odr.disputes.models import Complaint, MediationBody
+from odr.disputes.models import Complaint, IdempotentRequest, MediationBody
 from odr.disputes.states import OPEN_STATES, DomainError, State
 from odr.extensions import db
 from odr.types import utcnow
@@ -251,6 +251,12 @@ def _sweep(as_of: datetime, batch: int) -> SweepReport:
         _run(report, kind, as_of, batch, calendar.version)
     _remind_sessions(report, as_of)
     purged = purge_old_drafts(as_of)
+    # Answers of idempotent API requests are given again for 24 hours (real time), no longer.
+    db.session.execute(
+        db.delete(IdempotentRequest).where(
+            IdempotentRequest.created_at < min(as_of, utcnow()) - timedelta(hours=24)
+        )
+    )
     db.session.commit()
     if purged:
         report.add("-", "drafts_purged", f"{purged} drafts older than 30 days")

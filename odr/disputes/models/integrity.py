@@ -1,0 +1,28 @@
+"""What keeps requests and records honest: remembered answers of idempotent API requests and
+the keyed seals of each case's facts (odr/disputes/audit.py)."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from odr.extensions import db
+from odr.types import UTCDateTime, utcnow
+
+
+class IdempotentRequest(db.Model):
+    """A creating API request sent with an `Idempotency-Key`: the first answer, kept 24
+    hours and given again for the same key, caller and body. The unique key makes two
+    requests racing with one key create one thing."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="one_per_caller"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    # SHA-256 of the method, the path and the body: the same key with another body is refused.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int | None] = mapped_column()  # NULL while the first request runs
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
