@@ -7,6 +7,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 _INSTANCE = Path(os.environ.get("ODR_INSTANCE_DIR", BASE_DIR / "instance"))
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production
+# The audit key's stand-in outside production: fixed, public, refused in production.
+DEV_AUDIT_KEY = "dev-only-audit-key-not-secret"
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -18,6 +20,10 @@ def _env_bool(name: str, default: bool) -> bool:
 
 class Config:
     SECRET_KEY = os.environ.get("ODR_SECRET_KEY", DEV_SECRET)
+    # The HMAC key of the audit chain, the case seals and the backups (odr/disputes/seals.py).
+    # Kept outside the database (environment or secret store): whoever holds only the
+    # database cannot rebuild what it signs. Production refuses to start without it.
+    AUDIT_KEY = os.environ.get("ODR_AUDIT_KEY", DEV_AUDIT_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "ODR_DATABASE_URL", f"sqlite:///{_INSTANCE / 'odr.sqlite'}"
     )
@@ -110,6 +116,12 @@ class ProductionConfig(Config):
         if cls.SECRET_KEY == DEV_SECRET or len(cls.SECRET_KEY) < 16:
             raise RuntimeError(
                 "ODR_SECRET_KEY must be set to a long random value in production "
+                '(python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+        if cls.AUDIT_KEY == DEV_AUDIT_KEY or len(cls.AUDIT_KEY) < 32:
+            raise RuntimeError(
+                "ODR_AUDIT_KEY must be set to a long random value in production, kept "
+                "outside the database (it signs the audit chain and the backups); "
                 '(python -c "import secrets; print(secrets.token_hex(32))")'
             )
         if not public_base_url_valid(cls.PUBLIC_BASE_URL):

@@ -12,6 +12,7 @@ from odr.api.complaints import CASE
 from odr.api.core import caller, load_case, query
 from odr.api.render import record_dict
 from odr.api.spec import PDF, endpoint, to_json
+from odr.disputes import records
 from odr.disputes.models import Complaint, Record
 from odr.disputes.permissions import role_in_case
 from odr.disputes.records import render_pending
@@ -107,8 +108,9 @@ def verify_record(code: str):
             },
             404,
         )
-    valid = True
-    if args.sha256 is not None:
+    # The row must be the one sealed at issue: a SHA-256 rewritten for a forgery is not.
+    valid = records.genuine(record)
+    if valid and args.sha256 is not None:
         valid = hmac.compare_digest(
             args.sha256.strip().lower().encode("utf-8", "replace"), record.sha256.encode()
         )

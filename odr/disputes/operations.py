@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.auth.models import User, UserRole
-from odr.disputes import clocks, deadlines, memo, routing, rules
+from odr.disputes import clocks, deadlines, memo, routing, rules, seals
 from odr.disputes import notifications as notices
 from odr.disputes.choices import (
     AgreementStatus,
@@ -741,6 +741,7 @@ _SUPERSEDE = (
     db.update(Offer)
     .where(Offer.complaint_id == db.bindparam("cid"), Offer.status == OfferStatus.OPEN)
     .values(status=OfferStatus.SUPERSEDED)
+    .returning(Offer.id)
 )
 
 
@@ -773,7 +774,9 @@ def make_offer(
         errors["performance_due"] = str(_l("The date cannot be in the past."))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
-    db.session.execute(_SUPERSEDE, {"cid": complaint.id})  # the open offer, if any
+    seals.remember_before(db.session(), "offer", [complaint.id])
+    superseded = db.session.scalars(_SUPERSEDE, {"cid": complaint.id}).all()  # the open one
+    seals.note(db.session(), "offer", [complaint.id], superseded)
     offer = Offer(complaint_id=complaint.id, made_by_id=actor.id, created_at=now, **values)
     db.session.add(offer)
     if complaint.first_answer_at is None:
@@ -897,14 +900,22 @@ def _to_mediation(
         "escalated",
         lambda row: {"body": bodies[row.id][1] if bodies[row.id] else ""},
         body_id,
-        then=lambda ids: db.session.execute(
-            db.update(Offer)
-            .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
-            .values(status=OfferStatus.LAPSED)
-        ),
+        then=_lapse_open_offers,
         group=group,
     )
     return batch.moved
+
+
+def _lapse_open_offers(ids: list[int]) -> None:
+    seals.remember_before(db.session(), "offer", ids)
+    lapsed = db.session.execute(
+        db.update(Offer)
+        .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
+        .values(status=OfferStatus.LAPSED)
+        .returning(Offer.id, Offer.complaint_id)
+    ).all()
+    for offer_id, complaint_id in lapsed:
+        seals.note(db.session(), "offer", [complaint_id], [offer_id])
 
 
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
@@ -2033,11 +2044,15 @@ class _Batch:
             (row.id, row.version, *(bind(n, update[n]) for n in names))
             for row, update in zip(self.rows, self.updates, strict=True)
         ]
+        seals.remember_before(db.session(), "case", [row.id for row in self.rows])
         statement, parameters = _case_update(dialect, names, rows)
         result = connection.exec_driver_sql(statement, parameters)
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
         _insert(CaseEvent.__table__, self.events)
+        # The cases' sealed columns (state, body, chain head) changed by statement.
+        for row in self.rows:
+            seals.note(db.session(), "case", [row.id], [row.id])
         loaded = {case.id: case for case in self.cases if isinstance(case, Complaint)}
         moved = []
         for row, update in zip(self.rows, self.updates, strict=True):

@@ -29,7 +29,7 @@ from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from odr.disputes import formats
+from odr.disputes import formats, seals
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
 from odr.disputes.notifications import notify
@@ -356,11 +356,21 @@ def find_record(code: str | None) -> Record | None:
 
 
 def find_by_sha256(digest: str) -> Record | None:
+    """The issued record with these bytes, if its row is the one sealed at its issue."""
     if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
         return None
-    return db.session.scalar(
-        db.select(Record).where(Record.sha256 == digest).order_by(Record.id).limit(1)
-    )
+    for record in db.session.scalars(
+        db.select(Record).where(Record.sha256 == digest).order_by(Record.id).limit(5)
+    ):
+        if genuine(record):
+            return record
+    return None
+
+
+def genuine(record: Record) -> bool:
+    """Whether the record's row (its SHA-256, size, code, case) is the one sealed under the
+    audit key when it was issued: a row rewritten to match a forged PDF is not."""
+    return seals.record_sealed(db.session, record)
 
 
 def records_of(complaint: Complaint) -> list[Record]:
@@ -374,7 +384,7 @@ def records_of(complaint: Complaint) -> list[Record]:
 def verification(code: str | None) -> dict:
     """What anyone may learn from a verification code: never personal data."""
     record = find_record(code)
-    if record is None:
+    if record is None or not genuine(record):
         return {"valid": False, "kind": None, "reference": None, "issued_at": None, "sha256": None}
     if not record.ready:  # issued moments ago: its digest exists once it is rendered
         render_pending(record)
@@ -396,7 +406,8 @@ def sha256_of(data: bytes) -> str:
 
 
 def same_bytes(record: Record, data: bytes) -> bool:
-    """Whether a copy is byte-identical to the record as issued."""
+    """Whether a copy is byte-identical to the record as issued (and the record's row is the
+    one sealed at its issue)."""
     if not record.ready:  # nobody can hold a copy of a record not rendered yet
         return False
-    return secrets.compare_digest(sha256_of(data), record.sha256)
+    return secrets.compare_digest(sha256_of(data), record.sha256) and genuine(record)

@@ -14,7 +14,7 @@ from odr.disputes.models.complaint import (  # noqa: F401
     Record,
     Signature,
 )
-from odr.disputes.models.integrity import IdempotentRequest  # noqa: F401
+from odr.disputes.models.integrity import AuditSeal, IdempotentRequest  # noqa: F401
 from odr.disputes.models.joint import (  # noqa: F401
     JointComplaint,
     JointMember,

@@ -26,3 +26,21 @@ class IdempotentRequest(db.Model):
     status: Mapped[int | None] = mapped_column()  # NULL while the first request runs
     answer: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditSeal(db.Model):
+    """The keyed seal of one case's facts (odr/disputes/seals.py), and its place in the chain
+    of all cases. No foreign key: the seal outlives its case, so a deleted case is named."""
+
+    __tablename__ = "audit_seal"
+
+    complaint_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(sa.String(32))
+    # The chain of all cases, one link each at filing: a gap is a deleted case.
+    serial: Mapped[int] = mapped_column(unique=True)
+    prev_link: Mapped[str | None] = mapped_column(sa.String(64))
+    link: Mapped[str] = mapped_column(sa.String(64))
+    # The facts: {kind: {row id: HMAC}} as JSON text, and the MAC over them.
+    version: Mapped[int] = mapped_column()
+    facts: Mapped[str] = mapped_column(sa.Text)
+    mac: Mapped[str] = mapped_column(sa.String(64))
