@@ -357,75 +357,81 @@ def _seal(session: Session) -> None:
 
 def _write_seals(connection, cases, rows, everything, new_cases, before) -> None:
     table = AuditSeal.__table__
-    held = {
-        row.complaint_id: row
-        for row in connection.execute(
-            sa.select(table).where(table.c.complaint_id.in_(cases)).with_for_update()
-        )
-    }
+    old = [c for c in cases if c not in new_cases]
+    held = {}
+    if old:  # a new case has no seal yet: nothing to read or lock
+        held = {
+            row.complaint_id: row
+            for row in connection.execute(
+                sa.select(table).where(table.c.complaint_id.in_(old)).with_for_update()
+            )
+        }
     # What the database holds now for the rows written in this transaction.
     wanted: dict[str, set[int]] = defaultdict(set)
-    for case_id, kind in rows:
-        wanted[kind].add(case_id)
-    for case_id, kind in everything:
+    for case_id, kind in [*rows, *everything]:
         wanted[kind].add(case_id)
     now: dict = defaultdict(lambda: defaultdict(dict))
+    references: dict[int, str] = {}
     for kind, case_ids in wanted.items():
         ids = None
         if not any((c, kind) in everything for c in case_ids):
             ids = set().union(*(rows.get((c, kind), set()) for c in case_ids))
         for row in connection.execute(_query(kind, case_ids, ids)):
             now[row.case_id][kind][str(row.id)] = row_seal(kind, row)
-
-    references = dict(
-        connection.execute(
-            sa.select(Complaint.__table__.c.id, Complaint.__table__.c.reference).where(
-                Complaint.__table__.c.id.in_(cases)
-            )
-        ).all()
-    )
+            if kind == "case":
+                references[row.id] = row.reference
     for case_id in cases:
         seal = held.get(case_id)
         if seal is None and case_id not in new_cases:
             continue  # a case sealed before seals existed, or whose seal is gone: reported
-        if case_id not in references:
-            continue  # deleted in this transaction: its seal stays as evidence
         if seal is None:
-            facts, version, link = {}, 0, _register(connection, case_id, references[case_id])
+            if case_id not in references:
+                continue  # filed and deleted in one transaction
+            facts, version = {}, 0
         else:
             facts = json.loads(seal.facts)
-            version, link = seal.version, seal.link
-            if seal_mac(case_id, version, link, seal.facts) != seal.mac:
+            version = seal.version
+            if seal_mac(case_id, version, seal.link, seal.facts) != seal.mac:
                 facts["!"] = {"broken": str(version)}
-        for kind in KINDS:
-            touched = (case_id, kind) in everything
-            ids = rows.get((case_id, kind))
-            if not touched and not ids:
-                continue
-            current = now[case_id].get(kind, {})
-            kept = facts.setdefault(kind, {})
-            changed = set(kept) | set(current) if touched else set(map(str, ids))
-            for row_id in changed:
-                was = before.get((case_id, kind, int(row_id)))
-                if row_id in kept and was is not None and was != kept[row_id]:
-                    continue  # changed behind the portal's back first: stays reported
-                if row_id in current:
-                    kept[row_id] = current[row_id]
-                else:
-                    kept.pop(row_id, None)
-            if not kept:
-                facts.pop(kind)
+        _merge(facts, case_id, rows, everything, now, before)
         text = facts_text(facts)
         version += 1
+        if seal is None:
+            _register(connection, case_id, references[case_id], text)
+            continue
         connection.execute(
             sa.update(table)
             .where(table.c.complaint_id == case_id)
-            .values(version=version, facts=text, mac=seal_mac(case_id, version, link, text))
+            .values(version=version, facts=text, mac=seal_mac(case_id, version, seal.link, text))
         )
 
 
-def _register(connection, case_id: int, reference: str) -> str:
-    """Add the case to the chain of all cases: the next serial, linked to the one before."""
+def _merge(facts, case_id, rows, everything, now, before) -> None:
+    """Take the new seals of the rows this transaction wrote into the case's facts."""
+    for kind in KINDS:
+        touched = (case_id, kind) in everything
+        ids = rows.get((case_id, kind))
+        if not touched and not ids:
+            continue
+        current = now[case_id].get(kind, {})
+        kept = facts.setdefault(kind, {})
+        changed = set(kept) | set(current) if touched else set(map(str, ids))
+        for row_id in changed:
+            was = before.get((case_id, kind, int(row_id)))
+            if row_id in kept and was is not None and was != kept[row_id]:
+                continue  # changed behind the portal's back first: stays reported
+            if row_id in current:
+                kept[row_id] = current[row_id]
+            else:
+                kept.pop(row_id, None)
+        if not kept:
+            facts.pop(kind)
+
+
+def _register(connection, case_id: int, reference: str, text: str) -> None:
+    """Seal a new case and add it to the chain of all cases: the next serial, linked to the
+    one before. On PostgreSQL an advisory lock makes filings take their serials in turn
+    (SQLite's write lock already does)."""
     table = AuditSeal.__table__
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
@@ -442,12 +448,11 @@ def _register(connection, case_id: int, reference: str) -> str:
             serial=serial,
             prev_link=prev_link,
             link=link,
-            version=0,
-            facts="{}",
-            mac="",
+            version=1,
+            facts=text,
+            mac=seal_mac(case_id, 1, link, text),
         )
     )
-    return link
 
 
 # -- checking one record (the public verification page) ----------------------------------
