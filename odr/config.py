@@ -118,16 +118,16 @@ class ProductionConfig(Config):
                 "ODR_SECRET_KEY must be set to a long random value in production "
                 '(python -c "import secrets; print(secrets.token_hex(32))")'
             )
+        if not public_base_url_valid(cls.PUBLIC_BASE_URL):
+            raise RuntimeError(
+                "ODR_PUBLIC_BASE_URL must be set in production to the address people reach "
+                "the portal at, e.g. https://odr.example.cn: e-mailed links are built from it"
+            )
         if cls.AUDIT_KEY == DEV_AUDIT_KEY or len(cls.AUDIT_KEY) < 32:
             raise RuntimeError(
                 "ODR_AUDIT_KEY must be set to a long random value in production, kept "
                 "outside the database (it signs the audit chain and the backups); "
                 '(python -c "import secrets; print(secrets.token_hex(32))")'
-            )
-        if not public_base_url_valid(cls.PUBLIC_BASE_URL):
-            raise RuntimeError(
-                "ODR_PUBLIC_BASE_URL must be set in production to the address people reach "
-                "the portal at, e.g. https://odr.example.cn: e-mailed links are built from it"
             )
 
 

@@ -157,6 +157,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(csrf_app, world, db):
 def production_app(app, monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "a" * 64)
     monkeypatch.setattr(ProductionConfig, "PUBLIC_BASE_URL", "https://odr.example.cn")
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "b" * 64)
     # The limiter is one object shared by every app of the process: leave it disabled, as
     # the other tests expect (the limit is tested on real servers below).
     prod = sibling_app(app, ProductionConfig, RATELIMIT_ENABLED=False)

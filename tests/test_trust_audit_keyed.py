@@ -270,6 +270,7 @@ def test_genuine_record_verifies_by_file(app, client, world, db):
 
 def test_audit_key_is_required_in_production(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 64)
+    monkeypatch.setattr(ProductionConfig, "PUBLIC_BASE_URL", "https://odr.example.cn")
     monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "dev-only-audit-key-not-secret")
     with pytest.raises(RuntimeError, match="ODR_AUDIT_KEY"):
         ProductionConfig.check()
