@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from odr.config import ProductionConfig
 from odr.disputes import operations as ops
+from odr.disputes import records
 from odr.disputes.events import _canonical
 from odr.disputes.models import (
     Agreement,
@@ -39,6 +40,7 @@ def settled(world, db):
     ops.post_message(world.consumer, case, "好的")
     ops.accept_offer(world.consumer, case, offer.id)
     db.session.commit()
+    records.render_due()  # the worker renders the settlement record after the commit
     return case, offer
 
 
@@ -49,6 +51,7 @@ def mediated(world, db):
     ops.sign_agreement(world.consumer, case)
     ops.sign_agreement(world.agent, case)
     db.session.commit()
+    records.render_due()  # the worker renders the mediation record after the commit
     return case, agreement
 
 

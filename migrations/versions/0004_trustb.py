@@ -6,7 +6,7 @@ run `flask odr audit adopt` once, with ODR_AUDIT_KEY set, to re-chain their time
 the key and seal them (it refuses to run twice).
 
 Revision ID: 0004_trustb
-Revises: 0004_trusta
+Revises: 0004_joint
 Create Date: 2026-12-07 00:25:17
 
 """
@@ -18,7 +18,7 @@ import odr.types
 
 # revision identifiers, used by Alembic.
 revision = "0004_trustb"
-down_revision = "0004_trusta"
+down_revision = "0004_joint"
 branch_labels = None
 depends_on = None
 

@@ -281,6 +281,9 @@ def render_pending(record: Record) -> Record:
     pdf = _render_context(context, record.kind, record.code, record.language)
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"{record.code}.pdf"
+    # The row was sealed at its issue without a digest; the digest it gains now is sealed
+    # at the commit like any change the portal makes.
+    seals.remember_before(db.session(), "record", [record.complaint_id])
     won = db.session.execute(
         db.update(Record)
         .where(Record.id == record.id, Record.sha256.is_(None))
@@ -288,6 +291,8 @@ def render_pending(record: Record) -> Record:
         .execution_options(synchronize_session=False)
     ).rowcount
     if won:
+        seals.note(db.session(), "record", [record.complaint_id], [record.id])
+        seals.seal_now(db.session())
         directory = Path(current_app.config["RECORD_DIR"])
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / relative

@@ -355,6 +355,12 @@ def _seal(session: Session) -> None:
     _write_seals(connection, cases, rows, everything, pending["new"], pending["before"])
 
 
+def seal_now(session: Session) -> None:
+    """Seal at once what this transaction has changed so far, rather than at its commit:
+    a record rendered on demand is checked against its seal in the same request."""
+    _seal(session)
+
+
 def _write_seals(connection, cases, rows, everything, new_cases, before) -> None:
     table = AuditSeal.__table__
     old = [c for c in cases if c not in new_cases]

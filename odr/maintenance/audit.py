@@ -136,6 +136,8 @@ def verify_files(report: AuditReport) -> None:
     )
     for row in rows:
         report.records += 1
+        if row.path is None:
+            continue  # issued moments ago, rendered by the worker: no file to check yet
         _check_file(
             report,
             f"record {row.code} of case {row.reference}",
