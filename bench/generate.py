@@ -237,17 +237,28 @@ class Sink:
             from odr.extensions import db
 
             table = db.metadata.tables[name]
-            self.tables[name] = ([c.name for c in table.columns], _converters(table, self.dialect))
+            # A column the generator does not name takes its model's plain default (a
+            # column added since, e.g. a flag that defaults to true), else NULL.
+            defaults = {
+                c.name: c.default.arg
+                for c in table.columns
+                if c.default is not None and not c.default.is_callable and c.default.is_scalar
+            }
+            self.tables[name] = (
+                [c.name for c in table.columns],
+                _converters(table, self.dialect),
+                defaults,
+            )
         return self.tables[name]
 
     def write(self, name: str, rows: list[dict]) -> None:
         if not rows:
             return
-        columns, converters = self._table(name)
+        columns, converters, defaults = self._table(name)
         try:
             tuples = list(map(itemgetter(*columns), rows))
         except KeyError:
-            tuples = [tuple(row.get(c) for c in columns) for row in rows]
+            tuples = [tuple(row.get(c, defaults.get(c)) for c in columns) for row in rows]
         if converters:
             converted = []
             for item in tuples:

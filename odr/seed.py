@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole
 from odr.disputes import operations as ops
+from odr.disputes import records
 from odr.disputes import requests as service_requests
 from odr.disputes.models import (
     BodyKind,
@@ -523,4 +524,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         )
     )
     db.session.commit()
+    # The demo's records exist at once, whether or not the worker is running yet.
+    while records.render_due():
+        pass
     return list(DEMO_LOGINS)
