@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole
+from odr.disputes import joint, records
 from odr.disputes import operations as ops
-from odr.disputes import records
 from odr.disputes import requests as service_requests
 from odr.disputes.models import (
     BodyKind,
@@ -511,6 +511,33 @@ def seed_demo() -> list[tuple[str, str, str]]:
             "text": "店内宣传“全市最低价”，与实际不符。",
             "real_name": True,
         },
+    )
+
+    # A joint complaint (共同投诉) still gathering members: two consumers, one story.
+    def claim(days_ago, amount, facts):
+        return {
+            "purchase_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+            "amount": amount,
+            "claimed_amount": amount,
+            "requests": ["refund"],
+            "facts": facts,
+        }
+
+    group = joint.start(
+        consumer,
+        {
+            "enterprise_id": dennis.id,
+            "issue": "prepaid_card",
+            "subject_kind": "service",
+            "subject": "会员储值卡停止服务 (prepaid membership card no longer honoured)",
+            "facts": "门店停业，储值卡余额无法使用，也不予退款。",
+            **claim(40, "2000.00", "储值卡余额 2000 元无法使用。"),
+        },
+    )
+    joint.join(
+        consumer_en,
+        group,
+        claim(35, "1500.00", "A 1,500 yuan balance on the card can no longer be used."),
     )
     admin = db.session.scalar(db.select(User).where(User.email == "admin@odr.demo"))
     db.session.add(
