@@ -12,7 +12,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from odr.admin.views import bp
-from odr.disputes import formats, stats
+from odr.disputes import formats, similar, stats
 from odr.disputes.choices import Issue
 from odr.disputes.memo import kept
 from odr.disputes.models import EnterpriseStatus, RequestKind
@@ -104,6 +104,8 @@ def _dashboard_content(version: stats.Versions | None, data: dict, region: str |
                 "factor": stats.SPIKE_FACTOR,
                 "extra": stats.SPIKE_MIN_EXTRA,
                 "weeks": stats.BASELINE_WEEKS,
+                "cluster_size": similar.CLUSTER_SIZE,
+                "cluster_days": similar.CLUSTER_DAYS,
             },
             request_kinds=list(RequestKind),
             kind_label=kind_label,
@@ -111,7 +113,7 @@ def _dashboard_content(version: stats.Versions | None, data: dict, region: str |
     )
 
 
-ALERT_KINDS = ("category", "region", "enterprise")
+ALERT_KINDS = ("category", "region", "enterprise", "cluster")
 
 
 @bp.route("/alerts")
@@ -146,6 +148,8 @@ def _alerts(alerts: list[dict], version: stats.Versions | None = None) -> list[d
             tree = tree if tree is not None else stats.kept_region_tree(version)
             _parent, name, name_en, _level = tree.get(alert["key"], (None, alert["name"], None, ""))
             label = region_name({"name": name, "name_en": name_en, "code": alert["key"]})
+        elif alert["kind"] == "cluster":
+            label = f"{alert['name']} — {alert['subject']}"
         else:
             label = alert["name"]
         result.append({**alert, "label": label})

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from odr.consumer import forms
 from odr.consumer.views import _send_evidence, bp, store_uploads
-from odr.disputes import deadlines, enterprises, routing
+from odr.disputes import deadlines, enterprises, routing, similar
 from odr.disputes import operations as ops
 from odr.disputes.choices import Issue, Request, SubjectKind
 from odr.disputes.drafts import (
@@ -403,6 +403,9 @@ def review_context(draft: Draft) -> dict:
         "kind_label": _label(SubjectKind, data.get("subject_kind")),
         "request_labels": [_label(Request, r) for r in data.get("requests") or []],
         "files": draft_evidence(draft),
+        # The same dispute already open, and a joint complaint to join: offered, not forced.
+        "repeats": similar.open_repeats(current_user.id, data),
+        "groups": similar.open_groups_like(current_user.id, data),
         "complainant": {
             "name": data.get("complainant_name") or current_user.name,
             "phone": data.get("complainant_phone") or current_user.phone,

@@ -29,7 +29,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
-from odr.disputes import deadlines
+from odr.disputes import deadlines, similar
 from odr.disputes.choices import Issue
 from odr.disputes.memo import kept
 from odr.disputes.models import (
@@ -737,7 +737,8 @@ def is_spike(current: int, previous: list[int]) -> bool:
 
 def early_warnings(now: datetime | None = None) -> list[dict]:
     """Categories, regions (at every level) and enterprises whose filings in the last 7
-    days exceed their baseline (the 8 seven-day periods before) by the rule above.
+    days exceed their baseline (the 8 seven-day periods before) by the rule above, and
+    clusters of similar complaints against one enterprise (`similar.cluster_warnings`).
     JSON-ready: kind, key, name (regions and enterprises), current, baseline."""
     now = now or utcnow()
     today = deadlines.local_date(now)
@@ -800,7 +801,9 @@ def early_warnings(now: datetime | None = None) -> list[dict]:
         check("region", code, tree[code][1], series)
     for eid, series in by_enterprise.items():
         check("enterprise", eid, names.get(eid, "?"), series)
-    order = {"category": 0, "region": 1, "enterprise": 2}
+    # Beside the rise in numbers: similar complaints gathering against one enterprise.
+    alerts.extend(similar.cluster_warnings(now))
+    order = {"category": 0, "region": 1, "enterprise": 2, "cluster": 3}
     alerts.sort(key=lambda a: (order[a["kind"]], -a["current"], a["key"]))
     return alerts
 

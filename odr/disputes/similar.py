@@ -1,0 +1,219 @@
+"""When two complaints are "the same dispute": the one similarity rule behind the wizard's
+repeat check (a consumer filing again what they already have open), its pointer to an open
+joint complaint on the same issue, and the regulator's cluster warning (similar complaints
+against one enterprise within a week, in `stats.early_warnings`).
+
+Subjects are compared with rapidfuzz on normalised text (Unicode NFKC, lower case,
+punctuation dropped). Chinese is not written with spaces, so text with Chinese characters is
+compared character by character (the string without spaces); other text word by word
+(token_set_ratio: word order and extra words do not count against it). A long subject that
+contains the other nearly whole also matches (partial_ratio), so "游泳年卡" matches
+"某某游泳馆游泳年卡退费" and "gym membership" matches "annual gym membership, prepaid".
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from rapidfuzz import fuzz
+
+from odr.disputes.models import Complaint, Enterprise, JointComplaint, JointMember, JointState
+from odr.disputes.states import OPEN_STATES
+from odr.extensions import db
+from odr.types import utcnow
+
+# Two subjects are similar from this score (0-100) on.
+SUBJECT_THRESHOLD = 80
+# partial_ratio only counts when the shorter text is at least this long (characters for
+# Chinese, letters for other text): "卡" is in many subjects, "游泳年卡" in few.
+PARTIAL_MIN_CJK = 4
+PARTIAL_MIN_WORDS = 10
+# Amounts are similar within this share of the larger one.
+AMOUNT_TOLERANCE = Decimal("0.2")
+# The cluster warning: similar complaints from at least this many consumers against one
+# enterprise within this many days (one consumer filing again is a repeat, not a cluster).
+CLUSTER_SIZE = 5
+CLUSTER_DAYS = 7
+# At most this many of an enterprise's recent filings are compared (newest first).
+CLUSTER_SCAN = 5000
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalise(text: str | None) -> str:
+    """NFKC (full-width letters and digits become ASCII), lower case, punctuation and runs
+    of spaces become one space."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def subject_score(a: str | None, b: str | None) -> float:
+    """How alike two subjects are, 0-100."""
+    a, b = normalise(a), normalise(b)
+    if not a or not b:
+        return 0.0
+    if _CJK.search(a) or _CJK.search(b):
+        a, b = a.replace(" ", ""), b.replace(" ", "")
+        score = fuzz.ratio(a, b)
+        if min(len(a), len(b)) >= PARTIAL_MIN_CJK:
+            score = max(score, fuzz.partial_ratio(a, b))
+        return score
+    score = fuzz.token_set_ratio(a, b)
+    if min(len(a), len(b)) >= PARTIAL_MIN_WORDS:
+        score = max(score, fuzz.partial_ratio(a, b))
+    return score
+
+
+def similar_subjects(a: str | None, b: str | None) -> bool:
+    return subject_score(a, b) >= SUBJECT_THRESHOLD
+
+
+def _money(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def similar_amounts(a, b) -> bool:
+    """Within AMOUNT_TOLERANCE of the larger; an amount not given does not tell them apart."""
+    a, b = _money(a), _money(b)
+    if a is None or b is None:
+        return True
+    top = max(abs(a), abs(b))
+    return abs(a - b) <= top * AMOUNT_TOLERANCE
+
+
+def _enterprise_id(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+# -- the wizard --------------------------------------------------------------------------
+
+
+def open_repeats(consumer_id: int, data: dict, *, limit: int = 5) -> list[Complaint]:
+    """The consumer's own open cases that look like the dispute they are filing (data as the
+    wizard keeps it: enterprise_id, subject, amount): same enterprise, similar subject and
+    similar amount. Newest first."""
+    enterprise_id = _enterprise_id(data.get("enterprise_id"))
+    if enterprise_id is None or not data.get("subject"):
+        return []
+    candidates = db.session.scalars(
+        sa.select(Complaint)
+        .where(
+            Complaint.consumer_id == consumer_id,
+            Complaint.enterprise_id == enterprise_id,
+            Complaint.state.in_([s.value for s in OPEN_STATES]),
+        )
+        .order_by(Complaint.id.desc())
+        .limit(200)
+    )
+    found = [
+        c
+        for c in candidates
+        if similar_subjects(c.subject, data["subject"])
+        and similar_amounts(c.amount, data.get("amount"))
+    ]
+    return found[:limit]
+
+
+def open_groups_like(consumer_id: int, data: dict, *, limit: int = 3) -> list[JointComplaint]:
+    """Joint complaints still gathering members against the same enterprise on the same
+    issue whose subject is similar, that the consumer is not already in. Newest first."""
+    enterprise_id = _enterprise_id(data.get("enterprise_id"))
+    issue = data.get("issue")
+    if enterprise_id is None or not issue:
+        return []
+    mine = sa.select(JointMember.joint_id).where(
+        JointMember.consumer_id == consumer_id, JointMember.left_at.is_(None)
+    )
+    groups = db.session.scalars(
+        sa.select(JointComplaint)
+        .where(
+            JointComplaint.enterprise_id == enterprise_id,
+            JointComplaint.state == JointState.GATHERING,
+            JointComplaint.issue == issue,
+            JointComplaint.id.not_in(mine),
+        )
+        .order_by(JointComplaint.id.desc())
+        .limit(50)
+    )
+    subject = data.get("subject")
+    found = [g for g in groups if not subject or similar_subjects(g.subject, subject)]
+    return found[:limit]
+
+
+# -- the regulator's cluster warning -----------------------------------------------------
+
+
+def clusters(
+    items: Iterable[tuple[int, str, int]], size: int = CLUSTER_SIZE
+) -> list[tuple[list[int], int]]:
+    """Group (id, subject, consumer id) triples: each joins the first group whose first
+    subject it is similar to, else starts one. The groups from at least `size` consumers, as
+    (ids, consumers), largest first."""
+    groups: list[tuple[str, list[int], set[int]]] = []
+    for item_id, subject, consumer_id in items:
+        for leader, ids, people in groups:
+            if similar_subjects(leader, subject):
+                ids.append(item_id)
+                people.add(consumer_id)
+                break
+        else:
+            groups.append((subject, [item_id], {consumer_id}))
+    found = [(ids, len(people)) for _leader, ids, people in groups if len(people) >= size]
+    return sorted(found, key=lambda group: (-len(group[0]), group[0][0]))
+
+
+def cluster_warnings(now: datetime | None = None) -> list[dict]:
+    """Enterprises against which at least CLUSTER_SIZE consumers filed similar complaints in
+    the last CLUSTER_DAYS days, one warning a cluster. JSON-ready, in the shape of the other
+    early warnings: kind "cluster", key "<enterprise id>-<first case id>", name (the
+    enterprise), subject (the cluster's first subject), current (complaints in it),
+    consumers, baseline None, enterprise_id."""
+    now = now or utcnow()
+    since = [Complaint.filed_at >= now - timedelta(days=CLUSTER_DAYS), Complaint.filed_at <= now]
+    busy = db.session.execute(
+        sa.select(Complaint.enterprise_id)
+        .where(*since, Complaint.enterprise_id.is_not(None))
+        .group_by(Complaint.enterprise_id)
+        .having(sa.func.count(sa.distinct(Complaint.consumer_id)) >= CLUSTER_SIZE)
+    ).scalars()
+    busy = list(busy)
+    if not busy:
+        return []
+    names = dict(
+        db.session.execute(
+            sa.select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(busy))
+        ).all()
+    )
+    alerts = []
+    for enterprise_id in busy:
+        rows = db.session.execute(
+            sa.select(Complaint.id, Complaint.subject, Complaint.consumer_id)
+            .where(*since, Complaint.enterprise_id == enterprise_id)
+            .order_by(Complaint.id.desc())
+            .limit(CLUSTER_SCAN)
+        ).all()
+        subjects = {row.id: row.subject for row in rows}
+        for ids, people in clusters(reversed(rows)):
+            alerts.append(
+                {
+                    "kind": "cluster",
+                    "key": f"{enterprise_id}-{ids[0]}",
+                    "name": names.get(enterprise_id, "?"),
+                    "subject": subjects[ids[0]],
+                    "current": len(ids),
+                    "consumers": people,
+                    "baseline": None,
+                    "enterprise_id": enterprise_id,
+                }
+            )
+    return alerts
