@@ -277,6 +277,9 @@ TABLE = {
     "POST merchant.joint_decline":        "L   403 403 ok  404 403 403 403 ok  403",
     "POST merchant.joint_offer":          "L   403 403 ok  404 403 403 403 ok  403",
     "POST merchant.joint_sign":           "L   403 403 msg 404 403 403 403 msg 403",
+    "GET mediation.joint_group":          "L   403 403 403 403 404 404 403 403 404",
+    "POST mediation.joint_accept":        "L   403 403 403 403 404 404 403 403 404",
+    "POST mediation.joint_agreement":     "L   403 403 403 403 404 404 403 403 404",
 }
 # fmt: on
 
@@ -373,6 +376,9 @@ PARAMS = {
             "POST merchant.joint_offer",
             "POST merchant.joint_decline",
             "POST merchant.joint_sign",
+            "GET mediation.joint_group",
+            "POST mediation.joint_accept",
+            "POST mediation.joint_agreement",
         )
     },
 }
@@ -617,6 +623,7 @@ BODY = {
     ),
     "POST merchant.joint_decline": _form(**{"decline-reason": "不同意"}),
     "POST merchant.joint_sign": _form(password=PASSWORD),
+    "POST mediation.joint_agreement": _form(**{"jagr-terms": "退一半"}),
 }
 
 # -- running the matrix -----------------------------------------------------------------

@@ -554,6 +554,13 @@ def _cases_at(actor: User, joint: JointComplaint, states: set[State]) -> list[Co
     )
 
 
+def mediator_cases(actor: User, joint: JointComplaint, states: set[State]) -> list[Complaint]:
+    """The group's active member cases in these states at the mediator's bodies (what
+    `accept` and `propose_agreement` act on), for the mediator's page."""
+    _require_part(actor, joint, "mediator")
+    return _cases_at(actor, joint, states)
+
+
 def accept(actor: User, joint: JointComplaint, *, now=None) -> list[Complaint]:
     """A mediator accepts every member case of the group awaiting acceptance at their body:
     the group has one mediator (the first to accept it), who mediates them together."""

@@ -148,3 +148,15 @@ class TerminateForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.reason.choices = termination_choices()
+
+
+class JointAgreementForm(FlaskForm):
+    """One agreement text for a joint complaint; the amount of each member is read from the
+    member table (amount-<case id>)."""
+
+    terms = TextAreaField(
+        _l("Terms of the agreement (one clause a line)"),
+        validators=[DataRequired(), Length(max=10000)],
+    )
+    performance_due = DateField(_l("Performance due date"), validators=[Optional()])
+    submit = SubmitField(_l("Propose the agreement to these members"))

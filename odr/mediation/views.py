@@ -27,8 +27,8 @@ from odr import casepage, downloads
 from odr import display as rows_kit
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
+from odr.disputes import joint, records
 from odr.disputes import operations as ops
-from odr.disputes import records
 from odr.disputes.choices import Request
 from odr.disputes.models import (
     Agreement,
@@ -396,6 +396,7 @@ def render_acceptance(complaint, *, accept=None, refuse=None, transfer=None, sta
             transfer_form=transfer or transfer_form(complaint),
             raised=complaint.raised_to_body_id in current_user.body_ids
             and complaint.body_id not in current_user.body_ids,
+            joint_group=joint.joint_of(complaint.id),
         ),
         status,
     )
@@ -530,6 +531,7 @@ def render_workspace(complaint: Complaint, status: int = 200, **bound):
             case_file_form=forms.ActionForm(prefix="casefile"),
             assign_form=bound.get("assign_form") or assign_form(complaint),
             is_head=is_body_head(current_user, complaint.body_id),
+            joint_group=joint.joint_of(complaint.id),
             **data,
         ),
         status,
@@ -762,3 +764,6 @@ def helpers():
         "signing_parties": ops.signing_parties,
         "signature_of": _signature_of,
     }
+
+
+import odr.mediation.joint  # noqa: E402,F401
