@@ -257,3 +257,57 @@ def test_the_console_shows_the_cluster_in_both_languages(client, world):
         assert words in page
         listing = in_language(client, "/admin/alerts?kind=cluster", lang)
         assert "星光健身年卡" in listing and world.enterprise.name in listing
+
+
+def test_the_cluster_index_applies_the_same_rule_as_a_pair_by_pair_comparison():
+    """clusters() matches each subject against every cluster at once (rapidfuzz's C loops);
+    it finds a cluster exactly when one of their first subjects passes the pair rule."""
+    import random
+
+    rng = random.Random(7)
+    zh = [
+        "健身",
+        "年卡",
+        "洗衣机",
+        "冰箱",
+        "羽绒服",
+        "手机",
+        "课程",
+        "培训",
+        "美容",
+        "会员",
+        "机票",
+        "退款",
+        "维修",
+    ]
+    en = [
+        "gym",
+        "card",
+        "washing",
+        "machine",
+        "fridge",
+        "coat",
+        "phone",
+        "course",
+        "beauty",
+        "flight",
+        "refund",
+    ]
+    subjects = []
+    for i in range(300):
+        if i % 3 == 0:
+            subjects.append("".join(rng.sample(zh, rng.randrange(1, 4))))
+        elif i % 3 == 1:
+            subjects.append(" ".join(rng.sample(en, rng.randrange(1, 4))))
+        else:
+            subjects.append(f"{rng.choice(zh)} {rng.choice(en)}")
+    leaders = similar._Leaders()
+    for subject in subjects:
+        k = similar.key(subject)
+        found = leaders.match(k)
+        passing = [i for i, lk in enumerate(leaders.keys) if similar.key_score(k, lk) >= 80]
+        assert (found is None) == (not passing), subject
+        assert found is None or found in passing
+        if found is None:
+            leaders.add(k)
+    assert 10 < len(leaders.keys) < 300

@@ -16,9 +16,10 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from odr.disputes.models import Complaint, Enterprise, JointComplaint, JointMember, JointState
 from odr.disputes.states import OPEN_STATES
@@ -51,21 +52,38 @@ def normalise(text: str | None) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
 
 
+class Key(NamedTuple):
+    """A subject made ready to compare: whether it has Chinese characters, its normalised
+    words, and the same without spaces."""
+
+    cjk: bool
+    words: str
+    flat: str
+
+
+def key(text: str | None) -> Key:
+    words = normalise(text)
+    return Key(bool(_CJK.search(words)), words, words.replace(" ", ""))
+
+
+def key_score(a: Key, b: Key) -> float:
+    """The rule, 0-100: character by character when either has Chinese, else by word."""
+    if not a.words or not b.words:
+        return 0.0
+    if a.cjk or b.cjk:
+        score = fuzz.ratio(a.flat, b.flat)
+        if min(len(a.flat), len(b.flat)) >= PARTIAL_MIN_CJK:
+            score = max(score, fuzz.partial_ratio(a.flat, b.flat))
+        return score
+    score = fuzz.token_set_ratio(a.words, b.words)
+    if min(len(a.words), len(b.words)) >= PARTIAL_MIN_WORDS:
+        score = max(score, fuzz.partial_ratio(a.words, b.words))
+    return score
+
+
 def subject_score(a: str | None, b: str | None) -> float:
     """How alike two subjects are, 0-100."""
-    a, b = normalise(a), normalise(b)
-    if not a or not b:
-        return 0.0
-    if _CJK.search(a) or _CJK.search(b):
-        a, b = a.replace(" ", ""), b.replace(" ", "")
-        score = fuzz.ratio(a, b)
-        if min(len(a), len(b)) >= PARTIAL_MIN_CJK:
-            score = max(score, fuzz.partial_ratio(a, b))
-        return score
-    score = fuzz.token_set_ratio(a, b)
-    if min(len(a), len(b)) >= PARTIAL_MIN_WORDS:
-        score = max(score, fuzz.partial_ratio(a, b))
-    return score
+    return key_score(key(a), key(b))
 
 
 def similar_subjects(a: str | None, b: str | None) -> bool:
@@ -153,22 +171,88 @@ def open_groups_like(consumer_id: int, data: dict, *, limit: int = 3) -> list[Jo
 # -- the regulator's cluster warning -----------------------------------------------------
 
 
+class _Leaders:
+    """The first subjects of the clusters so far, kept in the four lists the rule compares
+    them by, so that one subject is matched against all of them in rapidfuzz's C loops
+    (process.extractOne) rather than one Python call a pair: the same rule as key_score."""
+
+    def __init__(self):
+        self.keys: list[Key] = []
+        # (strings, leader indexes) per comparison
+        self.flat_all: tuple[list[str], list[int]] = ([], [])  # every leader, characters
+        self.flat_long: tuple[list[str], list[int]] = ([], [])  # flat >= PARTIAL_MIN_CJK
+        self.cjk_flat: tuple[list[str], list[int]] = ([], [])  # Chinese leaders
+        self.cjk_long: tuple[list[str], list[int]] = ([], [])
+        self.word_all: tuple[list[str], list[int]] = ([], [])  # other leaders, words
+        self.word_long: tuple[list[str], list[int]] = ([], [])  # words >= PARTIAL_MIN_WORDS
+
+    def add(self, k: Key) -> int:
+        index = len(self.keys)
+        self.keys.append(k)
+
+        def put(target, text):
+            target[0].append(text)
+            target[1].append(index)
+
+        put(self.flat_all, k.flat)
+        if len(k.flat) >= PARTIAL_MIN_CJK:
+            put(self.flat_long, k.flat)
+        if k.cjk:
+            put(self.cjk_flat, k.flat)
+            if len(k.flat) >= PARTIAL_MIN_CJK:
+                put(self.cjk_long, k.flat)
+        else:
+            put(self.word_all, k.words)
+            if len(k.words) >= PARTIAL_MIN_WORDS:
+                put(self.word_long, k.words)
+        return index
+
+    def match(self, k: Key) -> int | None:
+        """The leader most like this subject with a score at or above the threshold."""
+        if not k.words:
+            return None
+        checks = []
+        if k.cjk:
+            checks.append((self.flat_all, k.flat, fuzz.ratio))
+            if len(k.flat) >= PARTIAL_MIN_CJK:
+                checks.append((self.flat_long, k.flat, fuzz.partial_ratio))
+        else:
+            checks.append((self.cjk_flat, k.flat, fuzz.ratio))
+            if len(k.flat) >= PARTIAL_MIN_CJK:
+                checks.append((self.cjk_long, k.flat, fuzz.partial_ratio))
+            checks.append((self.word_all, k.words, fuzz.token_set_ratio))
+            if len(k.words) >= PARTIAL_MIN_WORDS:
+                checks.append((self.word_long, k.words, fuzz.partial_ratio))
+        best = None
+        for (texts, indexes), query, scorer in checks:
+            if not texts:
+                continue
+            found = process.extractOne(
+                query, texts, scorer=scorer, processor=None, score_cutoff=SUBJECT_THRESHOLD
+            )
+            if found is not None and (best is None or found[1] > best[1]):
+                best = (indexes[found[2]], found[1])
+        return best[0] if best else None
+
+
 def clusters(
     items: Iterable[tuple[int, str, int]], size: int = CLUSTER_SIZE
 ) -> list[tuple[list[int], int]]:
-    """Group (id, subject, consumer id) triples: each joins the first group whose first
-    subject it is similar to, else starts one. The groups from at least `size` consumers, as
-    (ids, consumers), largest first."""
-    groups: list[tuple[str, list[int], set[int]]] = []
+    """Group (id, subject, consumer id) triples: each joins the cluster whose first subject
+    it is most similar to (similar_subjects), else starts one. The clusters from at least
+    `size` consumers, as (ids, consumers), largest first."""
+    leaders = _Leaders()
+    groups: list[tuple[list[int], set[int]]] = []
     for item_id, subject, consumer_id in items:
-        for leader, ids, people in groups:
-            if similar_subjects(leader, subject):
-                ids.append(item_id)
-                people.add(consumer_id)
-                break
+        k = key(subject)
+        index = leaders.match(k)
+        if index is None:
+            leaders.add(k)
+            groups.append(([item_id], {consumer_id}))
         else:
-            groups.append((subject, [item_id], {consumer_id}))
-    found = [(ids, len(people)) for _leader, ids, people in groups if len(people) >= size]
+            groups[index][0].append(item_id)
+            groups[index][1].add(consumer_id)
+    found = [(ids, len(people)) for ids, people in groups if len(people) >= size]
     return sorted(found, key=lambda group: (-len(group[0]), group[0][0]))
 
 
