@@ -177,3 +177,35 @@ def test_openapi_declares_the_idempotency_header(client):
     for path in ("/complaints", "/complaints/{complaint_id}/messages"):
         names = [p["name"] for p in doc["paths"][path]["post"]["parameters"] or []]
         assert "Idempotency-Key" in names
+
+
+def test_retried_joint_complaint_and_join_create_nothing(api, world, db):
+    from odr.disputes.models import JointComplaint, JointMember
+    from tests.test_joint import CLAIM
+
+    body = {
+        "enterprise_id": world.enterprise.id,
+        "issue": "prepaid_card",
+        "subject": "健身卡 Gym card",
+        "facts": "The gym closed with our prepaid cards.",
+    }
+    first = post(api, world.consumer, "/joint-complaints", "jc-1", json=body)
+    again = post(api, world.consumer, "/joint-complaints", "jc-1", json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert db.session.scalar(db.select(db.func.count(JointComplaint.id))) == 1
+
+    path = f"/joint-complaints/{first.get_json()['id']}/members"
+    joined = post(api, world.consumer_en, path, "join-1", json=CLAIM)
+    retried = post(api, world.consumer_en, path, "join-1", json=CLAIM)
+    assert joined.status_code == retried.status_code == 201
+    assert retried.get_json()["complaint_id"] == joined.get_json()["complaint_id"]
+    members = db.session.scalar(
+        db.select(db.func.count(JointMember.id)).where(
+            JointMember.consumer_id == world.consumer_en.id
+        )
+    )
+    assert members == 1
+    other = post(api, world.consumer_en, path, "join-1", json={**CLAIM, "amount": "1.00"})
+    assert other.status_code == 422
+    assert other.get_json()["error"]["code"] == "idempotency_mismatch"

@@ -88,6 +88,7 @@ def _done(joint, status=200):
     tags=CONSUMER,
     body=schemas.JointIn,
     responses={201: schemas.JointOut},
+    idempotent=True,
     errors=(403,),
 )
 def start_joint():
@@ -155,6 +156,7 @@ def show_joint(joint_id: int):
     tags=CONSUMER,
     body=schemas.MemberIn,
     responses={201: schemas.MemberCreated},
+    idempotent=True,
     errors=(403, 409),
 )
 def join_joint(joint_id: int):
@@ -240,6 +242,7 @@ def submit_joint(joint_id: int):
     tags=("enterprise",),
     body=schemas.JointOfferIn,
     responses={201: schemas.JointOffersOut},
+    idempotent=True,
     errors=(403, 409),
 )
 def offer_joint(joint_id: int):
