@@ -40,6 +40,15 @@ class Config:
     # The address people reach the portal at: every link in an e-mail, an SMS or a record's
     # QR code is built from it (odr.urls.public_url), never from a request's Host header.
     PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    # Where text messages go: "file" writes one .txt per message to SMS_DIR (development,
+    # tests), "http" POSTs JSON {to, text, sender, id} to the SMS gateway with the token as a
+    # bearer; failures are retried from the outbox with backoff like mail.
+    SMS_BACKEND = os.environ.get("ODR_SMS_BACKEND", "file")
+    SMS_DIR = os.environ.get("ODR_SMS_DIR", str(_INSTANCE / "sms"))
+    SMS_GATEWAY_URL = os.environ.get("ODR_SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = os.environ.get("ODR_SMS_GATEWAY_TOKEN", "")
+    SMS_SENDER = os.environ.get("ODR_SMS_SENDER", "12315")
+    SMS_TIMEOUT = float(os.environ.get("ODR_SMS_TIMEOUT", "10"))
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # one request: a 10 MB file plus the form
     MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -113,6 +122,8 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        if cls.SMS_BACKEND == "http" and not cls.SMS_GATEWAY_URL.startswith("https://"):
+            raise RuntimeError("ODR_SMS_GATEWAY_URL must be an https:// address in production")
         if cls.SECRET_KEY == DEV_SECRET or len(cls.SECRET_KEY) < 16:
             raise RuntimeError(
                 "ODR_SECRET_KEY must be set to a long random value in production "

@@ -1,14 +1,16 @@
-"""Sends the outbox: e-mail over SMTP (or to .eml files in development) and signed
-webhooks, with retries and exponential backoff. Each item is claimed with a row lock
-(SKIP LOCKED on PostgreSQL) so several workers never send the same item at once; every
-message carries a stable id (Message-ID, X-ODR-Delivery) so a receiver can drop the
-duplicate a crash between sending and recording could cause.
+"""Sends the outbox: e-mail over SMTP (or to .eml files in development), text messages through
+the SMS gateway (or to .txt files in development) and signed webhooks, with retries and
+exponential backoff. Each item is claimed with a row lock (SKIP LOCKED on PostgreSQL) so
+several workers never send the same item at once; every message carries a stable id
+(Message-ID, X-ODR-Delivery) so a receiver can drop the duplicate a crash between sending
+and recording could cause.
 """
 
 import hashlib
 import hmac
 import http.client
 import ipaddress
+import json
 import logging
 import re
 import smtplib
@@ -65,6 +67,55 @@ def send_email(item: Outbox) -> None:
         directory = Path(current_app.config["MAIL_DIR"])
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{item.id:08d}.eml").write_bytes(bytes(message))
+
+
+class GatewayError(Exception):
+    """The SMS gateway did not take the message."""
+
+
+def send_sms(item: Outbox) -> None:
+    """One text message: to a file per message (development and tests), or POSTed to the
+    operator's SMS gateway, which must answer 2xx. The outbox id goes with it so that the
+    gateway can drop a duplicate a crash between sending and recording could cause."""
+    config = current_app.config
+    if config.get("SMS_BACKEND", "file") != "http":
+        directory = Path(config["SMS_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+        text = f"To: {item.recipient}\nId: outbox-{item.id}\n\n{item.body}\n"
+        (directory / f"{item.id:08d}.txt").write_text(text, encoding="utf-8")
+        return
+    url = config.get("SMS_GATEWAY_URL") or ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GatewayError("ODR_SMS_GATEWAY_URL is not set to an http(s) address")
+    body = json.dumps(
+        {
+            "to": item.recipient,
+            "text": item.body,
+            "sender": config.get("SMS_SENDER", ""),
+            "id": f"outbox-{item.id}",
+        },
+        ensure_ascii=False,
+    ).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "odr-portal-sms/1"}
+    if config.get("SMS_GATEWAY_TOKEN"):
+        headers["Authorization"] = f"Bearer {config['SMS_GATEWAY_TOKEN']}"
+    # The operator's own gateway (configured, not entered by users): a plain connection.
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(
+        parts.hostname, parts.port, timeout=float(config.get("SMS_TIMEOUT", 10))
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        if not 200 <= response.status < 300:
+            raise GatewayError(f"HTTP {response.status}")
+    finally:
+        connection.close()
 
 
 class BlockedAddress(Exception):
@@ -205,6 +256,8 @@ def deliver_one(item: Outbox) -> bool:
             # is kept on the item.
             item.subject, item.body = written(item)
             send_email(item)
+        elif item.channel == "sms":
+            send_sms(item)
         else:
             endpoint = db.session.get(WebhookEndpoint, item.endpoint_id)
             if endpoint is None or not endpoint.active:

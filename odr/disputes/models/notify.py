@@ -28,13 +28,14 @@ class Notification(db.Model):
 
 
 class Outbox(db.Model):
-    """A mail or a webhook call waiting to be sent; sent by the worker with retries."""
+    """A mail, a text message or a webhook call waiting to be sent; sent by the worker with
+    retries."""
 
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(sa.String(16))  # email | webhook
+    channel: Mapped[str] = mapped_column(sa.String(16))  # email | sms | webhook
     # Makes enqueueing idempotent: the same event is never queued twice.
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     recipient: Mapped[str] = mapped_column(sa.String(500))
