@@ -109,6 +109,53 @@ def user(
     return u
 
 
+def station(office, name="花园路商场维权服务站", region_code=None):
+    """A consumer service station registered under `office`."""
+    from odr.disputes.models import ServiceStation
+
+    s = ServiceStation(
+        name=name,
+        name_en="Huayuan Mall service station",
+        office_id=office.id,
+        region_code=region_code or office.region_code,
+        address="花园路88号商场一楼",
+        phone="0371-66668888",
+    )
+    db.session.add(s)
+    db.session.flush()
+    return s
+
+
+def intake_user(office=None, *, station_=None, email=None, name="接线员", locale="zh_CN"):
+    """A hotline seat at `office`, or staff of `station_` (and so of its office)."""
+    email = email or f"intake{next(_seq)}@test.example"
+    with _hash_once():
+        return auth_ops.create_user(
+            role=UserRole.INTAKE,
+            email=email,
+            password=PASSWORD,
+            name=name,
+            locale=locale,
+            intake_body_id=station_.office_id if station_ is not None else office.id,
+            station_id=station_.id if station_ is not None else None,
+        )
+
+
+def caller(**overrides) -> dict:
+    data = {"name": "赵来电", "phone": "13912345678", "address": "郑州市金水区来电路5号"}
+    data.update(overrides)
+    return data
+
+
+def intake_data(enterprise=None, *, channel="phone", **overrides) -> dict:
+    """A complaint taken by a hotline seat: the complaint's fields, the caller, the channel
+    and the notes of the call."""
+    data = complaint_data(enterprise)
+    data.update(caller=caller(), channel=channel, note="来电人情绪激动，已安抚。")
+    data.update(overrides)
+    return data
+
+
 def _create_user(role, email, name, enterprise, staff_role, locale):
     if role == UserRole.CONSUMER:
         u = auth_ops.register_consumer(

@@ -78,6 +78,7 @@ def register_consumer():
         region_code=data.region_code,
         address=data.address,
         locale=data.locale,
+        sms_notices=data.sms_notices,
     )
     db.session.commit()
     return user_dict(user), 201

@@ -113,6 +113,8 @@ def case_fields(c, enterprise_name: str | None, body: dict | None) -> dict:
         "performance_due": _date(c.performance_due),
         "rating": c.rating,
         "complainant_name": c.complainant_name,
+        "channel": _value(c.channel) or "online",
+        "taken_by": c.taken_by_id,
     }
 
 
@@ -146,6 +148,8 @@ LIST_COLUMNS = (
     Complaint.performance_due,
     Complaint.rating,
     Complaint.complainant_name,
+    Complaint.channel,
+    Complaint.taken_by_id,
 )
 
 
@@ -342,4 +346,37 @@ def token_dict(token) -> dict:
         "revoked_at": iso(token.revoked_at),
         "scopes": sorted(str(s) for s in token.scope_set),
         "parent_id": token.parent_id,
+    }
+
+
+def _ref(thing) -> dict | None:
+    return {"id": thing.id, "name": thing.display_name()} if thing is not None else None
+
+
+def consultation_dict(c) -> dict:
+    """A consultation as the seats and the regulator see it."""
+    return {
+        "id": c.id,
+        "caller": {"name": c.caller_name, "phone": c.caller_phone, "address": c.caller_address},
+        "channel": _value(c.channel),
+        "topic": _value(c.topic),
+        "enterprise": (
+            {"id": c.enterprise.id, "name": c.enterprise.name} if c.enterprise else None
+        ),
+        "question": c.question,
+        "answer": c.answer,
+        "taken_by": c.taken_by_id,
+        "office": _ref(c.intake_body),
+        "station": _ref(c.station),
+        "created_at": iso(c.created_at),
+        "transfers": [
+            {
+                "from_body": _ref(t.from_body),
+                "to_body": _ref(t.to_body),
+                "by": t.by_id,
+                "note": t.note,
+                "at": iso(t.at),
+            }
+            for t in c.transfers
+        ],
     }

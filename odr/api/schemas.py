@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from odr.auth.models import TokenScope, UserRole
 from odr.disputes.choices import (
     AgreementStatus,
+    Channel,
     Issue,
     OfferStatus,
     PerformanceStatus,
@@ -133,6 +134,7 @@ class ConsumerIn(In):
     region_code: Text(12) | None = None
     address: Text(300) | None = None
     locale: Literal["zh_CN", "en"] = "zh_CN"
+    sms_notices: bool = Field(False, description="Notices by SMS to the phone as well.")
 
 
 class OwnerIn(In):
@@ -158,7 +160,7 @@ class DecisionIn(In):
     reason: Text(2000) | None = None
 
 
-class ComplaintIn(In):
+class ComplaintFields(In):
     enterprise_id: Id | None = Field(
         None, description="The listed enterprise; omit it and name the respondent otherwise."
     )
@@ -173,9 +175,6 @@ class ComplaintIn(In):
     requests: list[Request] = Field(min_length=1, max_length=len(Request))
     claimed_amount: Money
     facts: Text(10_000, 1)
-    complainant_name: Text(100) | None = Field(None, description="Default: the profile.")
-    complainant_phone: Text(32) | None = Field(None, description="Default: the profile.")
-    complainant_address: Text(300) | None = Field(None, description="Default: the profile.")
     respondent_name: Text(200) | None = None
     respondent_region_code: Text(12) | None = None
     respondent_credit_code: Text(18) | None = None
@@ -201,6 +200,45 @@ class ComplaintIn(In):
         description="False when the seller publishes no address on the platform or cannot be "
         "reached at it: the office of the platform's domicile then handles the complaint.",
     )
+
+
+class ComplaintIn(ComplaintFields):
+    complainant_name: Text(100) | None = Field(None, description="Default: the profile.")
+    complainant_phone: Text(32) | None = Field(None, description="Default: the profile.")
+    complainant_address: Text(300) | None = Field(None, description="Default: the profile.")
+
+
+class CallerIn(In):
+    name: Text(100, 1)
+    phone: Text(32) | None = Field(
+        None, description="Mobile number: the link and the notices go there by SMS."
+    )
+    address: Text(300) | None = Field(None, description="Required for a complaint.")
+    email: Text(254) | None = Field(None, description="Optional: the link goes there too.")
+    locale: Literal["zh_CN", "en"] = Field("zh_CN", description="The caller's language.")
+
+
+IntakeChannel = Literal["phone", "walk_in", "letter"]
+
+
+class IntakeComplaintIn(ComplaintFields):
+    caller: CallerIn
+    channel: IntakeChannel
+    note: Text(10_000) | None = Field(None, description="The notes of the call or visit.")
+
+
+class ConsultationIn(In):
+    caller: CallerIn
+    question: Text(10_000, 1)
+    answer: Text(10_000, 1)
+    topic: Issue
+    channel: IntakeChannel = "phone"
+    enterprise_id: Id | None = Field(None, description="The enterprise asked about, if any.")
+
+
+class IntakeTransferIn(In):
+    body_id: Id = Field(description="The office whose hotline seats take the record over.")
+    note: Text(10_000) | None = None
 
 
 class MessageIn(In):
@@ -480,6 +518,12 @@ class CaseOut(CaseSummary):
     performance_due: date | None
     rating: int | None
     complainant_name: str
+    channel: Channel = Field(
+        description="How the complaint came in (online unless taken by staff)."
+    )
+    taken_by: int | None = Field(
+        description="The hotline seat or station staff who took it (user id), if any."
+    )
     complainant_phone: str | None = Field(
         None, description="Only for the consumer, the respondent's staff and the mediator."
     )
@@ -616,6 +660,74 @@ class ReadAllOut(Out):
 class CasePage(Out):
     items: list[CaseOut]
     next_cursor: str | None
+
+
+class CallerOut(Out):
+    name: str
+    phone: str | None
+    address: str | None
+
+
+class IntakeTransferOut(Out):
+    from_body: Ref
+    to_body: Ref
+    by: int
+    note: str | None
+    at: datetime
+
+
+class ConsultationOut(Out):
+    id: int
+    caller: CallerOut
+    channel: Channel
+    topic: Issue
+    enterprise: Ref | None
+    question: str
+    answer: str
+    taken_by: int
+    office: Ref = Field(description="The office whose seats hold the record now.")
+    station: Ref | None
+    created_at: datetime
+    transfers: list[IntakeTransferOut]
+
+
+class ConsultationPage(Out):
+    items: list[ConsultationOut]
+    next_cursor: str | None
+
+
+class WorkloadOut(Out):
+    filed: int = Field(description="Complaints the caller took.")
+    filed_open: int = Field(description="Of those, still open.")
+    awaiting_claim: int = Field(description="Of those, not yet taken over online by the caller.")
+    held_open: int = Field(description="Open complaints their office (or station) holds.")
+    consultations: int = Field(description="Consultations they logged.")
+    consultations_today: int
+
+
+class GuidanceQuery(In):
+    enterprise_id: Id | None = None
+    issue: Issue
+    amount: Money | None = Field(None, description="The amount in dispute (CNY).")
+
+
+class GuidanceOut(Out):
+    similar_cases: int = Field(description="Closed cases in the group used (see basis).")
+    settled_directly: float | None = Field(description="Share settled with the enterprise.")
+    mediated: float | None = Field(description="Share closed with a mediation agreement.")
+    terminated: float | None = Field(description="Share whose mediation was terminated.")
+    median_refund_share: float | None = Field(
+        description="Median of the agreed amount over the amount claimed, in agreed cases."
+    )
+    median_working_days: float | None = Field(
+        description="Median working days from filing to closing."
+    )
+    basis: Literal["enterprise_issue_band", "enterprise_issue", "issue_band", "issue"] | None = (
+        Field(
+            description="The grouping used: the finest with at least 10 closed cases; null "
+            "(and every figure null) when even the issue alone has fewer."
+        )
+    )
 
 
 class RecordOut(Out):

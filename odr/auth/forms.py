@@ -1,6 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
@@ -28,6 +35,7 @@ class RegisterForm(FlaskForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+    sms_notices = BooleanField(_l("Also send me notices by SMS"))
     submit = SubmitField(_l("Create account"))
 
 
@@ -45,3 +53,23 @@ class SetPasswordForm(FlaskForm):
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
     submit = SubmitField(_l("Set password"))
+
+
+class ClaimForm(FlaskForm):
+    """A caller the hotline filed for creates their account from the link."""
+
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Create my account and open the case"))
+
+
+class ClaimLinkForm(FlaskForm):
+    """A signed-in consumer adds the case to their account."""
+
+    submit = SubmitField(_l("Add the case to my account"))

@@ -20,6 +20,8 @@ class UserRole(enum.StrEnum):
     ENTERPRISE = "enterprise"
     MEDIATOR = "mediator"
     ADMIN = "admin"
+    # 12315 hotline seats and consumer service stations: they file for callers and visitors.
+    INTAKE = "intake"
 
     @property
     def label(self):
@@ -28,6 +30,7 @@ class UserRole(enum.StrEnum):
             UserRole.ENTERPRISE: _l("Enterprise"),
             UserRole.MEDIATOR: _l("Mediator"),
             UserRole.ADMIN: _l("Regulator"),
+            UserRole.INTAKE: _l("Intake staff"),
         }[self]
 
 
@@ -42,10 +45,17 @@ class User(UserMixin, db.Model):
         sa.CheckConstraint(
             "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="staff_has_enterprise"
         ),
+        # A hotline seat or a service station's staff belongs to an office.
+        sa.CheckConstraint(
+            "(role = 'intake') = (intake_body_id IS NOT NULL)", name="intake_has_office"
+        ),
+        # Only a caller the hotline filed for has no e-mail address (until they claim it).
+        sa.CheckConstraint("email IS NOT NULL OR role = 'consumer'", name="email_or_caller"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    # None for a caller the hotline filed for who has not claimed the case yet.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     name: Mapped[str] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
@@ -57,9 +67,20 @@ class User(UserMixin, db.Model):
     staff_role: Mapped[StaffRole | None] = mapped_column(str_enum(StaffRole, "staff_role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Notices by SMS as well (a consumer without an e-mail address gets them by SMS anyway).
+    sms_notices: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A caller's account made by the hotline: no password anyone knows, no sign-in, until
+    # the caller claims the case with the link sent to them (odr.disputes.intake).
+    claim_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Intake staff: the office whose seats they sit at (for a station: the office it is
+    # registered under) and, at a consumer service station, the station.
+    intake_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_station.id"))
 
     enterprise = relationship("Enterprise", foreign_keys=[enterprise_id], back_populates="staff")
     memberships = relationship("BodyMembership", back_populates="user")
+    intake_body = relationship("MediationBody", foreign_keys=[intake_body_id])
+    station = relationship("ServiceStation", foreign_keys=[station_id])
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")

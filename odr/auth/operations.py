@@ -77,13 +77,22 @@ def _region_exists(code: str) -> bool:
 
 
 def register_consumer(
-    *, email, password, name, phone=None, region_code=None, address=None, locale="zh_CN"
+    *,
+    email,
+    password,
+    name,
+    phone=None,
+    region_code=None,
+    address=None,
+    locale="zh_CN",
+    sms_notices=False,
 ) -> User:
     clean = validate_account(email, password, name, phone=phone, region_code=region_code)
     user = User(
         role=UserRole.CONSUMER,
         locale=locale if locale in ("zh_CN", "en") else "zh_CN",
         address=(address or "").strip()[:300] or None,
+        sms_notices=bool(sms_notices),
         **clean,
     )
     user.set_password(password)
@@ -103,9 +112,19 @@ def create_user(
     locale="zh_CN",
     phone=None,
     region_code=None,
+    intake_body_id=None,
+    station_id=None,
 ) -> User:
     clean = validate_account(email, password, name, phone=phone, region_code=region_code)
-    user = User(role=role, locale=locale, enterprise=enterprise, staff_role=staff_role, **clean)
+    user = User(
+        role=role,
+        locale=locale,
+        enterprise=enterprise,
+        staff_role=staff_role,
+        intake_body_id=intake_body_id,
+        station_id=station_id,
+        **clean,
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

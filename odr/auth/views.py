@@ -15,11 +15,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from odr.auth import operations as auth_ops
-from odr.auth.forms import LoginForm, RegisterForm, ResetRequestForm, SetPasswordForm
+from odr.auth.forms import (
+    ClaimForm,
+    ClaimLinkForm,
+    LoginForm,
+    RegisterForm,
+    ResetRequestForm,
+    SetPasswordForm,
+)
 from odr.auth.models import LinkPurpose, User, UserRole
+from odr.disputes import intake
 from odr.disputes.models import Region, RegionLevel
 from odr.disputes.notifications import queue_plain_email
-from odr.disputes.states import Invalid
+from odr.disputes.states import DomainError, Invalid, NotFound
 from odr.extensions import db, limiter
 from odr.urls import local_path, public_url
 
@@ -30,6 +38,7 @@ HOME_BY_ROLE = {
     UserRole.ENTERPRISE: "merchant.inbox",
     UserRole.MEDIATOR: "mediation.queue",
     UserRole.ADMIN: "admin.dashboard",
+    UserRole.INTAKE: "intake.home",
 }
 
 
@@ -118,6 +127,7 @@ def register():
                 region_code=form.region_code.data or None,
                 address=form.address.data,
                 locale=_current_lang(),
+                sms_notices=form.sms_notices.data,
             )
         except Invalid as exc:
             for field, message in exc.fields.items():
@@ -193,3 +203,53 @@ def _set_password_from_link(token: str, purpose: LinkPurpose):
 @login_required
 def me():
     return redirect(home_for(current_user))
+
+
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def claim(token: str):
+    """The link sent to a caller the hotline filed for: they create their account here, or
+    add the case to the consumer account they are signed in with."""
+    try:
+        complaint, person = intake.read_claim(token)
+    except NotFound as exc:
+        return render_template("auth/claim.html", problem=str(exc), complaint=None), 404
+    form, link_form = ClaimForm(prefix="new"), ClaimLinkForm(prefix="link")
+    signed_in = current_user.is_authenticated
+    if request.method == "POST":
+        try:
+            if signed_in and link_form.submit.data and link_form.validate():
+                intake.claim_for_account(token, current_user)
+                db.session.commit()
+                flash(_("The case is now in your account."), "success")
+                return redirect(url_for("consumer.case", complaint_id=complaint.id))
+            if not signed_in and form.validate_on_submit():
+                user = intake.claim_with_new_account(
+                    token,
+                    email=form.email.data,
+                    password=form.password.data,
+                    locale=_current_lang(),
+                )
+                db.session.commit()
+                login_user(user)
+                flash(_("Welcome! Your account is ready."), "success")
+                return redirect(url_for("consumer.case", complaint_id=complaint.id))
+        except Invalid as exc:
+            db.session.rollback()
+            for field, message in exc.fields.items():
+                if field in form:
+                    form[field].errors.append(message)
+            if not exc.fields:
+                flash(str(exc), "danger")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+    return render_template(
+        "auth/claim.html",
+        problem=None,
+        complaint=complaint,
+        caller_name=person.name,
+        form=form,
+        link_form=link_form,
+        token=token,
+    )

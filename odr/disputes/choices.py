@@ -158,3 +158,26 @@ class AgreementStatus(_Labelled):
             AgreementStatus.SIGNED: _l("Signed by both parties"),
             AgreementStatus.SUPERSEDED: _l("Replaced by a newer proposal"),
         }
+
+
+class Channel(_Labelled):
+    """How a complaint reached the portal: filed online by the consumer, or taken by a
+    hotline seat or a service station from a call, a visit or a letter."""
+
+    ONLINE = "online"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    LETTER = "letter"
+
+    @staticmethod
+    def _labels():
+        return {
+            Channel.ONLINE: _l("Online"),
+            Channel.PHONE: _l("Phone call"),
+            Channel.WALK_IN: _l("Walk-in visit"),
+            Channel.LETTER: _l("Letter"),
+        }
+
+
+# The channels staff take a complaint or a consultation by (ONLINE is the consumer's own).
+INTAKE_CHANNELS = (Channel.PHONE, Channel.WALK_IN, Channel.LETTER)

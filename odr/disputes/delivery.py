@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from odr.disputes.models import DeliveryAttempt, Outbox, WebhookEndpoint
-from odr.disputes.notifications import written
+from odr.disputes.notifications import sms_written, written
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -257,6 +257,7 @@ def deliver_one(item: Outbox) -> bool:
             item.subject, item.body = written(item)
             send_email(item)
         elif item.channel == "sms":
+            item.body = sms_written(item)
             send_sms(item)
         else:
             endpoint = db.session.get(WebhookEndpoint, item.endpoint_id)

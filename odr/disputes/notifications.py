@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from odr.auth.models import User, UserRole
+from odr.disputes.claims import claim_url
 from odr.disputes.memo import memo, remember, unknown
 from odr.disputes.models import (
     BodyMembership,
@@ -158,15 +159,30 @@ class Recipient:
     be expired (and read again) at every commit."""
 
     id: int
-    email: str
+    email: str | None
     name: str
     locale: str | None
     role: UserRole
     active: bool
+    # A consumer's mobile number, whether they chose notices by SMS, and whether they are a
+    # caller the hotline filed for who has not claimed the case yet (their links claim it).
+    phone: str | None = None
+    sms_notices: bool = False
+    claim_pending: bool = False
 
     @classmethod
     def of(cls, user: User) -> "Recipient":
-        return cls(user.id, user.email, user.name, user.locale, user.role, user.active)
+        return cls(
+            user.id,
+            user.email,
+            user.name,
+            user.locale,
+            user.role,
+            user.active,
+            user.phone,
+            bool(user.sms_notices),
+            bool(user.claim_pending),
+        )
 
 
 def recipients(complaint: Complaint, audiences: set[str]) -> list[User | Recipient]:
@@ -217,7 +233,17 @@ def recipients_of(
 
 
 # What a Recipient holds, read as columns (no User object to build and track).
-_RECIPIENT_COLUMNS = (User.id, User.email, User.name, User.locale, User.role, User.active)
+_RECIPIENT_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.locale,
+    User.role,
+    User.active,
+    User.phone,
+    User.sms_notices,
+    User.claim_pending,
+)
 
 # The statements are built once, with bound parameters: building one cost more than
 # running it.
@@ -241,7 +267,17 @@ _ENDPOINTS = db.select(WebhookEndpoint).where(
 
 
 def _recipient(row) -> Recipient:
-    return Recipient(row.id, row.email, row.name, row.locale, row.role, row.active)
+    return Recipient(
+        row.id,
+        row.email,
+        row.name,
+        row.locale,
+        row.role,
+        row.active,
+        row.phone,
+        bool(row.sms_notices),
+        bool(row.claim_pending),
+    )
 
 
 def _enterprise_staff(enterprise_id: int) -> list[Recipient]:
@@ -313,8 +349,8 @@ def notify(
         notices.append(
             {"user_id": user.id, "complaint_id": complaint.id, "kind": kind, "params": params}
         )
-        row = email_row(user, kind, params, complaint.id, key=f"mail:{key}:{user.id}")
-        outbox.append({**row, "endpoint_id": None, "event": None})
+        for row in message_rows(user, kind, params, complaint.id, key=f"mail:{key}:{user.id}"):
+            outbox.append({**row, "endpoint_id": None, "event": None})
     if complaint.enterprise_id is not None:
         for event in webhook_events(kind):
             outbox.extend(webhook_rows(complaint, event, params, key=f"{key}:{event}"))
@@ -328,6 +364,29 @@ def notify(
 # go in one statement.
 _INSERT_NOTICES = db.insert(Notification).execution_options(render_nulls=True)
 _INSERT_OUTBOX = db.insert(Outbox).execution_options(render_nulls=True)
+
+
+def by_sms(user: User | Recipient) -> bool:
+    """A consumer with a mobile number is told by SMS when they chose it or have no e-mail
+    address (a caller the hotline filed for)."""
+    return (
+        user.role == UserRole.CONSUMER
+        and bool(user.phone)
+        and (bool(user.sms_notices) or not user.email)
+    )
+
+
+def message_rows(
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
+) -> list[dict]:
+    """The outbox rows that tell one user of one notice: an e-mail to an address, an SMS to
+    a consumer who takes them (by_sms)."""
+    rows = []
+    if user.email:
+        rows.append(email_row(user, kind, params, complaint_id, key=key))
+    if by_sms(user):
+        rows.append(sms_row(user, kind, params, complaint_id, key=f"sms:{key}"))
+    return rows
 
 
 def email_row(
@@ -366,6 +425,49 @@ def written(item: Outbox) -> tuple[str, str]:
     )
 
 
+SMS_SIGNATURE = "【12315 ODR】"
+
+
+def sms_text(text: str, link: str | None) -> str:
+    """One short message: the portal's signature, the text and the link."""
+    return f"{SMS_SIGNATURE}{text}" + (f" {link}" if link else "")
+
+
+def sms_row(
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
+) -> dict:
+    """The outbox row of one notification SMS: what it says and to whom, written in the
+    recipient's language when it is sent (as e-mails are: see `sms_written`)."""
+    return {
+        "channel": "sms",
+        "idempotency_key": key,
+        "recipient": user.phone,
+        "subject": None,
+        "body": "",
+        "notice": {
+            "kind": kind,
+            "params": params,
+            "locale": user.locale or "zh_CN",
+            "url": _case_url(user, complaint_id) if complaint_id is not None else None,
+        },
+    }
+
+
+def sms_written(item: Outbox) -> str:
+    """The text of an outbox SMS: a notification is written from its notice, any other
+    message (a claim link) was written when it was queued."""
+    if item.notice is None:
+        return item.body
+    notice = item.notice
+    with force_locale(notice["locale"]):
+        text = notification_text(notice["kind"], notice["params"])
+    return sms_text(text, notice["url"])
+
+
+def queue_sms(phone: str, body: str, *, key: str) -> None:
+    db.session.add(Outbox(channel="sms", idempotency_key=key, recipient=phone, body=body))
+
+
 def render_email(
     locale: str, kind: str, params: dict, *, name: str, complaint_url: str | None
 ) -> tuple[str, str]:
@@ -398,10 +500,14 @@ _CASE_PATHS = {
     UserRole.CONSUMER: "/consumer/cases/",
     UserRole.ENTERPRISE: "/merchant/cases/",
     UserRole.MEDIATOR: "/mediation/cases/",
+    UserRole.INTAKE: "/intake/cases/",
 }
 
 
 def _case_url(user: User | Recipient, complaint_id: int, kind: str = "") -> str:
+    if getattr(user, "claim_pending", False):
+        # A caller who cannot sign in yet: the link lets them take the case over.
+        return claim_url(complaint_id, user.id)
     anchor = case_anchor(kind)
     path = f"{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}"
     return public_url(path + (f"#{anchor}" if anchor else ""))

@@ -520,10 +520,26 @@ def filing(
     without reading them back). With `joint_id` (odr/disputes/joint.py) the case is a
     member's claim in a joint complaint: it waits, `gathering`, with no clock and nobody
     told, until a representative submits the group (submit_members)."""
-    now = _now(now)
     if consumer is None or consumer.role != UserRole.CONSUMER:
         raise Forbidden(_l("Only consumers file complaints."))
     require_capability(consumer)
+    return file_for(consumer, data, actor=consumer, role=Role.CONSUMER, now=now, joint_id=joint_id)
+
+
+def file_for(
+    consumer: User,
+    data: dict,
+    *,
+    actor: User,
+    role: Role,
+    intake: dict | None = None,
+    now: datetime | None = None,
+    joint_id: int | None = None,
+) -> tuple[Complaint, CaseEvent]:
+    """File a complaint for `consumer`, made by `actor` in `role`: the consumer themselves,
+    or intake staff for a caller (odr.disputes.intake checks them and passes `intake`, the
+    case's channel and intake columns). The caller checks who may file."""
+    now = _now(now)
     today = deadlines.local_date(now)
     data = dict(data)
     data.setdefault("complainant_name", consumer.name)
@@ -572,6 +588,7 @@ def filing(
         **clean,
         **respondent,
         **platform,
+        **(intake or {}),
     )
     complaint.consumer = consumer
     complaint.enterprise = enterprise
@@ -581,7 +598,7 @@ def filing(
     if joint_id is not None:
         complaint.state = State.GATHERING
         note = {"joint_complaint_id": joint_id, **routing_note}
-        return complaint, _write_filing(complaint, consumer, State.GATHERING, set(), now, note)
+        return complaint, _write_filing(complaint, actor, role, State.GATHERING, set(), now, note)
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
         _start_clock(complaint, now, deadlines.NEGOTIATION_DAYS)
@@ -609,12 +626,12 @@ def filing(
         look_up_ahead(
             "filed", audiences, enterprise_id=complaint.enterprise_id, body_id=complaint.body_id
         )
-        event = _write_filing(complaint, consumer, state, audiences, now, routing_note)
+        event = _write_filing(complaint, actor, role, state, audiences, now, routing_note)
     return complaint, event
 
 
 def _write_filing(
-    complaint: Complaint, consumer: User, state: State, audiences, now, note: dict
+    complaint: Complaint, actor: User, role: Role, state: State, audiences, now, note: dict
 ) -> CaseEvent:
     db.session.add(complaint)
     db.session.flush()
@@ -627,10 +644,12 @@ def _write_filing(
             "body_id": complaint.body_id,
             **note,
         }
+    if role == Role.INTAKE:
+        details["channel"] = str(complaint.channel)
     event = record_event(
         complaint,
-        actor=consumer,
-        actor_role=str(Role.CONSUMER),
+        actor=actor,
+        actor_role=str(role),
         action=str(Move.FILE),
         from_state=None,
         to_state=str(state),
@@ -639,7 +658,7 @@ def _write_filing(
     )
     db.session.flush()
     if audiences:
-        notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
+        notify(complaint, "filed", actor=actor, event_id=event.id, audiences=audiences)
     return event
 
 
@@ -1682,7 +1701,18 @@ _ROW = (
     Complaint.platform_region_code,
     Complaint.seller_address_usable,
 )
-_PERSON = (User.id, User.email, User.name, User.locale, User.role, User.active, User.region_code)
+_PERSON = (
+    User.id,
+    User.email,
+    User.name,
+    User.locale,
+    User.role,
+    User.active,
+    User.region_code,
+    User.phone,
+    User.sms_notices,
+    User.claim_pending,
+)
 
 
 def _binder(dialect, table):
@@ -1848,7 +1878,15 @@ class _Batch:
         self.people, self.regions = {}, {}
         for person in db.session.execute(db.select(*_PERSON).where(User.id.in_(wanted))):
             self.people[person.id] = notices.Recipient(
-                person.id, person.email, person.name, person.locale, person.role, person.active
+                person.id,
+                person.email,
+                person.name,
+                person.locale,
+                person.role,
+                person.active,
+                person.phone,
+                bool(person.sms_notices),
+                bool(person.claim_pending),
             )
             self.regions[person.id] = person.region_code
         enterprise_ids = {row.enterprise_id for row in self.rows if row.enterprise_id}
@@ -1983,8 +2021,8 @@ class _Batch:
                 notes.append(
                     {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
                 )
-                mails.append(
-                    notices.email_row(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
+                mails.extend(
+                    notices.message_rows(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
                 )
             if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
                 hooked.append((row.id, params, key))

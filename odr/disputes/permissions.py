@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from odr.auth.models import User, UserRole
 from odr.disputes.models import (
     Complaint,
+    Consultation,
     Enterprise,
     EnterpriseStatus,
     JointComplaint,
@@ -64,6 +65,16 @@ def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
         return None
     if user.role == UserRole.ADMIN:
         return Role.ADMIN
+    if user.role == UserRole.INTAKE:
+        # What they filed, and what their station (or, at a seat, their office) holds.
+        if complaint.taken_by_id is not None and complaint.taken_by_id == user.id:
+            return Role.INTAKE
+        if user.station_id is not None:
+            held = complaint.intake_station_id is not None
+            return Role.INTAKE if held and complaint.intake_station_id == user.station_id else None
+        if complaint.intake_body_id is not None and complaint.intake_body_id == user.intake_body_id:
+            return Role.INTAKE
+        return None
     return None
 
 
@@ -71,6 +82,7 @@ def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
 
 # What kind of visibility a user has; each kind is a fixed condition whose values are bound.
 NOBODY, OWN, ENTERPRISE, BODIES, EVERYTHING = "nobody", "own", "enterprise", "bodies", "all"
+SEAT, STATION = "seat", "station"  # intake staff at an office's hotline, at a station
 
 
 def visibility(user: User | None, bodies=None) -> tuple[str, dict]:
@@ -90,13 +102,20 @@ def visibility(user: User | None, bodies=None) -> tuple[str, dict]:
         return (BODIES, {"visible_bodies": found}) if found else (NOBODY, {})
     if user.role == UserRole.ADMIN:
         return EVERYTHING, {}
+    if user.role == UserRole.INTAKE:
+        if user.station_id is not None:
+            return STATION, {"visible_user": user.id, "visible_station": user.station_id}
+        if user.intake_body_id is not None:
+            return SEAT, {"visible_user": user.id, "visible_office": user.intake_body_id}
+        return NOBODY, {}
     return NOBODY, {}
 
 
 def visible_arms(kind: str, c=None, bind=sa.bindparam) -> list:
     """The conditions whose union is what a user of this kind sees, each one index range
     (a mediator's: cases at their bodies, cases raised to them). Values bound by name
-    (visible_user, visible_enterprise, visible_bodies), so a statement built once per kind
+    (visible_user, visible_enterprise, visible_bodies, visible_office,
+    visible_station), so a statement built once per kind
     serves every user. `c`: the complaint's columns (the table's, or the mapped class)."""
     c = Complaint.__table__.c if c is None else c
     if kind == OWN:
@@ -114,6 +133,16 @@ def visible_arms(kind: str, c=None, bind=sa.bindparam) -> list:
         return [c.body_id.in_(bodies), c.raised_to_body_id.in_(bodies)]
     if kind == EVERYTHING:
         return [sa.true()]
+    if kind == SEAT:
+        return [
+            c.taken_by_id == bind("visible_user", type_=sa.Integer()),
+            c.intake_body_id == bind("visible_office", type_=sa.Integer()),
+        ]
+    if kind == STATION:
+        return [
+            c.taken_by_id == bind("visible_user", type_=sa.Integer()),
+            c.intake_station_id == bind("visible_station", type_=sa.Integer()),
+        ]
     return [sa.false()]
 
 
@@ -132,6 +161,39 @@ def cases_visible_to(user: User | None, c=None):
         return sa.bindparam(name, values[name], unique=True, **kw)
 
     arms = visible_arms(kind, c, bind)
+    return arms[0] if len(arms) == 1 else sa.or_(*arms)
+
+
+# -- consultations: the seats' and stations' own records -------------------------------------
+
+
+def consultation_role(user: User | None, consultation: Consultation) -> Role | None:
+    """INTAKE for the staff who took it or whose station (at a seat: office) holds it, ADMIN
+    for the regulator; nobody else (consultations are not cases: no party sees them). The
+    one-row twin of consultations_visible_to, by the same rule as a case's."""
+    if not _signed_in(user):
+        return None
+    if user.role == UserRole.ADMIN:
+        return Role.ADMIN
+    if user.role != UserRole.INTAKE:
+        return None
+    if consultation.taken_by_id == user.id:
+        return Role.INTAKE
+    if user.station_id is not None:
+        return Role.INTAKE if consultation.intake_station_id == user.station_id else None
+    return Role.INTAKE if consultation.intake_body_id == user.intake_body_id else None
+
+
+def consultations_visible_to(user: User | None):
+    """The SQL condition "the user may see this consultation" (see consultation_role)."""
+    kind, values = visibility(user)
+    if kind not in (SEAT, STATION, EVERYTHING):
+        return sa.false()
+
+    def bind(name, **kw):
+        return sa.bindparam(name, values[name], unique=True, **kw)
+
+    arms = visible_arms(kind, Consultation.__table__.c, bind)
     return arms[0] if len(arms) == 1 else sa.or_(*arms)
 
 
@@ -169,12 +231,15 @@ def nameable_enterprise(value) -> Enterprise | None:
 def may_act(user: User | None) -> bool:
     """Whether the account may do anything at all: signed in and not disabled; enterprise
     staff only while their enterprise is approved (not while it applies, nor once suspended
-    or exited); a deactivated mediator is a disabled account."""
+    or exited); a deactivated mediator is a disabled account; intake staff of a station
+    only while the station is open."""
     if not _signed_in(user):
         return False
     if user.role == UserRole.ENTERPRISE:
         enterprise = user.enterprise
         return enterprise is not None and enterprise.status == EnterpriseStatus.APPROVED
+    if user.role == UserRole.INTAKE and user.station_id is not None:
+        return user.station is not None and user.station.active
     return True
 
 
@@ -212,7 +277,12 @@ def can(user: User | None, move: Move, complaint: Complaint) -> bool:
 
 def can_see_contact(user: User | None, complaint: Complaint) -> bool:
     """The consumer's phone and address: the consumer, the respondent's staff, the mediator."""
-    return role_in_case(user, complaint) in {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR}
+    return role_in_case(user, complaint) in {
+        Role.CONSUMER,
+        Role.ENTERPRISE,
+        Role.MEDIATOR,
+        Role.INTAKE,
+    }
 
 
 def is_body_head(user: User | None, body_id: int | None) -> bool:

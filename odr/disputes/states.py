@@ -67,6 +67,8 @@ class Role(enum.StrEnum):
     # An elected representative of a joint complaint, acting for a fellow member's case
     # (permissions.part_in_case); never a way to see the case (role_in_case).
     REPRESENTATIVE = "representative"
+    # A hotline seat or a service station that took the case or whose office holds it.
+    INTAKE = "intake"
 
 
 class Move(enum.StrEnum):
@@ -99,6 +101,10 @@ class Move(enum.StrEnum):
     # Not a move of the state machine either: an open case's clock derived again after the
     # calendar changed (odr/disputes/clocks.py); operations.move_clocks checks the state.
     RECOMPUTE_CLOCK = "recompute_clock"
+    # Staff intake (odr.disputes.intake), acts on the timeline as well: the caller claims
+    # the case filed for them; a seat passes it to another office's seats.
+    CLAIM = "claim"
+    INTAKE_TRANSFER = "intake_transfer"
 
     @property
     def label(self):
@@ -139,6 +145,8 @@ MOVE_LABELS = {
     Move.RATE: _l("Case rated"),
     Move.ADD_EVIDENCE: _l("Evidence added"),
     Move.RECOMPUTE_CLOCK: _l("Deadline recomputed: the holiday calendar changed"),
+    Move.CLAIM: _l("The caller took over the case online"),
+    Move.INTAKE_TRANSFER: _l("Passed to another office's hotline"),
 }
 
 S = State

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from odr.disputes import deadlines, similar
-from odr.disputes.choices import Issue
+from odr.disputes.choices import Channel, Issue
 from odr.disputes.memo import kept
 from odr.disputes.models import (
     Complaint,
@@ -502,6 +502,7 @@ def case_overview(now: datetime | None = None) -> dict:
     columns = [
         C.state,
         C.issue,
+        C.channel,
         sa.func.count(),
         _sum(answer_counted),
         _sum(answer_on_time),
@@ -515,15 +516,21 @@ def case_overview(now: datetime | None = None) -> dict:
     if days_expr is not None:
         has_date = C.closed_at.is_not(None)
         columns += [_sum(has_date), sa.func.sum(sa.case((has_date, days_expr), else_=0))]
-    rows = db.session.execute(sa.select(*columns).group_by(C.state, C.issue)).all()
+    rows = db.session.execute(sa.select(*columns).group_by(C.state, C.issue, C.channel)).all()
     by_state = {s.value: 0 for s in State}
     by_issue = {i.value: 0 for i in Issue}
+    by_channel = {c.value: 0 for c in Channel}
+    closed_by_channel = {c.value: [0, 0] for c in Channel}  # closed, agreed
     sums = [0] * 7
     days: dict[str, list[int]] = {}
-    for state, issue, n, *parts in rows:
-        state, issue = str(State(state)), str(Issue(issue))
+    for state, issue, channel, n, *parts in rows:
+        state, issue, channel = str(State(state)), str(Issue(issue)), str(Channel(channel))
         by_state[state] += n
         by_issue[issue] += n
+        by_channel[channel] += n
+        if State(state) in CLOSED_STATES:
+            closed_by_channel[channel][0] += n
+            closed_by_channel[channel][1] += n if State(state) in AGREED_STATES else 0
         sums = [a + int(b or 0) for a, b in zip(sums, parts[:7], strict=True)]
         if days_expr is not None:
             acc = days.setdefault(state, [0, 0])
@@ -545,6 +552,11 @@ def case_overview(now: datetime | None = None) -> dict:
         "agreed": agreed,
         "by_state": by_state,
         "by_issue": by_issue,
+        # How cases came in: online, or taken by hotline seats and service stations.
+        "by_channel": by_channel,
+        "settlement_rate_by_channel": {
+            c: _rate(agreed_n, closed_n) for c, (closed_n, agreed_n) in closed_by_channel.items()
+        },
         "settlement_rate": _rate(agreed, closed),
         "direct_settlement_rate": _rate(by_state[State.SETTLED.value], green_closed),
         "mediation_success_rate": _rate(by_state[State.MEDIATED.value], m_counted),

@@ -14,6 +14,11 @@ from odr.disputes.models.complaint import (  # noqa: F401
     Record,
     Signature,
 )
+from odr.disputes.models.intake import (  # noqa: F401
+    Consultation,
+    IntakeTransfer,
+    ServiceStation,
+)
 from odr.disputes.models.integrity import AuditSeal, IdempotentRequest  # noqa: F401
 from odr.disputes.models.joint import (  # noqa: F401
     JointComplaint,

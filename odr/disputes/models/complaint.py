@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from odr.disputes.choices import (
     AgreementStatus,
+    Channel,
     Issue,
     OfferStatus,
     PerformanceStatus,
@@ -76,6 +77,21 @@ class Complaint(db.Model):
         # The sweep's look for clocks computed under another calendar (odr/disputes/clocks.py):
         # a closed case has none, so each of its three range scans finds only stale ones.
         sa.Index("ix_complaint_calendar", "state", "calendar_version"),
+        # Staff intake (permissions.visible_arms): what a seat filed, what an office's seats
+        # or a station hold; only the few cases taken by staff are in these indexes.
+        sa.Index("ix_complaint_taken_by", "taken_by_id", "id", **_only("taken_by_id IS NOT NULL")),
+        sa.Index(
+            "ix_complaint_intake_body",
+            "intake_body_id",
+            "id",
+            **_only("intake_body_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_complaint_intake_station",
+            "intake_station_id",
+            "id",
+            **_only("intake_station_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +162,16 @@ class Complaint(db.Model):
     )
     outcome_note: Mapped[str | None] = mapped_column(sa.Text)
 
+    # How the complaint came in; for one taken by a hotline seat or a service station: who
+    # took it, the office whose seats hold it now, the station, and the notes of the call.
+    channel: Mapped[Channel] = mapped_column(
+        str_enum(Channel, "channel"), default=Channel.ONLINE, server_default="online"
+    )
+    taken_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    intake_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
+    intake_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_station.id"))
+    intake_note: Mapped[str | None] = mapped_column(sa.Text)
+
     settled_amount: Mapped[Decimal | None] = mapped_column(Money)
     performance_due: Mapped[date | None] = mapped_column(sa.Date)
     performance_status: Mapped[PerformanceStatus | None] = mapped_column(
@@ -167,6 +193,9 @@ class Complaint(db.Model):
     body = relationship("MediationBody", foreign_keys=[body_id])
     raised_to_body = relationship("MediationBody", foreign_keys=[raised_to_body_id])
     respondent_region = relationship("Region", foreign_keys=[respondent_region_code])
+    taken_by = relationship("User", foreign_keys=[taken_by_id])
+    intake_body = relationship("MediationBody", foreign_keys=[intake_body_id])
+    intake_station = relationship("ServiceStation", foreign_keys=[intake_station_id])
     events = relationship(
         "CaseEvent", back_populates="complaint", order_by="CaseEvent.id", lazy="raise_on_sql"
     )
