@@ -14,6 +14,7 @@ bp = Blueprint("api", __name__)
 from odr.api import (  # noqa: E402, F401
     accounts,
     complaints,
+    guidance,
     intake,
     integration,
     joint,

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from odr.consumer import forms
 from odr.consumer.views import _send_evidence, bp, store_uploads
-from odr.disputes import deadlines, enterprises, routing, similar
+from odr.disputes import deadlines, enterprises, guidance, routing, similar
 from odr.disputes import operations as ops
 from odr.disputes.choices import Issue, Request, SubjectKind
 from odr.disputes.drafts import (
@@ -395,6 +395,7 @@ def review_context(draft: Draft) -> dict:
         "enterprise": enterprise,
         "green": green,
         "preview": preview,
+        "guide": _guidance(enterprise, data),
         "purchase_date": purchase_date,
         "old_purchase": purchase_date is not None
         and not routing.within_limitation(purchase_date, today()),
@@ -412,6 +413,21 @@ def review_context(draft: Draft) -> dict:
             "address": data.get("complainant_address") or current_user.address,
         },
     }
+
+
+def _guidance(enterprise, data: dict) -> dict | None:
+    """How closed cases like this one ended (odr/disputes/guidance.py), once the issue is
+    known."""
+    if not data.get("issue"):
+        return None
+    try:
+        return guidance.for_filing(
+            enterprise_id=enterprise.id if enterprise is not None else None,
+            issue=data["issue"],
+            amount=data.get("amount"),
+        )
+    except Invalid:
+        return None
 
 
 def _label(enum_cls, value) -> str:

@@ -880,7 +880,18 @@ def build_performance(now: datetime | None = None) -> dict:
     return {"computed_at": now.isoformat(), "numbers": {str(k): v for k, v in numbers.items()}}
 
 
-BUILDERS = {"dashboard": build_dashboard, "performance": build_performance}
+def build_guidance(now: datetime | None = None) -> dict:
+    """The outcome guidance's groups (odr/disputes/guidance.py), kept with the snapshots."""
+    from odr.disputes import guidance  # it builds on this module's working-day helpers
+
+    return guidance.build(now)
+
+
+BUILDERS = {
+    "dashboard": build_dashboard,
+    "performance": build_performance,
+    "guidance": build_guidance,
+}
 
 _refreshing: set[str] = set()
 _refreshing_lock = threading.Lock()

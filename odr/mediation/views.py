@@ -27,7 +27,7 @@ from odr import casepage, downloads
 from odr import display as rows_kit
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
-from odr.disputes import joint, records
+from odr.disputes import guidance, joint, records
 from odr.disputes import operations as ops
 from odr.disputes.choices import Request
 from odr.disputes.models import (
@@ -532,6 +532,11 @@ def render_workspace(complaint: Complaint, status: int = 200, **bound):
             assign_form=bound.get("assign_form") or assign_form(complaint),
             is_head=is_body_head(current_user, complaint.body_id),
             joint_group=joint.joint_of(complaint.id),
+            guide=guidance.for_filing(
+                enterprise_id=complaint.enterprise_id,
+                issue=complaint.issue,
+                amount=complaint.amount,
+            ),
             **data,
         ),
         status,
