@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from odr.auth.views import bp as auth_bp
     from odr.consumer.requests import requests_bp
     from odr.consumer.views import bp as consumer_bp
+    from odr.intake.views import bp as intake_bp
     from odr.mediation.office import bp as office_bp
     from odr.mediation.views import bp as mediation_bp
     from odr.merchant.views import bp as merchant_bp
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(requests_bp, url_prefix="/consumer/requests")
     app.register_blueprint(office_bp, url_prefix="/office")
+    app.register_blueprint(intake_bp, url_prefix="/intake")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

@@ -17,6 +17,7 @@ from odr.disputes.permissions import cases_visible_to, role_in_case
 from odr.disputes.states import Forbidden, Role, State
 from odr.extensions import db
 from tests import factories
+from tests.access_runner import fast_passwords, stand_in_records  # noqa: F401 - fixtures
 from tests.factories import PASSWORD, intake_data
 
 
@@ -44,6 +45,7 @@ def _link(text: str) -> str:
     return re.search(r"http://127\.0\.0\.1:5000(/auth/claim/\S+)", text).group(1)
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_phone_filing_for_a_caller_without_account_claimed_online_and_offer_answered(
     app, seats, api, client, tmp_path
 ):
@@ -120,6 +122,7 @@ def test_phone_filing_for_a_caller_without_account_claimed_online_and_offer_answ
     assert accepted.json["channel"] == "phone"
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_a_signed_in_consumer_adds_the_case_to_their_account(app, seats, api, client):
     w = seats
     case = api.post(w.seat, "/intake/complaints", json=intake_data(w.enterprise)).json
@@ -135,6 +138,7 @@ def test_a_signed_in_consumer_adds_the_case_to_their_account(app, seats, api, cl
     assert client.get(link).status_code == 404
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_a_forged_or_altered_claim_link_finds_nothing(seats, api, client):
     w = seats
     api.post(w.seat, "/intake/complaints", json=intake_data(w.enterprise))
@@ -143,6 +147,7 @@ def test_a_forged_or_altered_claim_link_finds_nothing(seats, api, client):
     assert client.get("/auth/claim/nonsense").status_code == 404
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_intake_filing_refuses_bad_input_with_every_field_and_writes_nothing(seats, api):
     w = seats
     bad = intake_data(w.enterprise, channel="fax", amount="-1")
@@ -156,6 +161,7 @@ def test_intake_filing_refuses_bad_input_with_every_field_and_writes_nothing(sea
     assert db.session.scalar(db.select(db.func.count(User.id)).where(User.email.is_(None))) == 0
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_only_intake_staff_file_for_callers(seats, api):
     w = seats
     for user in (w.consumer, w.agent, w.mediator, w.admin):
@@ -164,6 +170,7 @@ def test_only_intake_staff_file_for_callers(seats, api):
     assert api.post(None, "/intake/complaints", json=intake_data()).status_code == 401
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_consultation_logged_and_transferred_to_another_office(seats, api):
     w = seats
     logged = api.post(
@@ -209,6 +216,7 @@ def test_consultation_logged_and_transferred_to_another_office(seats, api):
     assert api.post(w.consumer, "/intake/consultations", json={}).status_code == 403
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_complaint_passed_to_another_office_moves_who_holds_it(seats, api):
     w = seats
     case = api.post(w.station_staff, "/intake/complaints", json=intake_data(w.enterprise)).json
@@ -227,6 +235,7 @@ def test_complaint_passed_to_another_office_moves_who_holds_it(seats, api):
     assert api.get(w.seat, f"/complaints/{case['id']}").status_code == 404
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_intake_staff_see_only_what_they_filed_or_their_office_holds(seats, api):
     w = seats
     online = factories.file_case(w.consumer, w.enterprise)
@@ -266,6 +275,7 @@ def test_intake_staff_see_only_what_they_filed_or_their_office_holds(seats, api)
     )
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_workload_counts_what_the_seat_took(seats, api):
     w = seats
     for _ in range(2):
@@ -287,6 +297,7 @@ def test_workload_counts_what_the_seat_took(seats, api):
     assert api.get(w.erqi_seat, "/intake/workload").json["filed"] == 0
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_consumers_who_chose_sms_get_notices_by_sms_and_e_mail(seats, api):
     w = seats
     w.consumer.sms_notices = True
@@ -304,6 +315,7 @@ def test_consumers_who_chose_sms_get_notices_by_sms_and_e_mail(seats, api):
     assert not any(r == w.other_consumer.phone for c, r in channels if c == "sms")
 
 
+@pytest.mark.usefixtures("fast_passwords", "stand_in_records")
 def test_statistics_count_cases_by_channel(seats):
     w = seats
     factories.file_case(w.consumer, w.enterprise)

@@ -106,3 +106,28 @@ class DecisionForm(FlaskForm):
         _l("Reason"),
         validators=[Optional(), Length(max=2000, message=_l("At most %(max)d characters."))],
     )
+
+
+class StationForm(FlaskForm):
+    """A consumer service station registered under an office."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
+    office_id = SelectField(_l("Registered under the office"), choices=[])
+    region_code = SelectField(_l("Region"), choices=[], validators=[Optional()])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=300)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+
+
+class IntakeUserForm(FlaskForm):
+    """An intake account: a hotline seat at an office, or a station's staff."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired(), Length(min=8, max=200)]
+    )
+    place = SelectField(_l("Seat at"), choices=[], validators=[DataRequired()])
+    locale = SelectField(
+        _l("Language"), choices=options([("zh_CN", "中文"), ("en", "English")]), default="zh_CN"
+    )

@@ -14,5 +14,6 @@ from odr.admin import (  # noqa: E402, F401  (routes on bp)
     dashboard,
     enterprises,
     requests,
+    stations,
     warnings,
 )
