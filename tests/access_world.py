@@ -196,6 +196,21 @@ def build() -> SimpleNamespace:
     licence.parent.mkdir(parents=True, exist_ok=True)
     licence.write_bytes(PNG)
     w.pending_enterprise.licence_path = "licences/pending.png"
+
+    # Staff intake: a station under the Jinshui office, a seat there who logged a
+    # consultation and filed a complaint for a caller (whose claim link is a route's token).
+    from odr.disputes import intake
+    from odr.disputes.claims import claim_token
+
+    station = factories.station(w.jinshui)
+    seat = factories.intake_user(w.jinshui, email="seat@test.example", name="金水坐席")
+    consultation = intake.log_consultation(
+        seat,
+        {"caller": {"name": "来电人"}, "question": "问", "answer": "答", "topic": "price"},
+    )
+    taken, _event = intake.file_for_caller(
+        seat, factories.intake_data(w.enterprise, purchase_date="2026-01-05")
+    )
     db.session.commit()
 
     w.users = {
@@ -209,6 +224,9 @@ def build() -> SimpleNamespace:
         "admin": w.admin,
         "respondent_owner": w.owner,
         "competent_head": w.head,
+        # Not a column of the matrix (no route of the others is the seat's business): the
+        # API fuzzing calls the intake endpoints as this seat.
+        "intake_seat": seat,
     }
     w.case, w.other_case, w.offer, w.record = case, other_case, offer, record
     w.cases = {
@@ -257,6 +275,10 @@ def build() -> SimpleNamespace:
         "joint_id": group.id,
         "joint_member_id": fellow_member.id,
         "joint_case_id": fellow_member.complaint_id,
+        "station_id": station.id,
+        "consultation_id": consultation.id,
+        "claim_token": claim_token(taken.id, taken.consumer_id),
+        "intake_case_id": taken.id,
     }
     return w
 

@@ -277,9 +277,32 @@ TABLE = {
     "POST merchant.joint_decline":        "L   403 403 ok  404 403 403 403 ok  403",
     "POST merchant.joint_offer":          "L   403 403 ok  404 403 403 403 ok  403",
     "POST merchant.joint_sign":           "L   403 403 msg 404 403 403 403 msg 403",
-    "GET mediation.joint_group":          "L   403 403 403 403 404 404 403 403 404",
-    "POST mediation.joint_accept":        "L   403 403 403 403 404 404 403 403 404",
-    "POST mediation.joint_agreement":     "L   403 403 403 403 404 404 403 403 404",
+    "GET mediation.joint_group":          "L   403 403 403 403 404 404 403 403 404 403",
+    "POST mediation.joint_accept":        "L   403 403 403 403 404 404 403 403 404 403",
+    "POST mediation.joint_agreement":     "L   403 403 403 403 404 404 403 403 404 403",
+    "GET admin.stations":                 "L   403 403 403 403 403 403 ok  403 403",
+    "POST admin.station_create":          "L   403 403 403 403 403 403 ok  403 403",
+    "POST admin.station_active":          "L   403 403 403 403 403 403 ok  403 403",
+    "POST admin.intake_user_create":      "L   403 403 403 403 403 403 ok  403 403",
+    "GET auth.claim":                     "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    "POST auth.claim":                    "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    "GET intake.home":                    "L   403 403 403 403 403 403 403 403 403",
+    "GET intake.file_complaint":          "L   403 403 403 403 403 403 403 403 403",
+    "POST intake.file_complaint":         "L   403 403 403 403 403 403 403 403 403",
+    "GET intake.case":                    "L   403 403 403 403 403 403 403 403 403",
+    "POST intake.case":                   "L   403 403 403 403 403 403 403 403 403",
+    "GET intake.new_consultation":        "L   403 403 403 403 403 403 403 403 403",
+    "POST intake.new_consultation":       "L   403 403 403 403 403 403 403 403 403",
+    "GET intake.consultation":            "L   403 403 403 403 403 403 403 403 403",
+    "POST intake.consultation":           "L   403 403 403 403 403 403 403 403 403",
+    "POST api.intake_complaint":          "L   403 403 403 403 403 403 403 403 403",
+    "POST api.intake_transfer_complaint": "L   403 403 403 403 403 403 403 403 403",
+    "POST api.log_consultation":          "L   403 403 403 403 403 403 403 403 403",
+    "GET api.list_consultations":         "L   403 403 403 403 403 403 ok  403 403",
+    "GET api.show_consultation":          "L   403 403 403 403 403 403 ok  403 403",
+    "POST api.transfer_consultation":     "L   403 403 403 403 403 403 403 403 403",
+    "GET api.intake_workload":            "L   403 403 403 403 403 403 403 403 403",
+    "GET api.outcome_guidance":           "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
 }
 # fmt: on
 
@@ -381,6 +404,14 @@ PARAMS = {
             "POST mediation.joint_agreement",
         )
     },
+    "POST admin.station_active": lambda w: {"station_id": w.ids["station_id"]},
+    "GET auth.claim": lambda w: {"token": w.ids["claim_token"]},
+    "POST auth.claim": lambda w: {"token": w.ids["claim_token"]},
+    "GET intake.consultation": lambda w: {"consultation_id": w.ids["consultation_id"]},
+    "POST intake.consultation": lambda w: {"consultation_id": w.ids["consultation_id"]},
+    "GET api.show_consultation": lambda w: {"consultation_id": w.ids["consultation_id"]},
+    "POST api.transfer_consultation": lambda w: {"consultation_id": w.ids["consultation_id"]},
+    "GET api.outcome_guidance": lambda w: {"issue": "quality", "amount": "100"},
 }
 
 # -- bodies: what the allowed user would send (so a refusal is a refusal, not bad input) ---
@@ -451,6 +482,27 @@ BODY = {
     "POST admin.warning_publish": _form(publish="1"),
     "POST admin.warning_new": _form(title="新提示", body="内容"),
     "POST office.request_act": _form(reason="需要更多时间核查"),
+    "POST admin.station_create": lambda w: {
+        "data": {"name": "新服务站", "office_id": str(w.ids["erqi_id"]), "address": "二七路1号"}
+    },
+    "POST admin.station_active": _form(active="0"),
+    "POST admin.intake_user_create": lambda w: {
+        "data": {
+            "name": "新坐席",
+            "email": "new.seat@test.example",
+            "password": PASSWORD,
+            "place": f"office:{w.ids['erqi_id']}",
+            "locale": "zh_CN",
+        }
+    },
+    "POST auth.claim": _form(
+        **{
+            "new-email": "caller.new@test.example",
+            "new-password": "New-pass-2026!",
+            "new-confirm": "New-pass-2026!",
+            "link-submit": "1",
+        }
+    ),
     # accounts
     "POST auth.accept_invite": _form(password="New-pass-2026!", confirm="New-pass-2026!"),
     "POST auth.login": _form(email="other@test.example", password=PASSWORD),

@@ -46,6 +46,7 @@ USER_OF_TAG = {
     "integration": "respondent_owner",
     "mediator": "competent_head",
     "admin": "admin",
+    "intake": "intake_seat",
 }
 
 # The case an operation acts on (by the end of its path); the case in mediation otherwise.
@@ -81,7 +82,10 @@ def _path_parameters(w, operation) -> dict:
     path = operation.path
     values = {}
     if "{complaint_id}" in path:
-        values["complaint_id"] = _case(w, path)
+        intake = path.endswith("/intake-transfer")
+        values["complaint_id"] = w.ids["intake_case_id"] if intake else _case(w, path)
+    if "{consultation_id}" in path:
+        values["consultation_id"] = w.ids["consultation_id"]
     if "{offer_id}" in path:
         values["offer_id"] = w.ids["open_offer_id"]
     if "{code}" in path:
