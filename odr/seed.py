@@ -40,6 +40,8 @@ DEMO_LOGINS = [
     ("enterprise", "owner@erqi-snacks.demo", P),
     ("consumer", "consumer@odr.demo", P),
     ("consumer", "consumer.en@odr.demo", P),
+    ("intake", "hotline@odr.demo", P),
+    ("intake", "station@odr.demo", P),
 ]
 
 REGIONS = [
@@ -540,6 +542,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         claim(35, "1500.00", "A 1,500 yuan balance on the card can no longer be used."),
     )
     admin = db.session.scalar(db.select(User).where(User.email == "admin@odr.demo"))
+    _seed_intake(admin, bodies, dennis)
     db.session.add(
         ConsumerWarning(
             title="关于预付式消费的消费提示 (Prepaid cards: a consumer warning)",
@@ -555,3 +558,68 @@ def seed_demo() -> list[tuple[str, str, str]]:
     while records.render_due():
         pass
     return list(DEMO_LOGINS)
+
+
+def _seed_intake(admin, bodies, respondent) -> None:
+    """A 12315 hotline seat at the Jinshui office and a service station in a Jinshui mall
+    with its staff member; the seat has taken a call (a complaint for a caller without an
+    account, whose link went out by SMS) and answered a consultation."""
+    from odr.disputes import intake
+
+    station = intake.register_station(
+        admin,
+        {
+            "name": "金水区国贸商场消费维权服务站",
+            "name_en": "Jinshui Guomao Mall consumer service station",
+            "office_id": bodies["jinshui"].id,
+            "address": "郑州市金水区花园路38号国贸商场一楼服务台",
+            "phone": "0371-65550315",
+        },
+    )
+    seat = intake.create_intake_user(
+        admin,
+        email="hotline@odr.demo",
+        password=P,
+        name="12315坐席 孙接 Sun Jie",
+        office_id=bodies["jinshui"].id,
+    )
+    intake.create_intake_user(
+        admin,
+        email="station@odr.demo",
+        password=P,
+        name="服务站 周站 Zhou Zhan",
+        station_id=station.id,
+    )
+    intake.file_for_caller(
+        seat,
+        {
+            "caller": {
+                "name": "刘来电 Liu Laidian",
+                "phone": "13703710315",
+                "address": "郑州市金水区经三路12号",
+            },
+            "channel": "phone",
+            "note": "来电人为老年人，不使用电子邮箱；已告知将收到短信链接。",
+            "enterprise_id": respondent.id,
+            "green_channel": True,
+            "subject_kind": "goods",
+            "subject": "电暖器 (electric heater)",
+            "purchase_date": (utcnow() - timedelta(days=20)).date().isoformat(),
+            "purchase_place": "丹尼斯百货花园路店",
+            "amount": "459.00",
+            "issue": "quality",
+            "requests": ["replace"],
+            "claimed_amount": "459.00",
+            "facts": "电暖器使用一周后无法加热，要求更换。",
+        },
+    )
+    intake.log_consultation(
+        seat,
+        {
+            "caller": {"name": "钱咨询 Qian Zixun", "phone": "13803710315"},
+            "topic": "prepaid_card",
+            "question": "美容院关门，预付卡余额怎么办？",
+            "answer": "保留购卡合同和付款凭证，可向经营者所在地市场监管部门投诉；"
+            "多人受损可共同投诉。",
+        },
+    )

@@ -179,7 +179,13 @@ def test_seed_demo_prints_logins_that_work(fresh_app):
     assert result.exit_code == 0, result.output
     logins = [line.split(" ") for line in result.output.strip().splitlines()]
     assert logins and all(len(parts) == 3 for parts in logins)
-    assert {role for role, _, _ in logins} == {"consumer", "enterprise", "mediator", "admin"}
+    assert {role for role, _, _ in logins} == {
+        "consumer",
+        "enterprise",
+        "mediator",
+        "admin",
+        "intake",
+    }
 
     with fresh_app.test_request_context():
         homes = {str(role): url_for(endpoint) for role, endpoint in HOME_BY_ROLE.items()}
