@@ -327,4 +327,16 @@ def test_statistics_count_cases_by_channel(seats):
     overview = stats.case_overview()
     assert overview["by_channel"] == {"online": 1, "phone": 1, "walk_in": 2, "letter": 1}
     assert stats.build_dashboard()["overview"]["by_channel"]["walk_in"] == 2
-    assert State.NEGOTIATING  # the cases are ordinary cases
+    assert overview["by_state"][State.NEGOTIATING.value] == 5  # ordinary cases
+
+
+def test_the_console_shows_cases_by_channel(seats, client):
+    w = seats
+    factories.file_case(w.consumer, w.enterprise)
+    intake.file_for_caller(w.seat, intake_data(w.enterprise, channel="letter"))
+    db.session.commit()
+    client.post("/auth/login", data={"email": w.admin.email, "password": PASSWORD})
+    assert 'id="channels' in client.get("/admin/").get_data(as_text=True)
+    csv = client.get("/admin/analytics/channels.csv").get_data(as_text=True)
+    rows = dict(line.split(",")[0::2] for line in csv.strip().splitlines()[1:])
+    assert rows == {"online": "1", "phone": "0", "walk_in": "0", "letter": "1"}

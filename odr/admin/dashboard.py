@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from odr.admin.views import bp
 from odr.disputes import formats, similar, stats
-from odr.disputes.choices import Issue
+from odr.disputes.choices import Channel, Issue
 from odr.disputes.memo import kept
 from odr.disputes.models import EnterpriseStatus, RequestKind
 from odr.disputes.requests import kind_label
@@ -174,6 +174,11 @@ def _chart_rows(data: dict, regions: dict) -> dict:
     rows = {
         "states": [(str(s.label), overview["by_state"].get(s.value, 0)) for s in State],
         "categories": [(str(i.label), overview["by_issue"].get(i.value, 0)) for i in Issue],
+        # Online, or taken by hotline seats and service stations (a snapshot stored before
+        # the channel was counted has none).
+        "channels": [
+            (str(c.label), overview.get("by_channel", {}).get(c.value, 0)) for c in Channel
+        ],
         "regions": region_rows,
         "enterprises": [
             (r["name"], r["cases"], f"{detail}{r['enterprise_id']}" if detail else None)
@@ -300,6 +305,14 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             ["category", "label", "cases"],
             [[i.value, str(i.label), overview["by_issue"].get(i.value, 0)] for i in Issue],
         )
+    if name == "channels":
+        return (
+            ["channel", "label", "cases"],
+            [
+                [c.value, str(c.label), overview.get("by_channel", {}).get(c.value, 0)]
+                for c in Channel
+            ],
+        )
     if name == "regions":
         breakdown = stats.kept_region_breakdown(_region_param(version), data, version)
         return (
@@ -358,6 +371,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
 CSV_NAMES = (
     "states",
     "categories",
+    "channels",
     "regions",
     "enterprises",
     "weekly",
