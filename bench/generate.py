@@ -80,6 +80,10 @@ OPEN_MIX = {
 }
 MIXES = {"default": MIX, "open": OPEN_MIX}
 
+# Channels (cumulative shares): online 85 %, phone 10 %, walk-in 4 %, letter 1 %.
+CHANNELS = ("online", "phone", "walk_in", "letter")
+CHANNEL_WEIGHTS = (0.85, 0.95, 0.99)
+
 CHUNK = 10_000
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as odr.disputes.records
 EIGHT = timedelta(hours=8)  # Asia/Shanghai has no daylight saving: local = UTC + 8 h
@@ -543,6 +547,8 @@ def build_reference(n_cases: int, as_of: datetime, seed: int, sink: Sink, progre
                 "staff_role": None,
                 "active": True,
                 "created_at": created,
+                "sms_notices": False,
+                "claim_pending": False,
             }
         )
         if len(rows) >= 50_000:
@@ -935,6 +941,13 @@ class CaseBuilder:
             "rating_comment": None,
             "chain_head": None,
             "version": 0,
+            # How it came in: mostly online, the rest taken by hotline seats and stations
+            # (their seats and stations are not generated: only the channel is counted).
+            "channel": CHANNELS[bisect.bisect(CHANNEL_WEIGHTS, rng.random())],
+            "taken_by_id": None,
+            "intake_body_id": None,
+            "intake_station_id": None,
+            "intake_note": None,
         }
         owner = enterprise.owner if enterprise else None
         agent = enterprise.agent if enterprise else None
