@@ -32,7 +32,6 @@ from odr.disputes.models import (
     CaseEvent,
     Complaint,
     Consultation,
-    Enterprise,
     IntakeTransfer,
     MediationBody,
     Notification,
@@ -46,12 +45,13 @@ from odr.disputes.permissions import (
     consultation_role,
     consultations_visible_to,
     may_act,
+    nameable_enterprise,
     require_capability,
     role_in_case,
 )
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, Move, NotFound, Role
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
 INVALID = _l("Please correct the marked fields.")
@@ -336,11 +336,14 @@ def _claimed(complaint: Complaint, user: User, how: str, now) -> None:
 # -- passing a record to another office's seats ---------------------------------------------
 
 
+def _get(model, value):
+    """The row with this id, or None for anything that cannot be an id (odr.types.as_id)."""
+    row_id = as_id(value)
+    return db.session.get(model, row_id) if row_id is not None else None
+
+
 def _target_office(body_id, current_id: int | None) -> MediationBody:
-    try:
-        body = db.session.get(MediationBody, int(body_id))
-    except (TypeError, ValueError):
-        body = None
+    body = _get(MediationBody, body_id)
     if body is None or not body.active or body.kind != BodyKind.OFFICE:
         raise Invalid(INVALID, {"body_id": str(_l("Choose an active office."))})
     if body.id == current_id:
@@ -395,10 +398,7 @@ def log_consultation(actor: User, data: dict, *, now: datetime | None = None) ->
     channel = _field(errors, "channel", lambda: _channel(data.get("channel") or "phone"))
     enterprise_id = data.get("enterprise_id")
     if enterprise_id not in (None, ""):
-        try:
-            found = db.session.get(Enterprise, int(enterprise_id))
-        except (TypeError, ValueError):
-            found = None
+        found = nameable_enterprise(enterprise_id)
         if found is None:
             errors["enterprise_id"] = str(_l("No such enterprise."))
         enterprise_id = found.id if found else None
@@ -427,10 +427,7 @@ def log_consultation(actor: User, data: dict, *, now: datetime | None = None) ->
 
 def load_consultation(actor: User, consultation_id) -> Consultation:
     """The consultation, if the actor may see it (else NotFound, as for a case)."""
-    try:
-        consultation = db.session.get(Consultation, int(consultation_id))
-    except (TypeError, ValueError, OverflowError):
-        consultation = None
+    consultation = _get(Consultation, consultation_id)
     if consultation is None or consultation_role(actor, consultation) is None:
         raise NotFound(_l("No such consultation."))
     return consultation
@@ -477,11 +474,7 @@ def register_station(actor: User, data: dict) -> ServiceStation:
     phone = _field(
         errors, "phone", lambda: _text(data.get("phone"), "phone", required=False, limit=32)
     )
-    office = None
-    try:
-        office = db.session.get(MediationBody, int(data.get("office_id")))
-    except (TypeError, ValueError):
-        office = None
+    office = _get(MediationBody, data.get("office_id"))
     if office is None or office.kind != BodyKind.OFFICE:
         errors["office_id"] = str(_l("Choose an office."))
     region_code = str(data.get("region_code") or (office.region_code if office else "") or "")
@@ -525,18 +518,12 @@ def create_intake_user(
     require_admin(actor)
     station = office = None
     if station_id not in (None, ""):
-        try:
-            station = db.session.get(ServiceStation, int(station_id))
-        except (TypeError, ValueError):
-            station = None
+        station = _get(ServiceStation, station_id)
         if station is None:
             raise Invalid(INVALID, {"station_id": str(_l("No such service station."))})
         office = station.office
     else:
-        try:
-            office = db.session.get(MediationBody, int(office_id))
-        except (TypeError, ValueError):
-            office = None
+        office = _get(MediationBody, office_id)
         if office is None or office.kind != BodyKind.OFFICE:
             raise Invalid(INVALID, {"office_id": str(_l("Choose an office."))})
     user = auth_ops.create_user(

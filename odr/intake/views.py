@@ -18,7 +18,12 @@ from odr.disputes.models import (
     RegionLevel,
 )
 from odr.disputes.models.organisation import BodyKind
-from odr.disputes.permissions import cases_visible_to, role_in_case
+from odr.disputes.permissions import (
+    cases_visible_to,
+    nameable,
+    nameable_enterprise,
+    role_in_case,
+)
 from odr.disputes.states import OPEN_STATES, DomainError, Invalid, NotFound, Role, action_label
 from odr.extensions import db
 from odr.forms import add_errors, options
@@ -105,13 +110,13 @@ def _enterprise_choices(form) -> None:
     if text:
         found = db.session.scalars(
             db.select(Enterprise)
-            .where(enterprises.nameable(), enterprises.matching(text))
+            .where(nameable(), enterprises.matching(text))
             .order_by(Enterprise.name)
             .limit(20)
         ).all()
     chosen = form.enterprise_id.data
-    if chosen and chosen.isdigit() and all(str(e.id) != chosen for e in found):
-        enterprise = db.session.get(Enterprise, int(chosen))
+    if chosen and all(str(e.id) != chosen for e in found):
+        enterprise = nameable_enterprise(chosen)
         if enterprise is not None:
             found.insert(0, enterprise)
     form.enterprise_id.choices = options(
