@@ -31,6 +31,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.generate import BENCH_PASSWORD
+
 
 def _percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
@@ -142,7 +144,7 @@ def run(url: str, requests: int) -> dict:
         }
         draft.step = "review"
         db.session.commit()
-        draft_id, consumer_id = draft.id, consumer.id
+        draft_id, consumer_email = draft.id, consumer.email
         case_id = db.session.scalar(
             sa.select(Complaint.id)
             .where(
@@ -152,15 +154,15 @@ def run(url: str, requests: int) -> dict:
             )
             .limit(1)
         )
-        mediator_id = mediator.id
+        mediator_email = mediator.email
         enterprise_name = db.session.get(Enterprise, big).name
 
     client = app.test_client()
 
-    def sign_in(user_id):
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+    def sign_in(email):
+        client.post("/auth/logout")
+        answer = client.post("/auth/login", data={"email": email, "password": BENCH_PASSWORD})
+        assert answer.status_code == 302, ("sign in", email, answer.status_code)
 
     def get(path):
         response = client.get(path)
@@ -170,7 +172,7 @@ def run(url: str, requests: int) -> dict:
     result["api_guidance"] = _timed(
         lambda: get(f"/api/v1/guidance?enterprise_id={big}&issue=quality&amount=1299"), requests
     )
-    sign_in(consumer_id)
+    sign_in(consumer_email)
     review = f"/consumer/drafts/{draft_id}/review"
     page = get(review).get_data(as_text=True)
     assert 'id="guidance"' in page and enterprise_name in page
@@ -182,7 +184,7 @@ def run(url: str, requests: int) -> dict:
     finally:
         guidance.for_filing = real
     if case_id is not None:
-        sign_in(mediator_id)
+        sign_in(mediator_email)
         workspace = f"/mediation/cases/{case_id}"
         assert 'id="guidance"' in get(workspace).get_data(as_text=True)
         result["mediation_workspace"] = _timed(lambda: get(workspace), max(requests // 2, 20))

@@ -944,6 +944,10 @@ class CaseBuilder:
             # How it came in: mostly online, the rest taken by hotline seats and stations
             # (their seats and stations are not generated: only the channel is counted).
             "channel": CHANNELS[bisect.bisect(CHANNEL_WEIGHTS, rng.random())],
+            "platform_id": None,
+            "platform_name": None,
+            "platform_region_code": None,
+            "seller_address_usable": True,
             "taken_by_id": None,
             "intake_body_id": None,
             "intake_station_id": None,
