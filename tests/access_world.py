@@ -279,6 +279,7 @@ def build() -> SimpleNamespace:
         "consultation_id": consultation.id,
         "claim_token": claim_token(taken.id, taken.consumer_id),
         "intake_case_id": taken.id,
+        "seat_id": seat.id,
     }
     return w
 

@@ -284,6 +284,7 @@ TABLE = {
     "POST admin.station_create":          "L   403 403 403 403 403 403 ok  403 403",
     "POST admin.station_active":          "L   403 403 403 403 403 403 ok  403 403",
     "POST admin.intake_user_create":      "L   403 403 403 403 403 403 ok  403 403",
+    "POST admin.intake_user_active":      "L   403 403 403 403 403 403 ok  403 403",
     "GET auth.claim":                     "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     "POST auth.claim":                    "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     "GET intake.home":                    "L   403 403 403 403 403 403 403 403 403",
@@ -405,6 +406,7 @@ PARAMS = {
         )
     },
     "POST admin.station_active": lambda w: {"station_id": w.ids["station_id"]},
+    "POST admin.intake_user_active": lambda w: {"user_id": w.ids["seat_id"]},
     "GET auth.claim": lambda w: {"token": w.ids["claim_token"]},
     "POST auth.claim": lambda w: {"token": w.ids["claim_token"]},
     "GET intake.consultation": lambda w: {"consultation_id": w.ids["consultation_id"]},
@@ -486,6 +488,7 @@ BODY = {
         "data": {"name": "新服务站", "office_id": str(w.ids["erqi_id"]), "address": "二七路1号"}
     },
     "POST admin.station_active": _form(active="0"),
+    "POST admin.intake_user_active": _form(active="0"),
     "POST admin.intake_user_create": lambda w: {
         "data": {
             "name": "新坐席",

@@ -63,7 +63,11 @@ def test_the_regulator_registers_a_station_and_its_staff(world, client):
     assert staff["seat1@test.example"].intake_body_id == w.erqi.id
     page = client.get("/admin/stations").get_data(as_text=True)
     assert "金水万达维权服务站" in page and "seat1@test.example" in page
-    # Closing the station stops its staff from acting.
+    # Closing a seat's account stops it signing in; closing the station stops its staff.
+    seat_user = staff["seat1@test.example"]
+    client.post(f"/admin/intake-staff/{seat_user.id}/active", data={"active": "0"})
+    db.session.expire_all()
+    assert db.session.get(User, seat_user.id).active is False
     client.post(f"/admin/stations/{station.id}/active", data={"active": "0"})
     db.session.expire_all()
     assert db.session.get(ServiceStation, station.id).active is False

@@ -129,3 +129,12 @@ def intake_user_create():
             return redirect(url_for("admin.stations"))
     form.password.data = ""
     return _render(user_form=form, status=422)
+
+
+@bp.route("/intake-staff/<int(max=2147483647):user_id>/active", methods=["POST"])
+def intake_user_active(user_id: int):
+    if CsrfForm(request.form).validate():
+        intake.set_intake_user_active(current_user, user_id, request.form.get("active") == "1")
+        db.session.commit()
+        flash(_("The intake account's status is changed."), "success")
+    return redirect(url_for("admin.stations"))

@@ -503,6 +503,18 @@ def set_station_active(actor: User, station: ServiceStation, active: bool) -> Se
     return station
 
 
+def set_intake_user_active(actor: User, user_id, active: bool) -> User:
+    """Close an intake account (they can no longer sign in; what they filed stays with
+    their office) or reopen it."""
+    require_admin(actor)
+    user = _get(User, user_id)
+    if user is None or user.role != UserRole.INTAKE:
+        raise NotFound(_l("No such intake account."))
+    user.active = bool(active)
+    db.session.flush()
+    return user
+
+
 def create_intake_user(
     actor: User,
     *,
