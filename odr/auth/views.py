@@ -231,7 +231,7 @@ def claim(token: str):
                     locale=_current_lang(),
                 )
                 db.session.commit()
-                login_user(user)
+                sign_in(user)
                 flash(_("Welcome! Your account is ready."), "success")
                 return redirect(url_for("consumer.case", complaint_id=complaint.id))
         except Invalid as exc:
