@@ -2,7 +2,7 @@
 intake staff and callers among the users
 
 Revision ID: 0004_intake
-Revises: 0004_trusta
+Revises: 0004_trustb
 Create Date: 2026-12-07 00:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0004_intake"
-down_revision = "0004_trusta"
+down_revision = "0004_trustb"
 branch_labels = None
 depends_on = None
 
