@@ -340,3 +340,14 @@ def test_the_console_shows_cases_by_channel(seats, client):
     csv = client.get("/admin/analytics/channels.csv").get_data(as_text=True)
     rows = dict(line.split(",")[0::2] for line in csv.strip().splitlines()[1:])
     assert rows == {"online": "1", "phone": "0", "walk_in": "0", "letter": "1"}
+
+
+def test_an_intake_filing_sent_twice_with_one_idempotency_key_files_once(seats, api):
+    w = seats
+    headers = {**api.headers(w.seat), "Idempotency-Key": "call-2026-12-07-0001"}
+    body = intake_data(w.enterprise)
+    first = api.client.post("/api/v1/intake/complaints", json=body, headers=headers)
+    again = api.client.post("/api/v1/intake/complaints", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json["id"] == again.json["id"]
+    assert db.session.scalar(db.select(db.func.count(Complaint.id))) == 1

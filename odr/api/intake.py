@@ -24,6 +24,7 @@ CONSULTATION = "/intake/consultations/<int(max=2147483647):consultation_id>"
     body=schemas.IntakeComplaintIn,
     responses={201: schemas.CaseDetail},
     errors=(403,),
+    idempotent=True,
 )
 def intake_complaint():
     """The complaint's fields as a consumer files them, with `caller` {name, phone, address,
@@ -70,6 +71,7 @@ def intake_transfer_complaint(complaint_id: int):
     body=schemas.ConsultationIn,
     responses={201: schemas.ConsultationOut},
     errors=(403,),
+    idempotent=True,
 )
 def log_consultation():
     """`caller` {name, phone?, address?}, the `question`, the `answer` given, its `topic`
