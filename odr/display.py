@@ -187,8 +187,17 @@ def clock_parts(deadline_at: datetime, left: int | None = None, locale: str | No
     return Clock(clock_class(left), local_day(deadline_at, locale=locale), clock_text(left, locale))
 
 
+def offer_status_of(offer):
+    """Where an offer stands as its parties see it today (an open one past its day is
+    expired: operations.offer_status)."""
+    from odr.disputes.operations import offer_status
+
+    return offer_status(offer, deadlines.local_date(utcnow()))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
+        offer_status_of=offer_status_of,
         clock_parts=clock_parts,
         days_left=days_left,
         local_day=local_day,

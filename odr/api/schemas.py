@@ -213,10 +213,21 @@ class OfferIn(In):
     amount: Money
     terms: Text(10_000, 1)
     performance_due: DateText | None = None
+    expires_on: DateText | None = Field(
+        None, description="The last day the offer may be accepted (none: until answered)."
+    )
 
 
 class RejectIn(In):
-    counter_proposal: Text(10_000) | None = None
+    counter_proposal: Text(10_000) | None = Field(None, description="A note to the enterprise.")
+    counter_remedy: Remedy | None = Field(
+        None, description="The counter-offer's remedy (with counter_amount)."
+    )
+    counter_amount: Money | None = None
+
+
+class ChangesIn(In):
+    reasons: Text(4000, 1) = Field(description="What should change in the proposal, and why.")
 
 
 class ReasonIn(In):
@@ -417,10 +428,25 @@ class OfferOut(Out):
     amount: MoneyText
     terms: str
     performance_due: date | None
-    status: OfferStatus
+    status: OfferStatus = Field(description='"expired": open, but past `expires_on`.')
+    expires_on: date | None
     counter_proposal: str | None
+    counter_remedy: Remedy | None
+    counter_amount: MoneyText | None
     created_at: datetime
     answered_at: datetime | None
+
+
+class WarningOut(Out):
+    code: str
+    message: str
+
+
+class OfferCreated(OfferOut):
+    warnings: list[WarningOut] = Field(
+        description="What the enterprise may not have meant: `zero_amount` for a ¥0 refund "
+        "or compensation (accepted all the same)."
+    )
 
 
 class MessageOut(Out):

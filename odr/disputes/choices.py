@@ -132,6 +132,8 @@ class OfferStatus(_Labelled):
     REJECTED = "rejected"
     SUPERSEDED = "superseded"  # a newer offer replaced it
     LAPSED = "lapsed"  # the case went to mediation while it was open
+    # Never stored: an open offer past its last day, as operations.offer_status shows it.
+    EXPIRED = "expired"
 
     @staticmethod
     def _labels():
@@ -141,6 +143,7 @@ class OfferStatus(_Labelled):
             OfferStatus.REJECTED: _l("Rejected"),
             OfferStatus.SUPERSEDED: _l("Replaced by a newer offer"),
             OfferStatus.LAPSED: _l("Lapsed (the case went to mediation)"),
+            OfferStatus.EXPIRED: _l("Expired"),
         }
 
 

@@ -87,6 +87,14 @@ KINDS = {
         _l("Performance was reported on case %(reference)s"),
         {"consumer", "enterprise", "mediator"},
     ),
+    "performance_due": (
+        _l("Case %(reference)s: the agreement is due today. Was it carried out?"),
+        {"consumer", "enterprise"},
+    ),
+    "agreement_changes_requested": (
+        _l("A party asked for changes to the proposed agreement on case %(reference)s"),
+        {"mediator"},
+    ),
 }
 
 WEBHOOK_EVENTS = {

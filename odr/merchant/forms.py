@@ -111,6 +111,13 @@ class OfferForm(PrefixedForm):
         validators=[Optional()],
         format="%Y-%m-%d",
     )
+    expires_on = DateField(
+        _l("Open for acceptance until (date, optional)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    # Shown only when the offer pays ¥0 of a refund or compensation (operations.offer_warnings).
+    confirm_zero = BooleanField(_l("Yes, the offer pays ¥0.00"))
     submit = SubmitField(_l("Send the offer"))
 
     def __init__(self, *args, **kwargs):
@@ -124,6 +131,14 @@ class DeclineForm(PrefixedForm):
         _l("Why you decline to settle"), validators=[DataRequired(REQUIRED), length(10000)]
     )
     submit = SubmitField(_l("Decline and send to mediation"))
+
+
+class ChangesForm(PrefixedForm):
+    prefix_name = "changes"
+    reasons = TextAreaField(
+        _l("What should change, and why"), validators=[DataRequired(REQUIRED), length(4000)]
+    )
+    submit = SubmitField(_l("Ask the mediator for changes"))
 
 
 class PerformanceForm(PrefixedForm):
