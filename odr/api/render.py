@@ -51,6 +51,7 @@ def enterprise_public(enterprise: Enterprise) -> dict:
     return {
         "id": enterprise.id,
         "name": enterprise.name,
+        "name_en": enterprise.name_en,
         "credit_code": enterprise.credit_code,
         "region_code": enterprise.region_code,
         "status": str(enterprise.status),

@@ -143,6 +143,9 @@ class OwnerIn(In):
 
 class EnterpriseIn(In):
     name: Text(200, 1)
+    name_en: Text(200) | None = Field(
+        None, description="The enterprise's name in English (optional; searched too)."
+    )
     credit_code: Text(18, 1)
     region_code: Text(12, 1)
     address: Text(300, 1)
@@ -355,6 +358,7 @@ class TokenOut(Out):
 class EnterprisePublic(Out):
     id: int
     name: str
+    name_en: str | None
     credit_code: str
     region_code: str
     status: EnterpriseStatus
@@ -527,11 +531,16 @@ class ScoreRow(Out):
     enterprise_id: int
     name: str
     credit_code: str
+    status: Literal["approved", "exited"] = Field(
+        description='"exited": left the ODR programme; its record stays public.'
+    )
     cases: int
     settled: int
     settlement_rate: float | None
     on_time_rate: float | None
     average_days: float | None
+    breaches: int = Field(description="Agreements the consumer reported were not carried out.")
+    satisfaction: float | None = Field(description="Average rating, 1 to 5, of rated cases.")
 
 
 class Scoreboard(Out):

@@ -44,6 +44,10 @@ class ApplyForm(FlaskForm):
         _l("Registered name of the enterprise"),
         validators=[DataRequired(REQUIRED), length(200)],
     )
+    name_en = StringField(
+        _l("Name in English (optional)"),
+        validators=[Optional(), length(200)],
+    )
     credit_code = StringField(
         _l("Unified social credit code"),
         validators=[DataRequired(REQUIRED), length(30)],
