@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from odr import display as rows
-from odr.disputes import deadlines
+from odr.disputes import deadlines, formats
 from odr.disputes.choices import PerformanceStatus, Remedy, Request
 from odr.disputes.models import CaseEvent, Complaint, MediationBody
 from odr.disputes.states import Move, RefusalReason, State, TerminationReason, action_label
@@ -101,7 +101,8 @@ def local_dt(value: datetime | None) -> str:
     if value.tzinfo is None:  # Flask-Babel takes a naive datetime for UTC
         value = value.replace(tzinfo=UTC)
     at = value.astimezone(deadlines.SHANGHAI)
-    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    zone = formats.moment_zone(get_locale())
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}{zone}"
 
 
 WHO_MUST_ACT = {

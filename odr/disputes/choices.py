@@ -116,7 +116,7 @@ class RecordKind(_Labelled):
     @staticmethod
     def _labels():
         return {
-            RecordKind.SETTLEMENT: _l("Settlement record"),
+            RecordKind.SETTLEMENT: _l("Settlement agreement"),
             RecordKind.MEDIATION_AGREEMENT: _l("Mediation agreement"),
             RecordKind.REFUSAL: _l("Refusal decision"),
             RecordKind.TERMINATION: _l("Termination decision"),
