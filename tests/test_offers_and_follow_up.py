@@ -267,3 +267,19 @@ def test_the_openapi_document_names_the_new_fields_and_paths(client):
     assert "expires_on" in schemas["OfferIn"]["properties"]
     assert {"counter_remedy", "counter_amount"} <= set(schemas["RejectIn"]["properties"])
     assert "warnings" in schemas["OfferCreated"]["properties"]
+
+
+def test_the_timeline_names_a_counter_offer_and_a_change_request(world, client, db):
+    case = file_case(world.consumer, world.enterprise)
+    offer = _offer(db, world, case, now=None)
+    ops.reject_offer(world.consumer, case, offer.id, counter_remedy="refund", counter_amount="1299")
+    db.session.commit()
+    _signed_in(client, world.consumer)
+    page = client.get(f"/consumer/cases/{case.id}?lang=zh_CN").get_data(as_text=True)
+    assert "还价" in page and "¥1,299.00" in page and "counter_remedy" not in page
+
+    mediating, _agreement = _mediating(db, world)
+    ops.ask_for_changes(world.consumer, mediating, reasons="请全额退款")
+    db.session.commit()
+    page = client.get(f"/consumer/cases/{mediating.id}").get_data(as_text=True)
+    assert "申请修改调解协议" in page and "请全额退款" in page and "申请方" in page
