@@ -42,8 +42,7 @@ run: install sysdeps-run translations
 	$(FLASK) db upgrade
 	@echo "== demo logins (role email password) =="
 	@$(FLASK) odr seed-demo --if-empty
-	@echo "== serving on http://127.0.0.1:5000 =="
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@FLASK_BIN=$(VENV)/bin/flask scripts/run.sh
 
 # Both databases run even when the first fails (CI shows every failure); fails if either did.
 test: install-dev sysdeps-test translations

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, request
 
+from odr.config import Config
 from odr.database import configure_engine
 from odr.disputes.events import event_row
 
@@ -50,6 +51,8 @@ QUERY = sa.text(
 
 def create_app(url: str | None = None) -> Flask:
     app = Flask(__name__)
+    # The portal's audit key: the bare filing's event is linked under it like the portal's.
+    app.config["AUDIT_KEY"] = Config.AUDIT_KEY
     engine = sa.create_engine(url or os.environ["ODR_DATABASE_URL"], pool_pre_ping=True)
     # The portal's engine settings (SQLite: WAL, synchronous=NORMAL, its queue for the one
     # writer), so the bare filing writes under the same rules as the portal's.

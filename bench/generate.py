@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import json
 import random
 import time
@@ -119,6 +120,18 @@ MESSAGES = [
     "请双方于本周内提交补充材料。",
 ]
 COUNTIES = ["410102", "410103", "410105", "410302", "410311", "330106"]
+
+
+OPEN = {"negotiating", "pending_acceptance", "mediating", "suspended"}
+
+
+@functools.cache
+def _calendar_version() -> str:
+    """The version of the calendar the generator's deadlines follow (asked once, in the
+    app context)."""
+    from odr.disputes.deadlines import current
+
+    return current().version
 
 
 def _naive(moment: datetime) -> datetime:
@@ -805,6 +818,7 @@ class CaseBuilder:
             "deadline_at": None,
             "reminder_at": None,
             "clock_days_left": None,
+            "calendar_version": None,
             "overdue_flagged": False,
             "raised_to_body_id": None,
             "rule_version": "2026.1",
@@ -1234,6 +1248,10 @@ class CaseBuilder:
         return self._finish(c)
 
     def _finish(self, c):
+        if c["state"] in OPEN:
+            # Computed on the portal's calendar (WorkCalendar): stamped as the operations
+            # stamp, so that the first sweep does not derive every open clock again.
+            c["calendar_version"] = _calendar_version()
         self.rows.complaint.append(c)
         return c
 

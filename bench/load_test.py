@@ -73,6 +73,7 @@ def server_env(url: str, instance: Path) -> dict:
         **os.environ,
         "ODR_CONFIG": "production",
         "ODR_SECRET_KEY": secrets.token_hex(32),
+        "ODR_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "ODR_DATABASE_URL": url,
         "ODR_INSTANCE_DIR": str(instance),
         "ODR_MAIL_BACKEND": "file",

@@ -572,6 +572,7 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
     app_env = {
         "ODR_CONFIG": "production",
         "ODR_SECRET_KEY": secrets.token_hex(32),
+        "ODR_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "ODR_DATABASE_URL": url,
         "ODR_INSTANCE_DIR": str(BENCH_DIR),
         "ODR_UPLOAD_DIR": str(BENCH_DIR / "uploads"),

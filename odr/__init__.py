@@ -6,11 +6,20 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from odr.config import CONFIGS, Config, from_environment
 from odr.extensions import babel, csrf, db, limiter, login_manager, migrate
+from odr.types import MAX_ID
 
 __version__ = "0.1.0"
+
+
+class RowIdConverter(IntegerConverter):
+    """<int:...> for row ids: a whole number from 1 to types.MAX_ID."""
+
+    def __init__(self, map, min=1, max=MAX_ID, **kwargs):
+        super().__init__(map, min=min, max=max, **kwargs)
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -22,6 +31,9 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         config.check()
 
     app = Flask(__name__, instance_path=str(Path(config.INSTANCE_DIR).resolve()))
+    # Every <int:...> in a URL is a row id: one too large for the database is no row (404),
+    # never a query the database refuses (PostgreSQL's ids are 32-bit).
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config)
     app.config.update(overrides)
     for key in ("INSTANCE_DIR", "UPLOAD_DIR", "RECORD_DIR", "MAIL_DIR"):
@@ -70,6 +82,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Shanghai")
+    from odr import ratelimit  # the database:// storage (and its table)
+
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        **ratelimit.storage_options(app.config),
+        **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+    }
     limiter.init_app(app)
 
     from odr.database import configure_engine
@@ -78,15 +96,13 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
     import odr.disputes.models  # noqa: F401  (every model known to the metadata)
-    from odr.auth.models import User
+    from odr.auth.operations import SESSION_KEY, user_for_session
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        try:
-            uid = int(user_id)
-        except (TypeError, ValueError):
-            return None
-        return db.session.get(User, uid)
+        # A cookie opens the account only while its server-side session lives (signing
+        # out, a password change or a reset ends it), not merely because it is signed.
+        return user_for_session(user_id, session.get(SESSION_KEY))
 
 
 def register_blueprints(app: Flask) -> None:

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from odr import seed
 from odr.auth import operations as auth_ops
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, stats, supervision, sweep
+from odr.disputes import deadlines, records, stats, supervision, sweep
 from odr.disputes.delivery import deliver_due
 from odr.disputes.models import BodyMembership, MediationBody
 from odr.disputes.states import Invalid
@@ -55,8 +55,9 @@ def sweep_command(as_of: str | None):
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval: float, once: bool):
-    """Loop: the sweep, then the outbox (mail and webhooks); the dashboard figures before
-    their snapshot goes stale (every 0.8 x ODR_STATS_TTL seconds)."""
+    """Loop: the sweep, the records issued and not rendered yet, then the outbox (mail and
+    webhooks); the dashboard figures before their snapshot goes stale (every 0.8 x
+    ODR_STATS_TTL seconds)."""
     last_stats = float("-inf")
     while True:
         try:
@@ -68,6 +69,9 @@ def worker_command(interval: float, once: bool):
             if report.actions:
                 for line in report.lines():
                     click.echo(line)
+            rendered = records.render_due()
+            if rendered:
+                click.echo(f"records rendered: {rendered}")
             sent = deliver_due()
             if sent:
                 click.echo(f"outbox: {sent}")
@@ -150,15 +154,29 @@ def calendar_deadline(start: str, n: int):
 @calendar_cli.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def calendar_load(file: Path):
-    """Load a year's official schedule (days off and make-up working days)."""
+    """Load a year's official schedule (days off and make-up working days). Prints the days
+    that change against the calendar in force, then the open cases whose deadline moved."""
     try:
         rows = deadlines.parse_schedule(file.read_text(encoding="utf-8-sig"), file.suffix)
     except ValueError as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
-    count = supervision.store_schedule(rows)
+    change = supervision.store_schedule(rows, source=file.name)
     db.session.commit()
-    off = sum(1 for _, w, _ in rows if not w)
-    click.echo(f"loaded {count} days ({off} days off, {count - off} working days)")
+    click.echo(f"loaded {change.stored} days ({change.off} days off, {change.work} working days)")
+    if not change.days:
+        click.echo("no day changes: the calendar in force already had these days")
+    for day, was, now, note in change.days:
+        line = f"{day.isoformat()} {day:%a}: {_day_kind(was)} -> {_day_kind(now)}"
+        click.echo(f"{line} ({note})" if note else line)
+    if change.days:
+        click.echo(f"{len(change.days)} days change")
+    for moved in change.moved:
+        click.echo(f"{moved.reference} {moved.state}: {moved.before} -> {moved.after}")
+    click.echo(f"open cases whose deadline moved: {len(change.moved)}")
+
+
+def _day_kind(workday: bool) -> str:
+    return "working day" if workday else "day off"
 
 
 register_maintenance(odr_cli)

@@ -7,6 +7,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 _INSTANCE = Path(os.environ.get("ODR_INSTANCE_DIR", BASE_DIR / "instance"))
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production
+# The audit key's stand-in outside production: fixed, public, refused in production.
+DEV_AUDIT_KEY = "dev-only-audit-key-not-secret"
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -18,6 +20,10 @@ def _env_bool(name: str, default: bool) -> bool:
 
 class Config:
     SECRET_KEY = os.environ.get("ODR_SECRET_KEY", DEV_SECRET)
+    # The HMAC key of the audit chain, the case seals and the backups (odr/disputes/seals.py).
+    # Kept outside the database (environment or secret store): whoever holds only the
+    # database cannot rebuild what it signs. Production refuses to start without it.
+    AUDIT_KEY = os.environ.get("ODR_AUDIT_KEY", DEV_AUDIT_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "ODR_DATABASE_URL", f"sqlite:///{_INSTANCE / 'odr.sqlite'}"
     )
@@ -31,7 +37,9 @@ class Config:
     SMTP_HOST = os.environ.get("ODR_SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("ODR_SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("ODR_MAIL_FROM", "noreply@odr.example.cn")
-    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # The address people reach the portal at: every link in an e-mail, an SMS or a record's
+    # QR code is built from it (odr.urls.public_url), never from a request's Host header.
+    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # one request: a 10 MB file plus the form
     MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -51,9 +59,15 @@ class Config:
     # How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto/-Host
     # are then trusted): the client's address for rate limits, https for links and HSTS.
     PROXY_COUNT = int(os.environ.get("ODR_PROXY_COUNT", "0"))
-    RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL", "memory://")
+    # Where rate-limit counts are kept: "database://" (the default) is the portal's own
+    # database, shared by every worker and app server; "redis://..." when there is Redis;
+    # "memory://" counts per worker process (so N workers allow N times the tries).
+    RATELIMIT_STORAGE_URI = os.environ.get("ODR_RATELIMIT_STORAGE_URL") or "database://"
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("ODR_LOGIN_RATE_LIMIT", "10 per minute")
+    # Creating accounts (consumer registration, enterprise applications, on the web and
+    # through the API) and asking for password-reset links, per client.
+    SIGNUP_RATE_LIMIT = os.environ.get("ODR_SIGNUP_RATE_LIMIT", "20 per hour")
     API_TOKEN_TTL_HOURS = 24
     # Webhooks: may an enterprise's endpoint be a loopback or private-network address (a
     # receiver on this machine, in development), and must it be https? Production refuses
@@ -94,6 +108,8 @@ class ProductionConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
     WEBHOOK_PRIVATE_ADDRESSES = _env_bool("ODR_WEBHOOK_PRIVATE_ADDRESSES", False)
     WEBHOOK_REQUIRE_HTTPS = _env_bool("ODR_WEBHOOK_REQUIRE_HTTPS", True)
+    # No default: a link mailed from production must point at the real site.
+    PUBLIC_BASE_URL = os.environ.get("ODR_PUBLIC_BASE_URL", "")
 
     @classmethod
     def check(cls) -> None:
@@ -102,6 +118,33 @@ class ProductionConfig(Config):
                 "ODR_SECRET_KEY must be set to a long random value in production "
                 '(python -c "import secrets; print(secrets.token_hex(32))")'
             )
+        if not public_base_url_valid(cls.PUBLIC_BASE_URL):
+            raise RuntimeError(
+                "ODR_PUBLIC_BASE_URL must be set in production to the address people reach "
+                "the portal at, e.g. https://odr.example.cn: e-mailed links are built from it"
+            )
+        if cls.AUDIT_KEY == DEV_AUDIT_KEY or len(cls.AUDIT_KEY) < 32:
+            raise RuntimeError(
+                "ODR_AUDIT_KEY must be set to a long random value in production, kept "
+                "outside the database (it signs the audit chain and the backups); "
+                '(python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+
+
+def public_base_url_valid(url: str | None) -> bool:
+    """An absolute http(s) address with a host and nothing after the path."""
+    from urllib.parse import urlsplit
+
+    if not url or any(ch.isspace() for ch in url):
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and not parts.username
+    )
 
 
 CONFIGS = {

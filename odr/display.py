@@ -20,7 +20,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from odr.disputes import deadlines, formats
+from odr.disputes import deadlines, formats, turns
 from odr.disputes.states import State
 from odr.types import utcnow
 
@@ -193,6 +193,29 @@ def offer_status_of(offer):
     from odr.disputes.operations import offer_status
 
     return offer_status(offer, deadlines.local_date(utcnow()))
+
+
+class TurnCell(NamedTuple):
+    """A list row's "your turn" marker: what the case waits for from the reader, by when
+    (a deadline's clock, or a day)."""
+
+    step: str
+    text: Markup
+    clock: Clock | None
+    day: str | None
+
+
+def turn_cell(step: str | None, deadline_at, performance_due, locale: str | None = None):
+    """The marker of a row that carries turns.step_column (None: not the reader's turn)."""
+    found = turns.turn(step, deadline_at, performance_due)
+    if found is None:
+        return None
+    locale = locale or locale_key()
+    label = labels_of(turns.Step)[found.step]
+    if isinstance(found.due, datetime):
+        return TurnCell(found.step.value, label, clock_parts(found.due, locale=locale), None)
+    day = local_day(found.due, locale=locale) if found.due is not None else None
+    return TurnCell(found.step.value, label, None, day)
 
 
 def register(app: Flask) -> None:

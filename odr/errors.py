@@ -1,13 +1,15 @@
 """Errors: JSON for the API, a page for people. Never a 500 for bad input."""
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import RoutingException
 
 from odr.exceptions import DomainError
 from odr.extensions import db
+from odr.urls import same_site_path
 
 CODES = {
     400: "bad_request",
@@ -34,6 +36,22 @@ def api_error(status: int, message: str, code: str | None = None, fields: dict |
     return jsonify(body), status
 
 
+def _no_such_address(exc) -> bool:
+    """A 405 whose address names nothing under any method: Werkzeug counts a rule's methods
+    before its converters have checked the values, so POST /complaints/2147483648/messages
+    looked like a GET-only address; with an id out of range it is none at all (404)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in getattr(exc, "valid_methods", None) or ():
+        try:
+            adapter.match(method=method)
+        except NotFound:
+            continue
+        except (HTTPException, RoutingException):
+            return False
+        return False
+    return True
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -43,7 +61,7 @@ def register(app: Flask) -> None:
         if exc.status == 404:
             return render_template("errors/error.html", status=404, message=_("Not found.")), 404
         flash(str(exc.message), "danger")
-        return redirect(request.referrer or "/")
+        return redirect(same_site_path(request.referrer) or "/")
 
     @app.errorhandler(StaleDataError)
     def stale(exc):
@@ -52,7 +70,7 @@ def register(app: Flask) -> None:
         if is_api():
             return api_error(409, message, "conflict")
         flash(message, "warning")
-        return redirect(request.referrer or "/")
+        return redirect(same_site_path(request.referrer) or "/")
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -64,6 +82,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 405 and _no_such_address(exc):
+            status = 404
         messages = {
             400: _("The request was not understood."),
             401: _("Please sign in."),

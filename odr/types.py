@@ -7,6 +7,28 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a row can have (the columns are 32-bit integers on PostgreSQL): a larger
+# number in a URL, a form or a query names nothing (404), never a database error.
+MAX_ID = 2_147_483_647
+
+
+def as_id(value) -> int | None:
+    """`value` as a row id (1..MAX_ID), or None when it cannot be one: text that is not a
+    whole number, zero, negative or too large."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or len(value) > 10:
+            return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(value, float) and value != number:
+        return None
+    return number if 0 < number <= MAX_ID else None
+
 
 class UTCDateTime(TypeDecorator):
     """An aware datetime stored as naive UTC, so SQLite and PostgreSQL behave alike."""

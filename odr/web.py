@@ -12,6 +12,7 @@ from odr.disputes import formats
 from odr.disputes.models import Notification
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import same_site_path
 
 CSP = {
     "default-src": "'self'",
@@ -69,10 +70,7 @@ def register(app: Flask) -> None:
             if current_user.is_authenticated and current_user.locale != code:
                 current_user.locale = code
                 db.session.commit()
-        target = request.referrer or url_for("public.home")
-        if not target.startswith(request.host_url):
-            target = url_for("public.home")
-        return redirect(target)
+        return redirect(same_site_path(request.referrer) or url_for("public.home"))
 
     @app.context_processor
     def inject():

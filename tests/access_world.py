@@ -5,6 +5,7 @@ a webhook; invitation and reset links), and the users the matrix calls as.
 
 Everything is built through the portal's own operations, so it is a real world."""
 
+from datetime import time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,12 +13,13 @@ from flask import current_app
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import LinkPurpose, StaffRole, TokenKind, UserRole
-from odr.disputes import drafts, records, supervision
+from odr.disputes import deadlines, drafts, joint, records, sessions, supervision
 from odr.disputes import operations as ops
 from odr.disputes import requests as service
 from odr.disputes.evidence import store_evidence
-from odr.disputes.models import WebhookEndpoint
+from odr.disputes.models import Notification, WebhookEndpoint
 from odr.extensions import db
+from odr.types import utcnow
 from tests import factories
 
 # The party consumer's contact details: unique strings no other user of the world shares,
@@ -91,6 +93,21 @@ def build() -> SimpleNamespace:
     ops.post_message(w.mediator, case, SECRET_NOTE, internal=True)
     ops.propose_agreement(w.mediator, case, terms="退款500元", amount="500.00")
     record = records.issue_case_file(w.mediator, case)
+    records.render_pending(record)  # as the worker does after the commit
+    session = sessions.schedule_session(
+        w.mediator,
+        case,
+        day=deadlines.local_date(utcnow()) + timedelta(days=10),
+        at=time(10),
+        mode="in_person",
+        place="金水区市场监管局调解室",
+    )
+    notice = db.session.scalar(
+        db.select(Notification)
+        .where(Notification.user_id == consumer.id, Notification.complaint_id == case.id)
+        .order_by(Notification.id)
+        .limit(1)
+    )
 
     # The same consumer's cases in the other states a move starts from: direct settlement
     # with an open offer; awaiting acceptance at Jinshui; settled (with its record); suspended.
@@ -108,6 +125,30 @@ def build() -> SimpleNamespace:
 
     # The other consumer's case, against the other enterprise (Laocheng), at its office.
     other_case = factories.file_case(other, w.other_enterprise, commit=False, green_channel=False)
+
+    # A joint complaint against the enterprise, submitted: the party consumer (its elected
+    # representative) and a third consumer, each with their own case in direct settlement.
+    claim = {
+        "purchase_date": "2026-09-01",
+        "amount": "600",
+        "claimed_amount": "600",
+        "requests": ["refund"],
+        "facts": "健身房关门",
+    }
+    group = joint.start(
+        consumer,
+        {
+            "enterprise_id": w.enterprise.id,
+            "issue": "prepaid_card",
+            "subject": "健身卡",
+            "facts": "健身房关门",
+            **claim,
+        },
+    )
+    fellow = factories.user(UserRole.CONSUMER, "fellow@test.example", "王五")
+    fellow_member = joint.join(fellow, group, claim)
+    joint.elect(consumer, group, [joint.members_of(group)[0].id])
+    joint.submit(consumer, group)
 
     # A draft of the party consumer, with a file.
     draft = drafts.new_draft(consumer)
@@ -180,6 +221,9 @@ def build() -> SimpleNamespace:
     w.open_offer = open_offer
     # Plain values (the objects expire at each commit and belong to this session only).
     w.user_ids = {role: (u.id if u is not None else None) for role, u in w.users.items()}
+    # A signed-in browser session per user (the cookie's token, checked by the user loader).
+    w.sessions = {role: auth_ops.start_session(u) for role, u in w.users.items() if u is not None}
+    db.session.commit()
     w.case_ids = {name: c.id for name, c in w.cases.items()}
     w.ids = {
         "offer_id": offer.id,
@@ -187,6 +231,8 @@ def build() -> SimpleNamespace:
         "evidence_id": evidence.id,
         "merchant_evidence_id": merchant_evidence.id,
         "code": record.code,
+        "session_id": session.id,
+        "notification_id": notice.id,
         "record_file": str(Path(current_app.config["RECORD_DIR"]) / record.path),
         "draft_id": draft.id,
         "draft_evidence_id": draft_evidence.id,
@@ -208,6 +254,9 @@ def build() -> SimpleNamespace:
         "enterprise_id": w.pending_enterprise.id,
         "respondent_id": w.enterprise.id,
         "other_case_id": other_case.id,
+        "joint_id": group.id,
+        "joint_member_id": fellow_member.id,
+        "joint_case_id": fellow_member.complaint_id,
     }
     return w
 

@@ -254,6 +254,21 @@ def stats_snapshots_on(app):
         app.config.pop("ODR_STATS_TTL")
 
 
+def browser_session(client, user_id: int, raw: str | None = None) -> str:
+    """Make `client` a browser signed in as the user, as /auth/login leaves it: the user's id
+    and a live server-side session token (a new one unless `raw`) in its session cookie."""
+    if raw is None:
+        from odr.auth.models import User
+
+        raw = auth_ops.start_session(db.session.get(User, user_id))
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+        session[auth_ops.SESSION_KEY] = raw
+    return raw
+
+
 def shanghai(y, m, d, hh=10, mm=0) -> datetime:
     from odr.disputes.deadlines import SHANGHAI
 

@@ -184,12 +184,15 @@ def test_apply_errors_name_the_fields(world, client):
     )
 
 
-def test_an_unapproved_enterprise_gets_no_direct_complaints(world, api):
+def test_an_unapproved_enterprise_cannot_be_named_as_respondent(world, api):
+    """Issue 16: it used to be taken (and sent to mediation), which let an applicant read
+    the consumer's particulars; now an enterprise still applying is no enterprise to name."""
     response = api.post(
         world.consumer, "/complaints", json=complaint_data(world.pending_enterprise)
     )
-    assert response.status_code == 201
-    assert response.get_json()["state"] == "pending_acceptance"
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"enterprise_id"}
+    assert api.get(world.consumer, "/complaints").get_json()["items"] == []
 
 
 # -- integration -------------------------------------------------------------------------

@@ -9,11 +9,14 @@ from odr.extensions import db as _db
 from tests.factories import complaint_data, counted
 
 # token+user+enterprise, the enterprise, complaint insert and update, event, staff, webhook
-# endpoints, notices, outbox (e-mails and webhooks)
-FILING_LIMIT = 9
+# endpoints, notices, outbox (e-mails and webhooks); then the keyed seal (odr/disputes/
+# seals.py): the case read back, the last link of the chain of cases (after PostgreSQL's
+# advisory lock) and the new seal
+FILING_LIMIT = 9 + 4
 # token+user+enterprise, case+consumer (locked), superseding the open offer, offer, complaint,
-# event, notice, outbox
-OFFER_LIMIT = 8
+# event, notice, outbox; then the seal: the open offer as it was, the seal (locked), the
+# offers and the case read back, the seal written
+OFFER_LIMIT = 8 + 5
 
 
 def _hook(world):

@@ -22,6 +22,7 @@ from odr.disputes.models import Message
 from odr.extensions import db as _db
 from odr.extensions import limiter
 from tests import access_world
+from tests.factories import browser_session
 from tests.test_access_matrix import BODY, COLUMNS, TABLE, _values
 
 # The CSRF error page, in the default language (zh_CN) and in English.
@@ -66,12 +67,10 @@ def _who(key: str) -> list[str]:
     return public + (allowed or reaching)[:1]
 
 
-def _client(app, user_id):
+def _client(app, w, role):
     client = app.test_client()
-    if user_id is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+    if w.user_ids[role] is not None:
+        browser_session(client, w.user_ids[role], w.sessions[role])
     return client
 
 
@@ -88,7 +87,7 @@ def test_every_form_refuses_a_post_without_a_valid_token(app, db, csrf_app):
             url = url_for(rule.endpoint, **values)
         for role, token in itertools.product(_who(key), (None, "forged-" + "0" * 40)):
             calls += 1
-            client = _client(csrf_app, w.user_ids[role])
+            client = _client(csrf_app, w, role)
             kwargs = BODY[key](w) if key in BODY else {"data": {}}
             if token is not None:
                 kwargs.setdefault("data", {})["csrf_token"] = token
@@ -112,14 +111,14 @@ def _token(client, path) -> str:
 def test_the_same_forms_work_with_the_token_of_the_page(app, db, csrf_app):
     w = access_world.build()
     case_id = w.case_ids["mediating"]
-    consumer = _client(csrf_app, w.user_ids["party_consumer"])
+    consumer = _client(csrf_app, w, "party_consumer")
     token = _token(consumer, f"/consumer/cases/{case_id}")
     answer = consumer.post(
         f"/consumer/cases/{case_id}/messages",
         data={"csrf_token": token, "msg-body": "带令牌的留言"},
     )
     assert answer.status_code == 302
-    mediator = _client(csrf_app, w.user_ids["competent_mediator"])
+    mediator = _client(csrf_app, w, "competent_mediator")
     token = _token(mediator, f"/mediation/cases/{case_id}")
     answer = mediator.post(
         f"/mediation/cases/{case_id}/messages",
@@ -127,7 +126,7 @@ def test_the_same_forms_work_with_the_token_of_the_page(app, db, csrf_app):
     )
     assert answer.status_code == 302
     # A token of another session is no token.
-    stranger = _client(csrf_app, w.user_ids["party_consumer"])
+    stranger = _client(csrf_app, w, "party_consumer")
     answer = stranger.post(
         f"/consumer/cases/{case_id}/messages", data={"csrf_token": token, "msg-body": "x"}
     )

@@ -23,6 +23,7 @@ def eod(y, m, d) -> datetime:
 def fresh_fallback_log(monkeypatch):
     """The fallback warns once per year and process; make this test see its warning."""
     monkeypatch.setattr(deadlines, "_warned_years", set())
+    monkeypatch.setattr(deadlines, "_rest_days", {})  # the years it has computed
     # Alembic's fileConfig (migration tests) disables loggers that existed before it ran.
     monkeypatch.setattr(logging.getLogger(deadlines.__name__), "disabled", False)
 

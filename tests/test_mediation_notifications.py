@@ -7,9 +7,9 @@ from odr.disputes import deadlines
 from odr.disputes import operations as ops
 from odr.disputes.models import Notification, Outbox
 from odr.disputes.notifications import written
+from odr.disputes.sessions import schedule_session
 from odr.disputes.sweep import sweep
 from odr.extensions import db
-from odr.mediation.sessions import schedule_session
 from odr.types import utcnow
 from tests.factories import file_case, shanghai
 

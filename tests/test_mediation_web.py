@@ -396,7 +396,7 @@ def test_schedule_a_session_and_notify_the_parties(world, client):
         data={
             "sess-day": day.isoformat(),
             "sess-time": "14:30",
-            "sess-mode": "on_site",
+            "sess-mode": "in_person",
             "sess-place": "金水区市场监管局三楼调解室",
         },
     )
@@ -404,7 +404,7 @@ def test_schedule_a_session_and_notify_the_parties(world, client):
     session = db.session.scalar(
         db.select(MediationSession).where(MediationSession.complaint_id == complaint.id)
     )
-    assert session.mode == "on_site"
+    assert session.mode == "in_person"
     assert deadlines.local_date(session.starts_at) == day
     assert session.starts_at.astimezone(deadlines.SHANGHAI).hour == 14
     for user in (world.consumer, world.owner):
@@ -424,7 +424,7 @@ def test_an_on_site_session_needs_a_place_and_a_future_date(world, client):
     day = deadlines.local_date(utcnow()) + timedelta(days=3)
     response = client.post(
         f"/mediation/cases/{complaint.id}/sessions",
-        data={"sess-day": day.isoformat(), "sess-time": "09:00", "sess-mode": "on_site"},
+        data={"sess-day": day.isoformat(), "sess-time": "09:00", "sess-mode": "in_person"},
     )
     assert response.status_code == 422
     past = client.post(

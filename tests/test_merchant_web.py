@@ -30,6 +30,7 @@ from odr.disputes.models import (
     Record,
     WebhookEndpoint,
 )
+from odr.disputes.states import Invalid
 from odr.types import utcnow
 from tests.factories import PASSWORD, credit_code, file_case
 
@@ -193,7 +194,11 @@ def test_admin_suspension_needs_a_reason_and_reinstates(client, world, db):
     client.post(url, data={"action": "suspend", "reason": "多次逾期未处理"})
     db.session.expire_all()
     assert world.enterprise.status == "suspended"
-    assert file_case(world.consumer, world.enterprise).state == "pending_acceptance"
+    # Issue 16: only an approved enterprise can be named (a suspended one used to be taken,
+    # its case sent to mediation); the consumer names it as a business not listed.
+    with pytest.raises(Invalid):
+        file_case(world.consumer, world.enterprise)
+    db.session.rollback()
 
     client.post(url, data={"action": "reinstate", "reason": "已整改"})
     db.session.expire_all()

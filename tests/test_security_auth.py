@@ -156,6 +156,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(csrf_app, world, db):
 @pytest.fixture
 def production_app(app, monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "a" * 64)
+    monkeypatch.setattr(ProductionConfig, "PUBLIC_BASE_URL", "https://odr.example.cn")
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "b" * 64)
     # The limiter is one object shared by every app of the process: leave it disabled, as
     # the other tests expect (the limit is tested on real servers below).
     prod = sibling_app(app, ProductionConfig, RATELIMIT_ENABLED=False)
@@ -357,7 +359,13 @@ def start_server(app, storage, prefix, folder, proxies=0) -> tuple[subprocess.Po
         ],
         cwd=ROOT,
         # The storage as an operator sets it: ODR_RATELIMIT_STORAGE_URL.
-        env={**os.environ, "PYTHONWARNINGS": "ignore", "ODR_RATELIMIT_STORAGE_URL": storage},
+        # The public address as an operator sets it: e-mailed links are built from it.
+        env={
+            **os.environ,
+            "PYTHONWARNINGS": "ignore",
+            "ODR_RATELIMIT_STORAGE_URL": storage,
+            "ODR_PUBLIC_BASE_URL": "https://odr.example.cn",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -421,7 +429,9 @@ def test_behind_a_proxy_each_client_has_its_own_budget_and_links_are_https(
     app, world, db, tmp_path
 ):
     """With ODR_PROXY_COUNT=1 the address the proxy reports is the client's: one client
-    guessing passwords does not lock everyone else out, and e-mailed links use https."""
+    guessing passwords does not lock everyone else out. E-mailed links are the configured
+    public address (https), whatever host the forwarded headers name (issue 16: they used
+    to follow X-Forwarded-Host)."""
     prefix = f"odr-test-{uuid.uuid4().hex}"
     attacker = {"X-Forwarded-For": "203.0.113.9"}
     neighbour = {"X-Forwarded-For": "198.51.100.7"}
@@ -440,7 +450,7 @@ def test_behind_a_proxy_each_client_has_its_own_budget_and_links_are_https(
         assert post_form(behind[1], "/auth/login", fields, neighbour) == 302
         assert post_form(direct[1], "/auth/login", fields, neighbour) == 429
 
-        https = {**neighbour, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "odr.example.cn"}
+        https = {**neighbour, "X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example"}
         assert post_form(behind[1], "/auth/reset", {"email": world.consumer.email}, https) == 302
         db.session.rollback()
         mail = db.session.scalar(
@@ -450,6 +460,7 @@ def test_behind_a_proxy_each_client_has_its_own_budget_and_links_are_https(
             .limit(1)
         )
         assert "https://odr.example.cn/auth/reset/" in mail.body
+        assert "evil.example" not in mail.body
     finally:
         for process in servers:
             process.terminate()

@@ -11,9 +11,9 @@ from odr.disputes import enterprises, records, supervision
 from odr.disputes import operations as ops
 from odr.disputes.models import CaseEvent, Message, Offer
 from odr.disputes.permissions import may_act, require_capability
+from odr.disputes.sessions import schedule_session
 from odr.disputes.states import DomainError, Forbidden
 from odr.extensions import db
-from odr.mediation.sessions import schedule_session
 from tests.factories import PASSWORD, file_case, user
 
 

@@ -4,6 +4,7 @@ exactly when the case is in `select(Complaint.id).where(cases_visible_to(user))`
 lists (web and API) show nothing outside it."""
 
 from odr.auth.models import UserRole
+from odr.disputes import joint
 from odr.disputes import operations as ops
 from odr.disputes.models import BodyMembership, Complaint, EnterpriseStatus
 from odr.disputes.permissions import cases_visible_to, role_in_case, visibility
@@ -56,8 +57,35 @@ def _cases_in_every_state(w) -> list[Complaint]:
     transferred = file_case(c, e, commit=False, green_channel=False)
     ops.transfer_case(w.head, transferred, body_id=w.erqi.id)
     cases.append(transferred)
-    pending_enterprise = file_case(c, w.pending_enterprise, commit=False)
+    # A case naming an enterprise still applying: no filing may name one any more
+    # (permissions.nameable), but a row from before that rule may: its staff see none of it.
+    pending_enterprise = file_case(c, e, commit=False, green_channel=False)
+    pending_enterprise.enterprise_id = w.pending_enterprise.id
+    pending_enterprise.enterprise = w.pending_enterprise
     cases.append(pending_enterprise)
+    # A joint complaint's member cases before submission: the enterprise sees neither the
+    # one still gathering nor the one withdrawn before the group was sent.
+    claim = {
+        "purchase_date": "2026-09-01",
+        "amount": "500",
+        "claimed_amount": "500",
+        "requests": ["refund"],
+        "facts": "健身房关门",
+    }
+    group = joint.start(
+        c,
+        {
+            "enterprise_id": e.id,
+            "issue": "prepaid_card",
+            "subject": "健身卡",
+            "facts": "健身房关门",
+            **claim,
+        },
+    )
+    left = joint.join(w.other_consumer, group, claim)
+    joint.leave(w.other_consumer, group)
+    cases.append(db.session.get(Complaint, joint.members_of(group)[0].complaint_id))
+    cases.append(db.session.get(Complaint, left.complaint_id))
     return cases
 
 

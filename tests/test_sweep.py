@@ -7,7 +7,15 @@ from datetime import datetime
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.events import verify_chain
-from odr.disputes.models import CaseEvent, Complaint, Notification, Offer, Outbox, Record
+from odr.disputes.models import (
+    CaseEvent,
+    Complaint,
+    MediationBody,
+    Notification,
+    Offer,
+    Outbox,
+    Record,
+)
 from odr.disputes.notifications import written
 from odr.disputes.permissions import role_in_case
 from odr.disputes.records import record_bytes
@@ -295,6 +303,12 @@ def test_sweep_command_prints_what_it_did(app, world, db):
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("sweep as of 2026-10-19T01:00:00")
     assert any(line.startswith(f"{c.reference} escalated") for line in lines)
+    # The office is named, not only numbered.
+    db.session.refresh(c)
+    office = db.session.get(MediationBody, c.body_id)
+    assert any(
+        line.startswith(f"{c.reference} escalated") and office.name in line for line in lines
+    )
     assert lines[-1] == (
         "done: escalated=1, flagged_overdue=0, terminated_t5=0, performance_asked=0, reminded=0"
     )

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import pytest
 
+from odr.disputes import joint as groups
 from odr.disputes import operations as ops
 from odr.disputes.choices import PerformanceStatus
 from odr.disputes.events import verify_chain
@@ -31,7 +32,7 @@ from odr.disputes.models import (
     Outbox,
     Record,
 )
-from odr.disputes.permissions import role_in_case
+from odr.disputes.permissions import part_in_case, role_in_case
 from odr.disputes.states import (
     TARGETS,
     TRANSITIONS,
@@ -72,6 +73,33 @@ def _latest_offer(c: Complaint) -> Offer | None:
     return db.session.scalar(
         db.select(Offer).where(Offer.complaint_id == c.id).order_by(Offer.id.desc()).limit(1)
     )
+
+
+def _gathering(w):
+    """The consumer's claim in a joint complaint started by consumer_en, who is its elected
+    representative: the case waits, gathering, until the group is submitted."""
+    claim = {
+        "purchase_date": "2026-09-01",
+        "amount": "900.00",
+        "claimed_amount": "900.00",
+        "requests": ["refund"],
+        "facts": "The gym closed.",
+    }
+    joint = groups.start(
+        w.consumer_en,
+        {
+            "enterprise_id": w.enterprise.id,
+            "issue": "prepaid_card",
+            "subject": "Gym card",
+            "facts": "The gym closed.",
+            **claim,
+        },
+        now=T0,
+    )
+    member = groups.join(w.consumer, joint, claim, now=at(1))
+    creator = groups.members_of(joint)[0]
+    groups.elect(w.consumer_en, joint, [creator.id], now=at(1))
+    return db.session.get(Complaint, member.complaint_id)
 
 
 def _negotiating(w):
@@ -131,6 +159,7 @@ def _withdrawn(w):
 
 
 BUILDERS = {
+    State.GATHERING: _gathering,
     State.NEGOTIATING: _negotiating,
     State.PENDING_ACCEPTANCE: _pending,
     State.MEDIATING: _mediating,
@@ -162,8 +191,18 @@ def _clock_out(c):
     return c.deadline_at + timedelta(seconds=1) if c.deadline_at is not None else MOVE_AT
 
 
+def _submit(actor, c, w):
+    """The group's submission, for a case in a group; for any other case only the gate
+    (no group to submit)."""
+    joint = groups.joint_of(c.id)
+    if joint is None:
+        return _gate(actor, c, Move.SUBMIT)
+    return groups.submit(actor, joint, now=MOVE_AT)
+
+
 # Operations that take the actor (None means the system).
 HUMAN = {
+    Move.SUBMIT: _submit,
     Move.MAKE_OFFER: lambda a, c, w: ops.make_offer(
         a, c, remedy="refund", amount="150.00", terms="Refund 150", now=MOVE_AT
     ),
@@ -225,7 +264,7 @@ assert set(HUMAN) | set(SYSTEM) == set(TRANSITIONS), "every move has its operati
 
 def _gate(actor, c, move):
     """The gate every operation applies: the actor's part in the case, then the table."""
-    role = Role.SYSTEM if actor is None else role_in_case(actor, c)
+    role = Role.SYSTEM if actor is None else part_in_case(actor, c)
     if role is None:
         raise NotFound("No such case.")
     check_move(move, c.state, role)
@@ -247,6 +286,7 @@ def actor_for(role: Role, w):
         Role.MEDIATOR: w.head,
         Role.ADMIN: w.admin,
         Role.SYSTEM: None,
+        Role.REPRESENTATIVE: w.consumer_en,
     }[role]
 
 
@@ -305,7 +345,7 @@ def check_combination(w, complaint_id: int, state: State, move: Move, role: Role
     """One (state, move, role): the move's operation by an actor of that role on the case."""
     c = db.session.get(Complaint, complaint_id)
     actor = actor_for(role, w)
-    relation = Role.SYSTEM if actor is None else role_in_case(actor, c)
+    relation = Role.SYSTEM if actor is None else part_in_case(actor, c)
     allowed = state in TRANSITIONS[move][0] and role in TRANSITIONS[move][1]
 
     if allowed:
@@ -326,6 +366,8 @@ def check_combination(w, complaint_id: int, state: State, move: Move, role: Role
         assert event.from_state == str(state)
         if move == Move.SIGN_AGREEMENT:  # one party of two: still in mediation
             assert after["state"] == State.MEDIATING
+        elif move == Move.SUBMIT:  # routed as a filing: an approved enterprise's green channel
+            assert after["state"] == State.NEGOTIATING
         else:
             assert after["state"] == TARGETS.get(move, state)
         assert event.to_state == str(after["state"])
@@ -364,7 +406,7 @@ def test_transition_table(world, db, state, role):
 
 def test_the_table_covers_every_move_state_and_role():
     combinations = {(s, m, r) for s in State for m in TRANSITIONS for r in Role}
-    assert len(combinations) == len(State) * len(TRANSITIONS) * len(Role) == 9 * 24 * 5
+    assert len(combinations) == len(State) * len(TRANSITIONS) * len(Role) == 10 * 25 * 6
     allowed = {
         (s, m, r) for (s, m, r) in combinations if s in TRANSITIONS[m][0] and r in TRANSITIONS[m][1]
     }
@@ -374,6 +416,12 @@ def test_the_table_covers_every_move_state_and_role():
     assert (State.SUSPENDED, Move.WITHDRAW, Role.CONSUMER) in allowed
     assert (State.SUSPENDED, Move.EXPIRE, Role.SYSTEM) not in allowed
     assert not {c for c in allowed if c[2] == Role.ADMIN}
+    # A representative only submits the group; a member leaves by withdrawing.
+    assert {c for c in allowed if c[2] == Role.REPRESENTATIVE} == {
+        (State.GATHERING, Move.SUBMIT, Role.REPRESENTATIVE)
+    }
+    assert (State.GATHERING, Move.WITHDRAW, Role.CONSUMER) in allowed
+    assert (State.GATHERING, Move.REMIND, Role.SYSTEM) not in allowed
 
 
 def test_every_state_can_be_reached(world, db):

@@ -2,7 +2,7 @@
 an enterprise's English name and the pinyin its search matches
 
 Revision ID: 0004_journeyb
-Revises: 0004_law
+Revises: 0004_trustb
 Create Date: 2026-12-07 00:20:00
 
 """
@@ -14,7 +14,7 @@ from odr.types import UTCDateTime
 
 
 revision = "0004_journeyb"
-down_revision = "0004_law"
+down_revision = "0004_trustb"
 branch_labels = None
 depends_on = None
 

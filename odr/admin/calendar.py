@@ -10,13 +10,24 @@ from flask_login import current_user
 
 from odr.admin.forms import CalendarDayForm, CalendarUploadForm
 from odr.admin.views import bp
-from odr.disputes import supervision
+from odr.disputes import deadlines, supervision
 from odr.disputes.deadlines import local_date
 from odr.disputes.models import CalendarOverride
 from odr.disputes.states import Invalid
 from odr.extensions import db
 from odr.forms import add_errors
 from odr.types import utcnow
+
+
+def missing_schedule_year() -> int | None:
+    """Next year, from 1 November while its official schedule is not loaded: the console
+    warns on its home and on this page (admin/_macros.html, calendar_warning)."""
+    return deadlines.missing_schedule(local_date(utcnow()))
+
+
+@bp.context_processor
+def calendar_helpers():
+    return {"missing_schedule_year": missing_schedule_year}
 
 
 def _year() -> int:
@@ -51,6 +62,7 @@ def _render(year, *, upload=None, day_form=None, status=200):
             },
             weekdays=[get_day_names("abbreviated", locale=get_locale())[i] for i in range(7)],
             upload=upload or CalendarUploadForm(formdata=None),
+            year_source=deadlines.year_source(year),
             day_form=day_form,
             overrides=db.session.scalars(
                 db.select(CalendarOverride)
@@ -62,6 +74,24 @@ def _render(year, *, upload=None, day_form=None, status=200):
             ).all(),
         ),
         status,
+    )
+
+
+def _flash_change(change) -> None:
+    """What a loaded schedule did: its days, how many change the calendar in force and how
+    many open cases' deadlines moved (each told on its timeline and by a notice)."""
+    flash(
+        _("Loaded %(off)s days off and %(work)s working days.", off=change.off, work=change.work),
+        "success",
+    )
+    flash(
+        _(
+            "%(changed)s of them change the calendar in force; the deadlines of %(cases)s "
+            "open cases moved.",
+            changed=len(change.days),
+            cases=len(change.moved),
+        ),
+        "info",
     )
 
 
@@ -77,21 +107,14 @@ def calendar_load():
     if form.validate():
         upload = form.file.data
         try:
-            off, work = supervision.load_calendar(
+            change = supervision.load_calendar(
                 current_user, upload.filename or "", upload.read(supervision.MAX_CALENDAR_BYTES + 1)
             )
         except Invalid as exc:
             add_errors(form, exc.fields)
         else:
             db.session.commit()
-            flash(
-                _(
-                    "Loaded %(off)s days off and %(work)s working days.",
-                    off=off,
-                    work=work,
-                ),
-                "success",
-            )
+            _flash_change(change)
             return redirect(url_for("admin.calendar", year=year))
     return _render(year, upload=form, status=422)
 

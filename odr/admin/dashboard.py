@@ -1,6 +1,5 @@
 """The console's home: the analytics dashboard, enterprise performance and CSV downloads."""
 
-import csv
 import io
 import json
 from datetime import datetime
@@ -13,7 +12,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from odr.admin.views import bp
-from odr.disputes import stats
+from odr.disputes import formats, stats
 from odr.disputes.choices import Issue
 from odr.disputes.memo import kept
 from odr.disputes.models import EnterpriseStatus, RequestKind
@@ -372,7 +371,7 @@ def analytics_csv(name: str):
         abort(404)
     header, rows = _csv_rows(name)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = formats.csv_writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
     # A BOM so that spreadsheet programs read the Chinese names as UTF-8.

@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from odr import downloads
 from odr.admin.forms import DecisionForm
 from odr.admin.views import bp
 from odr.auth.models import User
@@ -193,10 +194,8 @@ def enterprise_licence(enterprise_id: int):
     path = _licence_file(enterprise)
     if path is None:
         abort(404)
-    return send_file(
+    return downloads.send_download(
         path,
+        filename=f"licence-{enterprise.credit_code}{path.suffix}",
         mimetype=MIME_BY_EXTENSION.get(path.suffix, "application/octet-stream"),
-        as_attachment=True,
-        download_name=f"licence-{enterprise.credit_code}{path.suffix}",
-        max_age=0,
     )

@@ -11,7 +11,15 @@ from odr.extensions import db
 
 bp = Blueprint("api", __name__)
 
-from odr.api import accounts, complaints, integration, mediation, records  # noqa: E402, F401
+from odr.api import (  # noqa: E402, F401
+    accounts,
+    complaints,
+    integration,
+    joint,
+    mediation,
+    notifications,
+    records,
+)
 from odr.api.core import forget_caller  # noqa: E402
 from odr.api.spec import openapi, to_json  # noqa: E402
 

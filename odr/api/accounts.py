@@ -11,14 +11,18 @@ from odr.api.spec import endpoint
 from odr.auth import operations as auth_ops
 from odr.auth.models import UserRole
 from odr.disputes import enterprises as enterprise_ops
-from odr.disputes.models import Enterprise, EnterpriseStatus
-from odr.disputes.permissions import incapacity
+from odr.disputes.models import Enterprise
+from odr.disputes.permissions import incapacity, nameable
 from odr.disputes.states import NotFound
 from odr.extensions import db, limiter
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 @endpoint(
@@ -61,6 +65,8 @@ def create_token():
     auth=False,
     body=schemas.ConsumerIn,
     responses={201: schemas.UserOut},
+    errors=(429,),
+    decorators=(limiter.limit(_signup_limit, methods=["POST"]),),
 )
 def register_consumer():
     data = payload(schemas.ConsumerIn)
@@ -90,10 +96,8 @@ def register_consumer():
 )
 def search_enterprises():
     args = query(schemas.EnterpriseQuery)
-    # Of the enterprises that can be named, the API lists the approved ones (API.md).
-    statement = db.select(Enterprise).where(
-        enterprise_ops.nameable(), Enterprise.status == EnterpriseStatus.APPROVED
-    )
+    # The enterprises that can be named: the approved ones (API.md).
+    statement = db.select(Enterprise).where(nameable())
     text = (args.q or "").strip()
     if text:
         statement = statement.where(enterprise_ops.matching(text))
@@ -114,6 +118,8 @@ def search_enterprises():
     auth=False,
     body=schemas.EnterpriseIn,
     responses={201: schemas.EnterpriseOut},
+    errors=(429,),
+    decorators=(limiter.limit(_signup_limit, methods=["POST"]),),
 )
 def apply_enterprise():
     """The unified social credit code's check character is validated (GB 32100-2015).

@@ -8,6 +8,7 @@ import functools
 from flask import request
 from flask_babel import lazy_gettext as _l
 
+from odr import downloads
 from odr.api import bp, schemas
 from odr.api.core import (
     caller,
@@ -29,10 +30,10 @@ from odr.api.render import (
     messages_query,
     offer_dict,
 )
-from odr.api.spec import endpoint
+from odr.api.spec import ICS, endpoint
 from odr.auth.models import UserRole
+from odr.disputes import notifications, permissions, sessions
 from odr.disputes import operations as ops
-from odr.disputes import permissions
 from odr.disputes.models import Complaint, Message
 from odr.disputes.permissions import role_in_case
 from odr.disputes.states import Forbidden, Invalid, Move, Role
@@ -51,6 +52,7 @@ PARTIES = ("consumer", "enterprise", "mediator")
     tags=("consumer",),
     body=schemas.ComplaintIn,
     responses={201: schemas.CaseDetail},
+    idempotent=True,
     errors=(403,),
 )
 def file_complaint():
@@ -153,8 +155,29 @@ def _indexed_with_id(column: str) -> bool:
     responses={200: schemas.CaseDetail},
 )
 def show_complaint(complaint_id: int):
+    """Reading a case marks the caller's notices about it read."""
     complaint = load_case(complaint_id)
-    return case_detail(complaint, caller()), 200
+    data = case_detail(complaint, caller())
+    if notifications.mark_case_read(caller().id, complaint.id):
+        db.session.commit()
+    return data, 200
+
+
+@endpoint(
+    bp,
+    "GET",
+    CASE + "/sessions/<int:session_id>.ics",
+    summary="A mediation session as an iCalendar event (parties and mediator)",
+    tags=("consumer", "enterprise", "mediator"),
+    responses={200: ICS},
+)
+def session_ics(complaint_id: int, session_id: int):
+    complaint = load_case(complaint_id)
+    session = sessions.session_of(caller(), complaint, session_id)
+    return downloads.send_calendar(
+        sessions.ics(session, complaint),
+        filename=f"{complaint.reference}-session-{session.id}.ics",
+    )
 
 
 @endpoint(
@@ -192,6 +215,7 @@ def _party(complaint: Complaint):
     tags=PARTIES,
     body=schemas.MessageIn,
     responses={201: schemas.MessageOut},
+    idempotent=True,
     errors=(403, 409),
 )
 def post_message(complaint_id: int):
@@ -215,6 +239,7 @@ def post_message(complaint_id: int):
         "required": ["file"],
     },
     responses={201: schemas.EvidenceOut},
+    idempotent=True,
     errors=(403, 409, 413, 415),
 )
 def upload_evidence(complaint_id: int):
@@ -239,6 +264,7 @@ def upload_evidence(complaint_id: int):
     tags=("enterprise",),
     body=schemas.OfferIn,
     responses={201: schemas.OfferCreated},
+    idempotent=True,
     errors=(403, 409),
 )
 def make_offer(complaint_id: int):

@@ -12,8 +12,8 @@ from flask_babel import lazy_pgettext, pgettext, refresh
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import joinedload
 
-from odr.auth.models import User, UserRole
-from odr.auth.operations import user_for_token
+from odr.auth.models import ApiToken, TokenScope, User, UserRole
+from odr.auth.operations import token_for
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint
 from odr.disputes.permissions import may_act, role_in_case
@@ -36,9 +36,15 @@ class BadRequest(DomainError):
 # -- who is calling ----------------------------------------------------------------------
 
 
+class InsufficientScope(DomainError):
+    status = 403
+    code = "insufficient_scope"
+
+
 def forget_caller() -> None:
     """Run before every API request: nobody is signed in until the token says so."""
     g.pop("api_user", None)
+    g.pop("api_token", None)
     refresh()
 
 
@@ -49,18 +55,34 @@ def authenticate() -> User:
     raw = raw.strip()
     if scheme.lower() != "bearer" or not raw or len(raw) > 500:
         raise Unauthorized(_l("A valid bearer token is required."))
-    user = user_for_token(raw)
+    token = token_for(raw)
+    user = token.user if token is not None else None
     # The one capability check (permissions.may_act): a token of a disabled account, or of
     # an enterprise suspended, exited or not yet approved, opens nothing.
     if user is None or not may_act(user):
         raise Unauthorized(_l("The token is not valid, has expired or was revoked."))
     g.api_user = user
+    g.api_token = token
     refresh()  # messages in the token user's language
     return user
 
 
 def caller() -> User:
     return g.api_user
+
+
+def caller_token() -> ApiToken | None:
+    return g.get("api_token")
+
+
+def require_scope(scope: TokenScope) -> None:
+    """403 when the bearer token does not carry the scope the endpoint needs (a sign-in
+    token carries every scope; an integration token those it was given)."""
+    token = caller_token()
+    if token is not None and not token.allows(scope):
+        raise InsufficientScope(
+            _l("This token may not do this (it needs the scope %(scope)s).", scope=str(scope))
+        )
 
 
 def require_role(*roles: UserRole) -> User:
@@ -90,6 +112,8 @@ def _messages(error: dict) -> str:
         return _("Not a valid choice.")
     if kind == "money":
         return _("Not a valid amount.")
+    if kind == "share":
+        return _("Between 0 and 100.")
     if kind == "date_text":
         return pgettext("api", "Not a valid date.")
     if kind.startswith("int_") or kind in ("greater_than_equal", "less_than_equal"):

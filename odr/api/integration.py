@@ -4,10 +4,10 @@ operations (odr.disputes.integration) and so with the same rules: staff may list
 endpoints, only the owner changes them or manages tokens."""
 
 from odr.api import bp, schemas
-from odr.api.core import payload, require_role
+from odr.api.core import caller_token, payload, require_role
 from odr.api.render import token_dict, webhook_dict
 from odr.api.spec import NO_CONTENT, endpoint
-from odr.auth.models import User, UserRole
+from odr.auth.models import TokenScope, User, UserRole
 from odr.disputes import integration as integration_ops
 from odr.disputes.models import WebhookEndpoint
 from odr.disputes.staff import require_owner
@@ -27,6 +27,7 @@ def _owner() -> User:
     bp,
     "GET",
     "/webhooks",
+    scope=TokenScope.MANAGE_WEBHOOKS,
     summary="The enterprise's webhook endpoints (staff)",
     tags=INTEGRATION,
     responses={200: schemas.WebhookList},
@@ -46,6 +47,7 @@ def list_webhooks():
     bp,
     "POST",
     "/webhooks",
+    scope=TokenScope.MANAGE_WEBHOOKS,
     summary="Register a webhook endpoint (owner)",
     tags=INTEGRATION,
     body=schemas.WebhookIn,
@@ -68,6 +70,7 @@ def create_webhook():
     bp,
     "DELETE",
     "/webhooks/<int(max=2147483647):webhook_id>",
+    scope=TokenScope.MANAGE_WEBHOOKS,
     summary="Stop sending to a webhook endpoint (owner)",
     tags=INTEGRATION,
     responses={204: NO_CONTENT},
@@ -83,6 +86,7 @@ def delete_webhook(webhook_id: int):
     bp,
     "GET",
     "/tokens",
+    scope=TokenScope.MANAGE_TOKENS,
     summary="The enterprise's integration tokens (owner)",
     tags=INTEGRATION,
     responses={200: schemas.IntegrationTokenList},
@@ -97,7 +101,15 @@ def list_tokens():
     bp,
     "POST",
     "/tokens",
+    scope=TokenScope.MANAGE_TOKENS,
     summary="Create a long-lived integration token (owner); shown once",
+    description=(
+        "`scopes` (optional) limits what the token may do: `cases:read`, `cases:act`, "
+        "`webhooks:manage`, `tokens:manage`. Without it the token gets `cases:read` and "
+        "`cases:act` (those the caller has). Only a sign-in token or a token with "
+        "`tokens:manage` may create tokens, never with a scope the caller lacks (422); the "
+        "new token is revoked with the token that created it."
+    ),
     tags=INTEGRATION,
     body=schemas.TokenCreateIn,
     responses={201: schemas.IntegrationTokenCreated},
@@ -106,7 +118,12 @@ def list_tokens():
 def create_integration_token():
     owner = _owner()
     data = payload(schemas.TokenCreateIn)
-    raw, token = integration_ops.create_integration_token(owner, name=data.name)
+    raw, token = integration_ops.create_integration_token(
+        owner,
+        name=data.name,
+        scopes=[str(s) for s in data.scopes] if data.scopes is not None else None,
+        minted_by=caller_token(),
+    )
     db.session.commit()
     return {**token_dict(token), "token": raw}, 201
 
@@ -115,12 +132,15 @@ def create_integration_token():
     bp,
     "DELETE",
     "/tokens/<int(max=2147483647):token_id>",
+    scope=TokenScope.MANAGE_TOKENS,
     summary="Revoke an integration token (owner); it stops working at once",
     tags=INTEGRATION,
     responses={204: NO_CONTENT},
     errors=(403,),
 )
 def revoke_token(token_id: int):
-    integration_ops.revoke_token(_owner(), token_id)
+    """Also revokes every token minted with it, and what those minted. An integration
+    token may revoke itself and the tokens minted below it."""
+    integration_ops.revoke_token(_owner(), token_id, by=caller_token())
     db.session.commit()
     return None, 204

@@ -81,6 +81,7 @@ def transfer_case(complaint_id: int):
     tags=MEDIATOR,
     body=schemas.AgreementIn,
     responses={201: schemas.AgreementCreated},
+    idempotent=True,
     errors=(403, 409),
 )
 def propose_agreement(complaint_id: int):

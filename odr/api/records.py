@@ -12,8 +12,10 @@ from odr.api.complaints import CASE
 from odr.api.core import caller, load_case, query
 from odr.api.render import record_dict
 from odr.api.spec import PDF, endpoint, to_json
+from odr.disputes import records
 from odr.disputes.models import Complaint, Record
 from odr.disputes.permissions import role_in_case
+from odr.disputes.records import render_pending
 from odr.disputes.serialize import iso
 from odr.disputes.states import NotFound, Role
 from odr.disputes.stats import enterprise_scoreboard
@@ -43,7 +45,13 @@ def list_records(complaint_id: int):
     _readable(complaint)
     records = db.session.scalars(
         db.select(Record).where(Record.complaint_id == complaint.id).order_by(Record.id)
-    )
+    ).all()
+    # A record is listed with its digest: one issued moments ago is rendered now (the
+    # worker renders it otherwise).
+    if any(not r.ready for r in records):
+        for r in records:
+            render_pending(r)
+        db.session.commit()
     return {"items": [record_dict(r) for r in records]}, 200
 
 
@@ -89,6 +97,9 @@ def verify_record(code: str):
         if CODE.match(code)
         else None
     )
+    if record is not None and not record.ready:
+        render_pending(record)
+        db.session.commit()
     if record is None:
         return to_json(
             {
@@ -97,8 +108,9 @@ def verify_record(code: str):
             },
             404,
         )
-    valid = True
-    if args.sha256 is not None:
+    # The row must be the one sealed at issue: a SHA-256 rewritten for a forgery is not.
+    valid = records.genuine(record)
+    if valid and args.sha256 is not None:
         valid = hmac.compare_digest(
             args.sha256.strip().lower().encode("utf-8", "replace"), record.sha256.encode()
         )

@@ -6,7 +6,7 @@ from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from odr.auth.models import User
-from odr.disputes import deadlines
+from odr.disputes import deadlines, sessions, turns
 from odr.disputes import operations as ops
 from odr.disputes.choices import AgreementStatus
 from odr.disputes.models import (
@@ -287,7 +287,22 @@ def case_detail(complaint: Complaint, user: User) -> dict:
     data["evidence"] = [evidence_dict(item) for item in scalars(EVIDENCE, cid)]
     agreement = db.session.scalar(AGREEMENT, cid)
     data["agreement"] = agreement_dict(agreement) if agreement else None
+    role = role_in_case(user, complaint)
+    if role in sessions.READERS:
+        found = sessions.sessions_of(complaint) if complaint.accepted_at is not None else []
+        data["sessions"] = [sessions.session_dict(s) for s in found]
+    data["your_turn"] = turn_dict(turns.turn_of_case(complaint, role))
     return data
+
+
+def turn_dict(turn: turns.Turn | None) -> dict | None:
+    if turn is None:
+        return None
+    return {
+        "step": str(turn.step),
+        "label": str(turn.label),
+        "due": turn.due.isoformat() if turn.due is not None else None,
+    }
 
 
 def filed_case_detail(complaint: Complaint, user: User, event: CaseEvent) -> dict:
@@ -300,6 +315,8 @@ def filed_case_detail(complaint: Complaint, user: User, event: CaseEvent) -> dic
     data["messages"] = []
     data["evidence"] = []
     data["agreement"] = None
+    data["sessions"] = []
+    data["your_turn"] = None
     return data
 
 
@@ -331,4 +348,6 @@ def token_dict(token) -> dict:
         "expires_at": iso(token.expires_at),
         "last_used_at": iso(token.last_used_at),
         "revoked_at": iso(token.revoked_at),
+        "scopes": sorted(str(s) for s in token.scope_set),
+        "parent_id": token.parent_id,
     }

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from odr.auth.models import UserRole
+from odr.auth.models import TokenScope, UserRole
 from odr.disputes.choices import (
     AgreementStatus,
     Issue,
@@ -30,7 +30,7 @@ from odr.disputes.choices import (
     Request,
     SubjectKind,
 )
-from odr.disputes.models import EnterpriseStatus
+from odr.disputes.models import EnterpriseStatus, JointState
 from odr.disputes.states import RefusalReason, State, TerminationReason
 
 MAX_ID = 2_147_483_647
@@ -287,6 +287,89 @@ class WebhookIn(In):
 
 class TokenCreateIn(In):
     name: Text(100, 1)
+    scopes: list[TokenScope] | None = Field(
+        None,
+        max_length=4,
+        description=(
+            "What the token may do; default cases:read and cases:act. At most the "
+            "creating token's own scopes."
+        ),
+    )
+
+
+class JointIn(In):
+    enterprise_id: Id = Field(description="An approved ODR enterprise.")
+    issue: Issue
+    subject_kind: SubjectKind = SubjectKind.SERVICE
+    subject: Text(200, 1)
+    facts: Text(10_000, 1) = Field(description="The story the members share.")
+    green_channel: bool = True
+    # The creator's own claim, optional here (else given with POST .../members).
+    purchase_date: DateText | None = None
+    purchase_place: Text(300) | None = None
+    amount: Money | None = None
+    claimed_amount: Money | None = None
+    requests: list[Request] | None = Field(None, max_length=len(Request))
+    complainant_address: Text(300) | None = None
+
+
+class MemberIn(In):
+    purchase_date: DateText
+    purchase_place: Text(300) | None = None
+    amount: Money
+    claimed_amount: Money
+    requests: list[Request] = Field(min_length=1, max_length=len(Request))
+    complainant_address: Text(300) | None = Field(None, description="Default: the profile.")
+    complainant_name: Text(100) | None = Field(None, description="Default: the profile.")
+    complainant_phone: Text(32) | None = Field(None, description="Default: the profile.")
+    facts: Text(10_000, 1) = Field(description="The member's own story.")
+
+
+class RepresentativesIn(In):
+    member_ids: list[Id] = Field(min_length=1, max_length=50)
+
+
+class MemberAmount(In):
+    complaint_id: Id
+    amount: Money
+
+
+def _percent_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PydanticCustomError("money", "not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise PydanticCustomError("money", "not a number") from None
+    if not number.is_finite() or number <= 0 or number > 100:
+        raise PydanticCustomError("share", "not a share")
+    return str(number)
+
+
+Percent = Annotated[
+    str,
+    PlainValidator(_percent_text),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "number"}],
+            "description": "A share of each member's claimed amount, above 0 and at most 100.",
+        }
+    ),
+]
+
+
+class JointOfferIn(In):
+    remedy: Remedy
+    terms: Text(10_000, 1)
+    performance_due: DateText | None = None
+    share_percent: Percent | None = None
+    amounts: list[MemberAmount] | None = Field(None, min_length=1, max_length=100_000)
+
+
+class JointAgreementIn(In):
+    terms: Text(10_000, 1)
+    performance_due: DateText | None = None
+    amounts: list[MemberAmount] = Field(min_length=1, max_length=100_000)
 
 
 # -- query strings -----------------------------------------------------------------------
@@ -299,6 +382,10 @@ class PageQuery(In):
 
 class CaseListQuery(PageQuery):
     state: State | None = None
+
+
+class JointListQuery(PageQuery):
+    enterprise_id: Id | None = None
 
 
 class EnterpriseQuery(PageQuery):
@@ -494,12 +581,66 @@ class AgreementCreated(AgreementOut):
     complaint: CaseSummary
 
 
+class SessionOut(Out):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    mode: Literal["online", "in_person", "phone"]
+    place: str | None = Field(description="The address of an in-person session.")
+    link: str | None = Field(description="The link of an online session.")
+    note: str | None
+
+
+class TurnOut(Out):
+    step: Literal[
+        "answer_complaint",
+        "answer_rejection",
+        "answer_offer",
+        "decide_acceptance",
+        "mediate",
+        "resume",
+        "sign_agreement",
+        "perform",
+        "confirm_performance",
+    ]
+    label: str
+    due: str | None = Field(description="The deadline (date-time) or the day (date), if any.")
+
+
 class CaseDetail(CaseOut):
     events: list[EventOut] = Field(description="The timeline, oldest first.")
     offers: list[OfferOut]
     messages: list[MessageOut]
     evidence: list[EvidenceOut]
     agreement: AgreementOut | None
+    sessions: list[SessionOut] | None = Field(
+        None, description="Mediation sessions, earliest first (parties and mediator only)."
+    )
+    your_turn: TurnOut | None = Field(
+        None, description="What the case waits for from the caller, and by when; null if nothing."
+    )
+
+
+class NotificationOut(Out):
+    id: int
+    at: datetime
+    kind: str
+    complaint_id: int | None
+    text: str = Field(description="In the caller's language.")
+    read: bool
+
+
+class NotificationPage(Out):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class NotificationQuery(PageQuery):
+    unread: bool = Field(False, description="1: only the unread ones.")
+
+
+class ReadAllOut(Out):
+    marked: int
 
 
 class CasePage(Out):
@@ -570,6 +711,8 @@ class IntegrationTokenOut(Out):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[TokenScope]
+    parent_id: int | None = Field(description="The token that created this one, if any.")
 
 
 class IntegrationTokenCreated(IntegrationTokenOut):
@@ -578,3 +721,81 @@ class IntegrationTokenCreated(IntegrationTokenOut):
 
 class IntegrationTokenList(Out):
     items: list[IntegrationTokenOut]
+
+
+class JointMemberOut(Out):
+    id: int
+    complaint_id: int | None
+    reference: str | None
+    state: State | None
+    representative: bool
+    active: bool
+    you: bool
+    name: str = Field(description="Masked for fellow members.")
+    joined_at: datetime
+    left_at: datetime | None
+    claimed_amount: MoneyText | None = Field(
+        None, description="For the member, the enterprise's staff, the mediator, the regulator."
+    )
+    settled_amount: MoneyText | None
+    termination_reason: TerminationReason | None
+
+
+class JointSummary(Out):
+    id: int
+    reference: str
+    enterprise: Ref
+    issue: Issue
+    subject: str
+    state: JointState
+    member_count: int
+    created_at: datetime
+
+
+class JointPage(Out):
+    items: list[JointSummary]
+    next_cursor: str | None
+
+
+class JointOut(JointSummary):
+    subject_kind: SubjectKind
+    facts: str
+    green_channel: bool
+    submitted_at: datetime | None
+    deadline_at: datetime | None
+    mediator_id: int | None
+    members: list[JointMemberOut] = Field(
+        description="Empty for a consumer who is not a member (the group as listed)."
+    )
+
+
+class MemberCreated(Out):
+    id: int = Field(description="The membership's id (for electing representatives).")
+    joint_complaint_id: int
+    complaint_id: int
+    reference: str
+    state: State
+    deadline_at: datetime | None
+    representative: bool
+
+
+class JointOfferItem(Out):
+    complaint_id: int
+    offer_id: int
+    amount: MoneyText
+
+
+class JointOffersOut(Out):
+    joint_complaint_id: int
+    offers: list[JointOfferItem]
+
+
+class JointAgreementItem(Out):
+    complaint_id: int
+    agreement_id: int
+    amount: MoneyText
+
+
+class JointAgreementsOut(Out):
+    joint_complaint_id: int
+    agreements: list[JointAgreementItem]

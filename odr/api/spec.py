@@ -16,17 +16,19 @@ from flask import Response, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from odr.api import schemas
-from odr.api.core import MAX_ID, authenticate
+from odr.api import idempotency, schemas
+from odr.api.core import MAX_ID, authenticate, require_scope
+from odr.auth.models import TokenScope
 
 JSON = "application/json"
 PDF = "application/pdf"
+ICS = "text/calendar"
 NO_CONTENT = "no_content"
 
 ERROR_TEXT = {
     400: "Malformed request: the body is not a JSON object.",
     401: "No token, or a token that is not valid, expired or revoked.",
-    403: "Your role may never do this.",
+    403: "Your role may never do this, or the token lacks the scope (insufficient_scope).",
     404: "Unknown, or not visible to you.",
     409: "Not possible in the current state (code invalid_transition).",
     413: "The upload is too large.",
@@ -52,6 +54,8 @@ class Endpoint:
     responses: dict[int, object]
     errors: set[int]
     path_schemas: dict[str, dict] = field(default_factory=dict)
+    scope: TokenScope | None = None
+    idempotent: bool = False
 
     @property
     def path(self) -> str:
@@ -102,20 +106,30 @@ def endpoint(
     description: str | None = None,
     path_schemas: dict[str, dict] | None = None,
     decorators: tuple = (),
+    scope: TokenScope | None = None,
+    idempotent: bool = False,
 ):
     """Declare, document and register one API view. The view returns (data, status), a
-    Response, or (None, 204)."""
+    Response, or (None, 204).
+
+    `scope`: what an integration token needs to call it; by default reading (GET) needs
+    cases:read and anything else cases:act. `idempotent`: a creating POST that honours an
+    `Idempotency-Key` header (odr/api/idempotency.py)."""
+    if auth and scope is None:
+        scope = TokenScope.READ_CASES if method.upper() == "GET" else TokenScope.ACT_ON_CASES
 
     def decorator(fn):
         statuses = set(errors)
         if auth:
-            statuses.add(401)
+            statuses.update({401, 403})
         if body is not None:
             statuses.update({400, 422})
         if query is not None or multipart is not None:
             statuses.add(422)
         if "<" in rule:
             statuses.add(404)
+        if idempotent:
+            statuses.update({409, 422})
         declared = Endpoint(
             method=method.upper(),
             rule=rule,
@@ -131,12 +145,11 @@ def endpoint(
             responses=responses,
             errors=statuses,
             path_schemas=path_schemas or {},
+            scope=scope,
+            idempotent=idempotent,
         )
 
-        @wraps(fn)
-        def view(**kwargs):
-            if auth:
-                authenticate()
+        def respond(kwargs) -> Response:
             result = fn(**kwargs)
             if isinstance(result, Response):
                 return result
@@ -146,6 +159,17 @@ def endpoint(
             if current_app.testing:
                 check_answer(declared, status, data)
             return to_json(data, status)
+
+        @wraps(fn)
+        def view(**kwargs):
+            if auth:
+                authenticate()
+                require_scope(scope)
+            if idempotent:
+                key = idempotency.wanted_key()
+                if key is not None:
+                    return idempotency.once(key, lambda: respond(kwargs))
+            return respond(kwargs)
 
         registered = view
         for extra in decorators:
@@ -217,9 +241,29 @@ def build_openapi() -> dict:
         }
         if item.description:
             operation["description"] = item.description
+        if item.scope is not None:
+            operation["x-scope"] = str(item.scope)
+            scope_note = f"Integration tokens need the scope `{item.scope}`."
+            operation["description"] = (
+                f"{item.description}\n\n{scope_note}" if item.description else scope_note
+            )
         for name, schema in item.path_params:
             operation["parameters"].append(
                 {"name": name, "in": "path", "required": True, "schema": schema}
+            )
+        if item.idempotent:
+            operation["parameters"].append(
+                {
+                    "name": idempotency.HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Sent again with the same body within 24 hours, the first answer is "
+                        "given again and nothing is created; with another body: 422 "
+                        "idempotency_mismatch."
+                    ),
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
             )
         if item.query is not None:
             query_schema = components[item.query.__name__]
@@ -251,6 +295,11 @@ def build_openapi() -> dict:
                 operation["responses"][str(status)] = {
                     "description": "The PDF bytes.",
                     "content": {PDF: {"schema": {"type": "string", "format": "binary"}}},
+                }
+            elif model == ICS:
+                operation["responses"][str(status)] = {
+                    "description": "An iCalendar (RFC 5545) file with one event.",
+                    "content": {ICS: {"schema": {"type": "string"}}},
                 }
             else:
                 operation["responses"][str(status)] = {
@@ -285,7 +334,11 @@ def build_openapi() -> dict:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A token from POST /auth/tokens, or an integration token.",
+                    "description": (
+                        "A token from POST /auth/tokens (all the user may do), or an "
+                        "integration token limited to its scopes: cases:read, cases:act, "
+                        "webhooks:manage, tokens:manage."
+                    ),
                 }
             },
         },

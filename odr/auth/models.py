@@ -84,6 +84,30 @@ class TokenKind(enum.StrEnum):
     INTEGRATION = "integration"
 
 
+class TokenScope(enum.StrEnum):
+    """What an integration token may do. A sign-in token (from a password) has no scopes
+    written: it may do whatever its user may."""
+
+    READ_CASES = "cases:read"
+    ACT_ON_CASES = "cases:act"
+    MANAGE_WEBHOOKS = "webhooks:manage"
+    MANAGE_TOKENS = "tokens:manage"
+
+    @property
+    def label(self):
+        return {
+            TokenScope.READ_CASES: _l("Read cases"),
+            TokenScope.ACT_ON_CASES: _l("Act on cases (messages, evidence, offers, answers)"),
+            TokenScope.MANAGE_WEBHOOKS: _l("Manage webhooks"),
+            TokenScope.MANAGE_TOKENS: _l("Manage tokens (create and revoke tokens)"),
+        }[self]
+
+
+# An integration token created without a choice of scopes: what a customer-service system
+# answering claims needs, and no more (webhooks and tokens are asked for by name).
+DEFAULT_SCOPES = frozenset({TokenScope.READ_CASES, TokenScope.ACT_ON_CASES})
+
+
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -104,8 +128,41 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Space-separated TokenScope values; NULL for a sign-in token (all its user may do).
+    scopes: Mapped[str | None] = mapped_column(sa.String(200))
+    # The token that minted this one: revoking it revokes this one (and what this minted).
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("api_token.id", ondelete="CASCADE"), index=True
+    )
 
     user = relationship("User")
+
+    @property
+    def scope_set(self) -> frozenset[TokenScope]:
+        """The scopes this token carries (every scope for a sign-in token)."""
+        if self.scopes is None:
+            return frozenset(TokenScope)
+        return frozenset(TokenScope(s) for s in self.scopes.split() if s in _SCOPE_VALUES)
+
+    def allows(self, scope: TokenScope) -> bool:
+        return scope in self.scope_set
+
+
+_SCOPE_VALUES = frozenset(s.value for s in TokenScope)
+
+
+class UserSession(db.Model):
+    """A signed-in browser, known to the server: the session cookie carries the raw token
+    (stored here hashed), and the user loader accepts a cookie only while its row exists.
+    Signing out deletes the row, so a copied cookie stops working everywhere; a password
+    change or reset deletes every other row of the account."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LinkPurpose(enum.StrEnum):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from odr.auth.models import (
     ApiToken,
@@ -16,12 +17,13 @@ from odr.auth.models import (
     TokenKind,
     User,
     UserRole,
+    UserSession,
     hash_token,
     new_secret,
 )
 from odr.exceptions import Invalid
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 
 MIN_PASSWORD = 8
 
@@ -110,11 +112,98 @@ def create_user(
     return user
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    """A password hash no password matches, made like every account's (scrypt)."""
+    return generate_password_hash(new_secret(), method="scrypt")
+
+
 def authenticate(email: str, password: str) -> User | None:
+    """The account with this e-mail address and password, or None. An unknown address costs
+    one password hash too, so the time taken says nothing about which addresses have
+    accounts."""
     user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active or not user.check_password(password or ""):
+    password = password if isinstance(password, str) else ""
+    if user is None:
+        check_password_hash(_stand_in_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
+
+
+# -- browser sessions ------------------------------------------------------------------------
+
+# A signed-in browser is signed out after this long, however active.
+SESSION_DAYS = 30
+# The session cookie's key holding the raw session token.
+SESSION_KEY = "sid"
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for the user: the raw token goes into the session cookie
+    (a fresh one at every sign-in), its hash into user_session. The account's sessions
+    past their lifetime are removed on the way."""
+    now = utcnow()
+    db.session.execute(
+        db.delete(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.created_at <= now - timedelta(days=SESSION_DAYS),
+        )
+    )
+    raw = new_secret()
+    db.session.add(UserSession(user_id=user.id, token_hash=hash_token(raw), created_at=now))
+    db.session.flush()
+    return raw
+
+
+def end_session(raw) -> None:
+    """Sign this session out everywhere: a copy of its cookie no longer opens anything."""
+    if isinstance(raw, str) and raw:
+        db.session.execute(db.delete(UserSession).where(UserSession.token_hash == hash_token(raw)))
+
+
+# The user of a live session, in one statement (the user loader runs it on every request).
+_SESSION_USER = (
+    db.select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == sa.bindparam("uid"),
+        UserSession.token_hash == sa.bindparam("token_hash"),
+        UserSession.created_at > sa.bindparam("oldest"),
+    )
+)
+
+
+def user_for_session(user_id, raw) -> User | None:
+    """The user of a browser session whose server-side row still exists, else None."""
+    if not isinstance(raw, str) or not raw or len(raw) > 200:
+        return None
+    uid = as_id(user_id)
+    if uid is None:
+        return None
+    oldest = utcnow() - timedelta(days=SESSION_DAYS)
+    return db.session.scalar(
+        _SESSION_USER, {"uid": uid, "token_hash": hash_token(raw), "oldest": oldest}
+    )
+
+
+def change_password(user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Set a new password. Whoever knew the old one is shut out: every browser session of
+    the account but `keep_session` (the one making the change, if signed in) ends, and every
+    API token, integration tokens included, is revoked."""
+    user.set_password(password)
+    now = utcnow()
+    ended = db.delete(UserSession).where(UserSession.user_id == user.id)
+    if isinstance(keep_session, str) and keep_session:
+        ended = ended.where(UserSession.token_hash != hash_token(keep_session))
+    db.session.execute(ended)
+    db.session.execute(
+        db.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.flush()
 
 
 def issue_token(
@@ -123,7 +212,11 @@ def issue_token(
     kind: TokenKind = TokenKind.SESSION,
     name: str | None = None,
     ttl_hours: int | None = 24,
+    scopes=None,
+    parent: ApiToken | None = None,
 ) -> tuple[str, ApiToken]:
+    """A new token (answered raw once; its hash is kept). `scopes` (TokenScope values) limit
+    it; None leaves it every right of its user. `parent` is the token that minted it."""
     raw = "odr_" + new_secret()
     token = ApiToken(
         user_id=user.id,
@@ -131,6 +224,8 @@ def issue_token(
         name=name,
         token_hash=hash_token(raw),
         expires_at=utcnow() + timedelta(hours=ttl_hours) if ttl_hours else None,
+        scopes=" ".join(sorted(str(s) for s in scopes)) if scopes is not None else None,
+        parent_id=parent.id if parent is not None else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -149,17 +244,57 @@ def _token_statement():
     )
 
 
-def user_for_token(raw: str) -> User | None:
+def token_for(raw: str) -> ApiToken | None:
+    """The valid token of this raw value, with its user: not revoked, not expired, its user
+    active, and no token in the line that minted it revoked (a revocation reaches
+    everything minted below it, even what was minted while it was being revoked)."""
     token = db.session.scalars(_token_statement(), {"token_hash": hash_token(raw)}).first()
     now = utcnow()
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    user = token.user
-    if not user.active:
+    if not token.user.active:
         return None
-    return user
+    if token.parent_id is not None and _line_revoked(token.parent_id):
+        return None
+    return token
+
+
+def _line_revoked(token_id: int | None) -> bool:
+    seen: set[int] = set()
+    while token_id is not None and token_id not in seen:
+        seen.add(token_id)
+        row = db.session.execute(
+            db.select(ApiToken.revoked_at, ApiToken.parent_id).where(ApiToken.id == token_id)
+        ).first()
+        if row is None or row.revoked_at is not None:
+            return True
+        token_id = row.parent_id
+    return False
+
+
+def user_for_token(raw: str) -> User | None:
+    token = token_for(raw)
+    return token.user if token is not None else None
+
+
+def revoke_with_descendants(token: ApiToken, now=None) -> list[ApiToken]:
+    """Revoke a token and every token minted below it; answer those newly revoked."""
+    now = now or utcnow()
+    revoked, frontier = [], [token]
+    while frontier:
+        for item in frontier:
+            if item.revoked_at is None:
+                item.revoked_at = now
+                revoked.append(item)
+        frontier = list(
+            db.session.scalars(
+                db.select(ApiToken).where(ApiToken.parent_id.in_([t.id for t in frontier]))
+            )
+        )
+    db.session.flush()
+    return revoked
 
 
 def new_link(user: User, purpose: LinkPurpose, hours: int) -> str:

@@ -20,6 +20,7 @@ from odr.disputes.models import Region, RegionLevel
 from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import Invalid
 from odr.extensions import db, limiter
+from odr.urls import local_path, public_url
 
 bp = Blueprint("auth", __name__)
 
@@ -39,10 +40,8 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+def signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,13 +53,29 @@ def login():
         if user is None:
             flash(_("Wrong e-mail or password."), "danger")
         else:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            sign_in(user)
+            return redirect(local_path(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
+
+
+def sign_in(user: User) -> None:
+    """Start a new session for the user: nothing of the visitor's session is carried over
+    but the language (so the CSRF secret is new), and a new server-side session token goes
+    into the cookie (a session id fixed before sign-in opens nothing)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    session[auth_ops.SESSION_KEY] = auth_ops.start_session(user)
+    db.session.commit()
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    # Ended on the server: a copy of this cookie, wherever it is, opens nothing any more.
+    auth_ops.end_session(session.get(auth_ops.SESSION_KEY))
+    db.session.commit()
     logout_user()
     # Nothing of this person's session (flashed messages included) may reach the next one
     # on the same browser; only the language choice stays.
@@ -82,6 +97,7 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(signup_limit, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -104,7 +120,7 @@ def register():
                     form[field].errors.append(message)
         else:
             db.session.commit()
-            login_user(user)
+            sign_in(user)
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(url_for("consumer.cases"))
     return render_template("auth/register.html", form=form)
@@ -118,6 +134,7 @@ def _current_lang() -> str:
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(signup_limit, methods=["POST"])
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
@@ -126,7 +143,7 @@ def reset_request():
         )
         if user is not None and user.active:
             raw = auth_ops.new_link(user, LinkPurpose.RESET, hours=2)
-            link = url_for("auth.reset", token=raw, _external=True)
+            link = public_url(url_for("auth.reset", token=raw))
             queue_plain_email(
                 user.email,
                 _("Reset your password"),
@@ -156,8 +173,11 @@ def _set_password_from_link(token: str, purpose: LinkPurpose):
         if user is None:
             flash(_("This link has expired or was already used."), "danger")
             return redirect(url_for("auth.login"))
-        user.set_password(form.password.data)
-        user.active = True
+        # Whoever knew the old password is shut out: every session and API token ends.
+        auth_ops.change_password(user, form.password.data)
+        if purpose == LinkPurpose.INVITE:
+            # An invitation opens the account; a reset never reopens a disabled one.
+            user.active = True
         db.session.commit()
         flash(_("Your password is set. Please sign in."), "success")
         return redirect(url_for("auth.login"))

@@ -9,25 +9,16 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from odr.disputes.choices import Issue, PerformanceStatus, Remedy, Request, SubjectKind
-from odr.forms import options
+from odr.forms import MultiCheckboxField, options
 
 NOT_LISTED = "other"
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A group of checkboxes (macros.field renders it as a fieldset)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class CsrfForm(FlaskForm):
@@ -306,3 +297,52 @@ class ReportForm(FlaskForm):
 class SuggestionForm(FlaskForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     text = TextAreaField(_l("Your suggestion"), validators=[DataRequired(), Length(max=10_000)])
+
+
+# -- joint complaints ----------------------------------------------------------------------
+
+
+class JointStartForm(FlaskForm):
+    enterprise_id = SelectField(
+        _l("Enterprise"), choices=[], validators=[DataRequired()], validate_choice=False
+    )
+    issue = SelectField(_l("What went wrong?"), choices=[], validators=[DataRequired()])
+    subject = StringField(
+        _l("Goods or service (for example: the prepaid gym card)"),
+        validators=[DataRequired(), Length(max=200)],
+    )
+    facts = TextAreaField(
+        _l("What happened to all of you"), validators=[DataRequired(), Length(max=10_000)]
+    )
+    green_channel = BooleanField(_l("Settle directly with the enterprise first"), default=True)
+    submit = SubmitField(_l("Start the joint complaint"))
+
+    def __init__(self, *args, enterprises=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enterprise_id.choices = options(
+            [("", "—"), *[(str(e.id), e.name) for e in enterprises]]
+        )
+        self.issue.choices = options(Issue.choices())
+
+
+class JointClaimForm(FlaskForm):
+    """A member's own claim in a joint complaint."""
+
+    purchase_date = StringField(_l("Date of purchase"), validators=[DataRequired()])
+    amount = StringField(_l("Amount paid (CNY)"), validators=[InputRequired(), Length(max=20)])
+    claimed_amount = StringField(
+        _l("Amount you claim (CNY)"), validators=[InputRequired(), Length(max=20)]
+    )
+    requests = MultiCheckboxField(_l("What you ask for"), choices=[])
+    complainant_address = StringField(_l("Your address"), validators=[Length(max=300)])
+    facts = TextAreaField(_l("Your own story"), validators=[DataRequired(), Length(max=10_000)])
+    submit = SubmitField(_l("Join with my claim"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requests.choices = options(Request.choices())
+
+
+class ElectForm(FlaskForm):
+    member_ids = MultiCheckboxField(_l("Representatives (at most two)"), choices=[])
+    submit = SubmitField(_l("Elect"))

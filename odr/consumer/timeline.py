@@ -61,6 +61,16 @@ DETAIL_LABELS = {
         "%(body)s has no active mediator; the case went to the nearest office above it "
         "that has one."
     ),
+    "previous_deadline": _l("Previous deadline"),
+    "new_deadline": _l("New deadline"),
+    "why": _l("Why"),
+}
+
+# Why a clock was computed again (odr/disputes/clocks.py).
+WHY_LABELS = {
+    "schedule_loaded": _l("The official holiday schedule was loaded"),
+    "day_edited": _l("The regulator changed a day of the holiday calendar"),
+    "calendar_updated": _l("The holiday calendar was updated"),
 }
 
 # Texts the template used to translate per item, as Jinja's gettext gives them (Markup).
@@ -215,11 +225,25 @@ def event_details(event, complaint: Complaint, bodies: dict[int, str]) -> list:
     add("note", details.get("note"))
     if details.get("rating"):
         add("rating", label["rating_value"] % {"n": details["rating"]})
+    if event.action == Move.RECOMPUTE_CLOCK:
+        if details.get("previous_deadline"):
+            add("previous_deadline", _deadline_day(details["previous_deadline"]))
+        if details.get("deadline"):
+            add("new_deadline", _deadline_day(details["deadline"]))
+        if details.get("why"):
+            add("why", _texts("consumer.why", WHY_LABELS).get(details["why"], details["why"]))
     if details.get("working_days_left") is not None:
         add("clock_left", details["working_days_left"])
     if details.get("deadline_at") and event.action in (Move.REMIND, Move.ESCALATE_OVERDUE):
         add("deadline", _deadline_text(details["deadline_at"]))
     return out
+
+
+def _deadline_day(value) -> str:
+    try:
+        return rows.local_day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _deadline_text(value) -> str:

@@ -25,8 +25,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from odr import casepage, downloads
 from odr import display as rows
-from odr import downloads
 from odr.auth.decorators import check_capability
 from odr.auth.models import UserRole
 from odr.consumer import forms
@@ -38,7 +38,7 @@ from odr.consumer.timeline import (
     who_must_act,
     who_must_act_in,
 )
-from odr.disputes import deadlines, permissions
+from odr.disputes import deadlines, permissions, sessions, turns
 from odr.disputes import operations as ops
 from odr.disputes.choices import AgreementStatus
 from odr.disputes.evidence import store_evidence
@@ -65,13 +65,19 @@ from odr.disputes.states import (
 from odr.extensions import db, login_manager
 from odr.forms import add_errors
 from odr.types import utcnow
+from odr.urls import same_site_path
 
 bp = Blueprint("consumer", __name__)
 
 PAGE_SIZE = 20
 
 # Files of a case are served to its parties and its mediator, whatever their account role.
-OPEN_TO_CASE_PARTIES = {"consumer.evidence", "consumer.record"}
+OPEN_TO_CASE_PARTIES = {
+    "consumer.evidence",
+    "consumer.record",
+    "consumer.record_status",
+    "consumer.session_ics",
+}
 
 
 @bp.before_request
@@ -94,10 +100,7 @@ def _too_large(exc):
         _("The upload is too large: a file may be at most 10 MB. Send fewer files at a time."),
         "danger",
     )
-    target = request.referrer or ""
-    if not target.startswith(request.host_url):
-        target = url_for("consumer.cases")
-    return redirect(target)
+    return redirect(same_site_path(request.referrer) or url_for("consumer.cases"))
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -145,13 +148,16 @@ class CaseRow(NamedTuple):
     filed: Markup
     who: str | None
     deadline_at: datetime | None  # shown with macros.clock where someone must act
+    turn: rows.TurnCell | None  # what the case waits for from the consumer
 
 
 LIST_TEXTS = {"filed": _l("Filed %(when)s")}
 
 
 @functools.cache
-def _list_statement(kind: str, direction: str, visible: str = permissions.OWN):
+def _list_statement(
+    kind: str, direction: str, visible: str = permissions.OWN, my_turn: bool = False
+):
     """The case list's query, built once for each filter kind and direction, with the
     consumer, the state and the cursor as bound parameters; the cases are those the user
     may see (permissions.visible_condition of the user's kind of visibility). Columns, not
@@ -167,7 +173,10 @@ def _list_statement(kind: str, direction: str, visible: str = permissions.OWN):
             Complaint.clock_days_left,
             Complaint.enterprise_id,
             Complaint.respondent_name,
+            Complaint.performance_due,
             Enterprise.name,
+            # Whose turn, in this query (turns.py): no query per row.
+            turns.step_column(Role.CONSUMER, Complaint),
             # Whether there are drafts to list (the drafts query is then skipped when not).
             db.select(Draft.id)
             .where(Draft.consumer_id == db.bindparam("consumer_id"))
@@ -177,6 +186,8 @@ def _list_statement(kind: str, direction: str, visible: str = permissions.OWN):
         .outerjoin(Enterprise, Enterprise.id == Complaint.enterprise_id)
         .where(permissions.visible_condition(visible, Complaint))
     )
+    if my_turn:
+        query = query.where(turns.waiting_on(Role.CONSUMER, Complaint))
     if kind == "open":
         query = query.where(Complaint.state.in_(OPEN_STATES))
     elif kind == "closed":
@@ -204,13 +215,14 @@ def cases():
     before = request.args.get("before", type=int)
     after = request.args.get("after", type=int)
     kind = state if state in ("", "open", "closed") else "one"
+    my_turn = request.args.get("turn") == "1"
     visible, params = permissions.visibility(current_user)
     params["consumer_id"] = current_user.id
     if kind == "one":
         params["state"] = State(state)
     if after:
         params["cursor"] = after
-        found = db.session.execute(_list_statement(kind, "after", visible), params).all()
+        found = db.session.execute(_list_statement(kind, "after", visible, my_turn), params).all()
         has_newer = len(found) > PAGE_SIZE
         found = list(reversed(found[:PAGE_SIZE]))
         has_older = True
@@ -218,14 +230,14 @@ def cases():
         if before:
             params["cursor"] = before
         found = db.session.execute(
-            _list_statement(kind, "before" if before else "first", visible), params
+            _list_statement(kind, "before" if before else "first", visible, my_turn), params
         ).all()
         has_older = len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]
         has_newer = bool(before)
     drafts, more_drafts = [], 0
     all_drafts = request.args.get("drafts") == "all"
-    if not found or found[0].has_drafts:
+    if (not found and not my_turn) or (found and found[0].has_drafts):
         drafts = db.session.scalars(
             db.select(Draft)
             .where(Draft.consumer_id == current_user.id)
@@ -239,6 +251,7 @@ def cases():
             )
     labels = rows.state_labels()
     filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
+    locale = rows.locale_key()
     case_rows = []
     for row in found:
         case_state = row.state
@@ -258,6 +271,7 @@ def cases():
                 filed % {"when": rows.local_day(row.filed_at)},
                 who,
                 row.deadline_at if who else None,
+                rows.turn_cell(row.turn, row.deadline_at, row.performance_due, locale),
             )
         )
     return render_template(
@@ -266,6 +280,7 @@ def cases():
         drafts=drafts,
         more_drafts=more_drafts,
         state=state,
+        my_turn=my_turn,
         state_options=[(s.value, labels[s]) for s in State],
         older=found[-1].id if found and has_older else None,
         newer=found[0].id if found and has_newer else None,
@@ -376,7 +391,18 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
     )
     state = complaint.state
     who = who_must_act(complaint)
+    records = rows_of("records")
+    may_write = state.is_open or state in (State.SETTLED, State.MEDIATED)
+    journey = casepage.journey(
+        complaint,
+        Role.CONSUMER,
+        user.id,
+        records=records,
+        record_url=lambda code: url_for("consumer.record", complaint_id=complaint.id, code=code),
+        may_write=may_write,
+    )
     context = {
+        "journey": journey,
         "c": complaint,
         "state_label": rows.state_label(state),
         "state_colour": rows.state_colour(state),
@@ -388,9 +414,9 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
         "agreement": agreement,
         "signed_by_me": signed_by_me,
         "evidence": rows_of("evidence"),
-        "records": rows_of("records"),
+        "records": records,
         "may": {move.value: permissions.can(user, move, complaint) for move in TRANSITIONS},
-        "may_write": state.is_open or state in (State.SETTLED, State.MEDIATED),
+        "may_write": may_write,
         "performance_asked": ops.performance_asked(complaint, deadlines.local_date(utcnow())),
         "actor_label": actor_label,
         "request_labels": request_labels,
@@ -657,4 +683,30 @@ def record(complaint_id: int, code: str):
     return downloads.send_record(item, complaint.reference)
 
 
-from odr.consumer import wizard  # noqa: E402, F401  (the filing routes, on bp)
+@bp.route("/cases/<int:complaint_id>/records/<code>/status")
+def record_status(complaint_id: int, code: str):
+    """Whether a record is rendered yet (the case page asks while it says "being
+    prepared"), for the case's parties and mediator."""
+    complaint = _case_for_files(complaint_id, {Role.CONSUMER, Role.ENTERPRISE, Role.MEDIATOR})
+    item = db.session.scalar(
+        db.select(Record).where(Record.complaint_id == complaint.id, Record.code == code)
+    )
+    if item is None:
+        abort(404)
+    return {"ready": item.ready}
+
+
+@bp.route("/cases/<int:complaint_id>/sessions/<int:session_id>.ics")
+def session_ics(complaint_id: int, session_id: int):
+    """A mediation session as a calendar file, for the case's parties and mediator."""
+    complaint = _case_for_files(complaint_id, set(sessions.READERS))
+    try:
+        item = sessions.session_of(current_user, complaint, session_id)
+    except NotFound:
+        abort(404)
+    return downloads.send_calendar(
+        sessions.ics(item, complaint), filename=f"{complaint.reference}-session-{item.id}.ics"
+    )
+
+
+from odr.consumer import joint, wizard  # noqa: E402, F401  (more routes, on bp)

@@ -26,7 +26,8 @@ from odr.disputes.drafts import (
     step_index,
     step_of_field,
 )
-from odr.disputes.models import Draft, Enterprise, EnterpriseStatus, Evidence, Region, RegionLevel
+from odr.disputes.models import Draft, Enterprise, Evidence, Region, RegionLevel
+from odr.disputes.permissions import nameable, nameable_enterprise
 from odr.disputes.states import DomainError, Invalid
 from odr.extensions import db
 from odr.forms import add_errors
@@ -68,17 +69,16 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 def search_enterprises(q: str) -> list[Enterprise]:
-    """Enterprises that can be named as respondent, by part of the name or by the exact
-    credit code; approved ODR enterprises first."""
+    """Enterprises that can be named as respondent (permissions.nameable), by part of the
+    name or by the exact credit code."""
     q = (q or "").strip()
     if not q:
         return []
-    approved_first = db.case((Enterprise.status == EnterpriseStatus.APPROVED, 0), else_=1)
     return list(
         db.session.scalars(
             db.select(Enterprise)
-            .where(enterprises.nameable(), enterprises.matching(q))
-            .order_by(approved_first, Enterprise.name, Enterprise.id)
+            .where(nameable(), enterprises.matching(q))
+            .order_by(Enterprise.name, Enterprise.id)
             .limit(SEARCH_LIMIT)
         )
     )
@@ -88,10 +88,7 @@ def chosen_enterprise(data: dict) -> Enterprise | None:
     value = data.get("enterprise_id")
     if value in (None, "", NOT_LISTED):
         return None
-    try:
-        return db.session.get(Enterprise, int(value))
-    except (TypeError, ValueError):
-        return None
+    return nameable_enterprise(value)
 
 
 def complaint_data(data: dict) -> dict:

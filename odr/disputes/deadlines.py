@@ -1,24 +1,41 @@
-"""Working days on the official Chinese calendar, and the case clocks built on them.
+"""The calendar's one home: which days are working days (工作日), and the working-day
+arithmetic every clock is built on.
 
-Sources, in order: the admin's override table (CalendarOverride), the State Council
-schedule through the `chinese-calendar` package (2004-2026), and for a year nobody has
-loaded a fallback of weekends plus the fixed-date statutory holidays, with a warning in
-the log. A deadline never fails for lack of calendar data.
+Three sources, in order:
+
+1. Loaded overrides (CalendarOverride rows): a year's official schedule loaded with
+   `flask odr calendar load` or the console's upload, and days the regulator edited.
+2. The State Council's official schedules through `chinese-calendar` (2004-2026 in 1.11).
+3. For any other year, the law itself: 全国年节及纪念日放假办法 as revised in 2024 (元旦 1,
+   春节 4 from 除夕, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3), a holiday that falls on a weekend
+   giving rest on the following working day(s), as the `holidays` package's China calendar
+   computes it; weekends are off and there are no make-up working days (only a published
+   schedule sets those). A warning is logged the first time a process uses it for a year.
+
+The calendar in force is a snapshot (`current()`): the overrides as read from the database
+(read again at most a minute later, at once in the process that changed them) and the two
+packages' years, each computed once per process. Its `version` fingerprints all three; a
+case stores it with its clock (odr/disputes/clocks.py) so that the sweep acts only on clocks
+computed under the calendar it reads. A deadline never fails for lack of calendar data.
 
 "Within N working days of day X": day X is not counted; the deadline is the end
 (23:59:59 Asia/Shanghai) of the N-th working day after X.
 """
 
+import bisect
 import csv
-import functools
+import hashlib
 import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import holidays
 
 from odr.disputes.models import CalendarOverride
 from odr.extensions import db
@@ -36,100 +53,237 @@ REMINDER_DAYS_BEFORE = 2
 # soon": the inbox's filter and counts, the queue's buckets and every clock's colour.
 DUE_SOON_DAYS = 2
 
-# Fixed-date statutory holidays (全体公民放假的节日, State Council, 2025 revision) used when
-# a year's official schedule is not known. Lunar holidays cannot be placed without it.
-FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+# Bump when the way this module reads its sources changes: every running clock is then
+# recomputed by the next sweep, as after a package upgrade.
+RULES = "2024-law.1"
+SOURCES = (
+    f"chinese-calendar {chinese_calendar.__version__}; holidays {holidays.__version__}; {RULES}"
+)
+
+OVERRIDE, OFFICIAL, LAW = "override", "official", "law"
 
 _OVERRIDE_TTL = 60.0  # seconds; other processes see an admin's edit within a minute
 _cache_lock = threading.Lock()
-_override_cache: dict[date, bool] | None = None
-_override_loaded_at = 0.0
+_current: "Calendar | None" = None
+_loaded_at = 0.0
 _warned_years: set[int] = set()
+_rest_days: dict[int, tuple[str, frozenset[date]]] = {}
+
+
+def _days_of(year: int):
+    day = date(year, 1, 1)
+    while day.year == year:
+        yield day
+        day += timedelta(days=1)
+
+
+def _year(year: int) -> tuple[str, frozenset[date]]:
+    """(source, the year's days off) from the official schedule or, for a year it does not
+    cover, the law; computed once per process (a set lookup a day after that)."""
+    known = _rest_days.get(year)
+    if known is not None:
+        return known
+    try:
+        rest = frozenset(d for d in _days_of(year) if not chinese_calendar.is_workday(d))
+        known = (OFFICIAL, rest)
+    except NotImplementedError:
+        known = (LAW, _law_rest_days(year))
+    _rest_days[year] = known
+    return known
+
+
+def _law_rest_days(year: int) -> frozenset[date]:
+    if year not in _warned_years:
+        _warned_years.add(year)
+        log.warning(
+            "No official holiday schedule for %s: counting the statutory holidays of the law "
+            "(全国年节及纪念日放假办法) with their make-up rest. Load the State Council's schedule "
+            "with `flask odr calendar load` once it is published.",
+            year,
+        )
+    try:
+        law = holidays.China(years=year)
+        return frozenset(d for d in _days_of(year) if not law.is_working_day(d))
+    except Exception:  # a year beyond the package's lunar tables: weekends alone
+        log.exception("The law's holidays of %s could not be computed", year)
+        return frozenset(d for d in _days_of(year) if d.weekday() >= 5)
+
+
+def official_schedule_known(year: int) -> bool:
+    """Whether `chinese-calendar` has the State Council's schedule of the year."""
+    return _year(year)[0] == OFFICIAL
+
+
+def schedule_loaded(year: int) -> bool:
+    """Whether a schedule file (not a day edited by hand) has been loaded for the year."""
+    return bool(
+        db.session.scalar(
+            db.select(
+                db.exists().where(
+                    CalendarOverride.from_schedule.is_(True),
+                    CalendarOverride.day >= date(year, 1, 1),
+                    CalendarOverride.day <= date(year, 12, 31),
+                )
+            )
+        )
+    )
+
+
+def year_source(year: int) -> str:
+    """Where a year's days come from: OFFICIAL (chinese-calendar), "loaded" (a schedule
+    file), or LAW; days edited by hand come first in any case."""
+    if official_schedule_known(year):
+        return OFFICIAL
+    return "loaded" if schedule_loaded(year) else LAW
+
+
+def missing_schedule(today: date) -> int | None:
+    """From 1 November, next year while its official schedule is neither loaded nor known to
+    `chinese-calendar` (the console warns), else None."""
+    if today.month < 11:
+        return None
+    year = today.year + 1
+    if official_schedule_known(year) or schedule_loaded(year):
+        return None
+    return year
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The calendar in force: the loaded overrides over the packages' years. Each year it
+    is asked about becomes a sorted list of its working days once, so that a deadline is
+    two binary searches, not a walk of the days."""
+
+    overrides: Mapping[date, bool]
+    version: str
+    _years: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def is_workday(self, day: date) -> bool:
+        override = self.overrides.get(day)
+        if override is not None:
+            return override
+        return day not in _year(day.year)[1]
+
+    def source(self, day: date) -> str:
+        return OVERRIDE if day in self.overrides else _year(day.year)[0]
+
+    def _workdays(self, year: int) -> list[int]:
+        """The year's working days, as ordinals, in order."""
+        found = self._years.get(year)
+        if found is None:
+            found = [d.toordinal() for d in _days_of(year) if self.is_workday(d)]
+            self._years[year] = found
+        return found
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The N-th working day after `start` (start itself not counted)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        if n == 0:
+            return start
+        year = start.year
+        days = self._workdays(year)
+        index = bisect.bisect_right(days, start.toordinal())
+        while n > len(days) - index:
+            n -= len(days) - index
+            year += 1
+            days, index = self._workdays(year), 0
+        return date.fromordinal(days[index + n - 1])
+
+    def subtract_working_days(self, end: date, n: int) -> date:
+        """The working day N working days before `end`."""
+        if n <= 0:
+            return end
+        year = end.year
+        days = self._workdays(year)
+        index = bisect.bisect_left(days, end.toordinal())  # working days before `end`
+        while n > index:
+            n -= index
+            year -= 1
+            days = self._workdays(year)
+            index = len(days)
+        return date.fromordinal(days[index - n])
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]; negative when end is before start."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        count = 0
+        for year in range(start.year, end.year + 1):
+            days = self._workdays(year)
+            low = bisect.bisect_right(days, start.toordinal()) if year == start.year else 0
+            high = bisect.bisect_right(days, end.toordinal()) if year == end.year else len(days)
+            count += high - low
+        return count
+
+    def working_day_deadline(self, start: datetime | date, n: int) -> datetime:
+        """End of the N-th working day after the (Shanghai) day of `start`."""
+        day = start if not isinstance(start, datetime) else local_date(start)
+        return end_of_day(self.add_working_days(day, n))
+
+    def reminder_moment(self, deadline_at: datetime) -> datetime:
+        """When the 'due in 2 working days' reminder is sent for a deadline."""
+        return start_of_day(
+            self.subtract_working_days(local_date(deadline_at), REMINDER_DAYS_BEFORE)
+        )
+
+
+def fingerprint(overrides: Mapping[date, bool]) -> str:
+    """The version of a calendar: the packages and rules behind it and its overrides."""
+    digest = hashlib.sha256(SOURCES.encode())
+    for day in sorted(overrides):
+        digest.update(f"|{day.isoformat()}={int(overrides[day])}".encode())
+    return digest.hexdigest()[:16]
+
+
+def read() -> Calendar:
+    """The calendar as the database holds it now (in this session: its own flushed changes
+    included), without touching the process's cached one."""
+    rows = db.session.execute(db.select(CalendarOverride.day, CalendarOverride.is_workday)).all()
+    overrides = {row[0]: row[1] for row in rows}
+    return Calendar(overrides, fingerprint(overrides))
+
+
+def current() -> Calendar:
+    """The calendar in force, cached for up to a minute (see invalidate_overrides)."""
+    global _current, _loaded_at
+    now = time.monotonic()
+    with _cache_lock:
+        if _current is not None and now - _loaded_at < _OVERRIDE_TTL:
+            return _current
+    try:
+        calendar = read()
+    except RuntimeError:  # outside an app context: the packages alone
+        return Calendar({}, fingerprint({}))
+    with _cache_lock:
+        _current, _loaded_at = calendar, now
+    return calendar
 
 
 def invalidate_overrides() -> None:
-    global _override_cache
+    """Forget the cached calendar: the next question reads the overrides again."""
+    global _current
     with _cache_lock:
-        _override_cache = None
-
-
-def _overrides() -> dict[date, bool]:
-    global _override_cache, _override_loaded_at
-    now = time.monotonic()
-    with _cache_lock:
-        if _override_cache is not None and now - _override_loaded_at < _OVERRIDE_TTL:
-            return _override_cache
-    try:
-        rows = db.session.execute(
-            db.select(CalendarOverride.day, CalendarOverride.is_workday)
-        ).all()
-        loaded = {row[0]: row[1] for row in rows}
-    except RuntimeError:  # outside an app context: the official schedule alone
-        return {}
-    with _cache_lock:
-        _override_cache, _override_loaded_at = loaded, now
-    return loaded
-
-
-def _fallback_is_workday(day: date) -> bool:
-    if day.year not in _warned_years:
-        _warned_years.add(day.year)
-        log.warning(
-            "No official holiday schedule for %s: counting weekends and fixed-date "
-            "statutory holidays only. Load the year with `flask odr calendar load`.",
-            day.year,
-        )
-    return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
-
-
-@functools.lru_cache(maxsize=8192)
-def _official_is_workday(day: date) -> bool | None:
-    """The State Council schedule for one day, or None for a year it does not cover.
-    Cached: the package validates the date against its whole table on every call, which
-    made a list page with a deadline column spend most of its time here."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return None
+        _current = None
 
 
 def is_workday(day: date) -> bool:
-    overrides = _overrides()
-    if day in overrides:
-        return overrides[day]
-    official = _official_is_workday(day)
-    if official is None:
-        return _fallback_is_workday(day)
-    return official
+    return current().is_workday(day)
 
 
 def add_working_days(start: date, n: int) -> date:
     """The N-th working day after `start` (start itself not counted)."""
-    if n < 0:
-        raise ValueError("n must not be negative")
-    day, counted = start, 0
-    while counted < n:
-        day += timedelta(days=1)
-        if is_workday(day):
-            counted += 1
-    return day
+    return current().add_working_days(start, n)
 
 
 def subtract_working_days(end: date, n: int) -> date:
     """The working day N working days before `end`."""
-    day, counted = end, 0
-    while counted < n:
-        day -= timedelta(days=1)
-        if is_workday(day):
-            counted += 1
-    return day
+    return current().subtract_working_days(end, n)
 
 
 def working_days_between(start: date, end: date) -> int:
     """Working days in (start, end]; negative when end is before start."""
-    if end < start:
-        return -working_days_between(end, start)
-    return sum(1 for i in range(1, (end - start).days + 1) if is_workday(start + timedelta(i)))
+    return current().working_days_between(start, end)
 
 
 def local_date(moment: datetime) -> date:
@@ -146,13 +300,12 @@ def start_of_day(day: date) -> datetime:
 
 def working_day_deadline(start: datetime | date, n: int) -> datetime:
     """End of the N-th working day after the (Shanghai) day of `start`."""
-    day = start if not isinstance(start, datetime) else local_date(start)
-    return end_of_day(add_working_days(day, n))
+    return current().working_day_deadline(start, n)
 
 
 def reminder_moment(deadline_at: datetime) -> datetime:
     """When the 'due in 2 working days' reminder is sent for a deadline."""
-    return start_of_day(subtract_working_days(local_date(deadline_at), REMINDER_DAYS_BEFORE))
+    return current().reminder_moment(deadline_at)
 
 
 def working_days_left(deadline_at: datetime, now: datetime) -> int:

@@ -10,6 +10,7 @@ import hmac
 import http.client
 import ipaddress
 import logging
+import re
 import smtplib
 import socket
 import time
@@ -95,7 +96,8 @@ def _address_for(host: str, port: int) -> str:
     if not current_app.config.get("WEBHOOK_PRIVATE_ADDRESSES", False):
         for address in addresses:
             if forbidden_address(address):
-                raise BlockedAddress(f"{host} resolves to {address}, inside a private network")
+                log.warning("webhook host %s resolves to %s: refused", host, address)
+                raise BlockedAddress(f"{host} resolves to an address inside a private network")
     return addresses[0]
 
 
@@ -175,6 +177,25 @@ def _claim(item_id: int) -> Outbox | None:
     return db.session.scalar(query)
 
 
+# An IPv4 or IPv6 address inside an error text.
+_ADDRESS = re.compile(
+    r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%\w+)?)"
+    r"(?![\w.:])",
+    re.IGNORECASE,
+)
+
+
+def shown_error(exc: Exception) -> str:
+    """A failed delivery as the enterprise's delivery log shows it: never the address a host
+    name resolved to (that would map the portal's own network for whoever registers a name
+    pointing inside it). The full text goes to the server's log."""
+    text = f"{type(exc).__name__}: {exc}"
+    shown = _ADDRESS.sub("[address]", text)
+    if shown != text:
+        log.warning("delivery failed: %s", text)
+    return shown[:1000]
+
+
 def deliver_one(item: Outbox) -> bool:
     started = time.monotonic()
     status_code, error = None, None
@@ -193,7 +214,7 @@ def deliver_one(item: Outbox) -> bool:
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
     except Exception as exc:  # network down, refused, timeout, SMTP error
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+        error = shown_error(exc)
     item.attempts += 1
     if item.channel == "webhook":
         db.session.add(

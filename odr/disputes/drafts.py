@@ -116,9 +116,15 @@ def delete_draft(draft: Draft) -> None:
 
 
 def purge_old_drafts(now: datetime | None = None) -> int:
-    """Delete every draft not touched for 30 days, with its uploaded files; answer how many.
-    Flushes, never commits (the sweep commits)."""
-    cutoff = (now or utcnow()) - timedelta(days=DRAFT_DAYS)
+    """Delete every draft not touched for DRAFT_DAYS days, with its uploaded files; answer
+    how many. Flushes, never commits (the sweep commits).
+
+    The retention is counted on the real clock: `now` (the sweep's --as-of, which may be
+    set in the future to run the deadlines ahead) can only bring the cut-off earlier, never
+    later, so no run of the sweep deletes a draft the consumer touched within DRAFT_DAYS."""
+    real_now = utcnow()
+    moment = min(now, real_now) if now is not None else real_now
+    cutoff = moment - timedelta(days=DRAFT_DAYS)
     old = db.session.scalars(db.select(Draft).where(Draft.updated_at < cutoff)).all()
     for draft in old:
         delete_draft(draft)

@@ -30,18 +30,6 @@ DECISION_SUBJECTS = {
 }
 
 
-# -- who can be named as respondent -----------------------------------------------------------
-
-
-def nameable():
-    """The condition "a consumer can name this enterprise as respondent": every listed
-    enterprise but one still applying (a suspended or exited one still answers for what it
-    sold; its cases go to mediation). The filing wizard's search and the API's search ask
-    here. A filing that names one still applying by its id is taken, and goes to mediation
-    (routing.goes_to_enterprise: only an approved enterprise settles directly)."""
-    return Enterprise.status != S.PENDING
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

@@ -1,11 +1,11 @@
-"""The case timeline: one hash-chained row per move."""
+"""The case timeline: one row per move, chained by HMACs under the audit key."""
 
-import hashlib
 import json
 from datetime import UTC, datetime
 
 from odr.auth.models import User
 from odr.disputes.models import CaseEvent, Complaint
+from odr.disputes.seals import keyed
 from odr.disputes.signals import announce_case
 from odr.extensions import db
 
@@ -21,7 +21,8 @@ def _canonical(fields: dict) -> bytes:
 
 
 def _hash(fields: dict) -> str:
-    return hashlib.sha256((fields["prev_hash"] or "").encode() + _canonical(fields)).hexdigest()
+    """HMAC under the audit key: without it nobody can write a link that verifies."""
+    return keyed((fields["prev_hash"] or "").encode() + _canonical(fields))
 
 
 def event_hash(event: CaseEvent) -> str:

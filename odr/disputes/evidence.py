@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import filetype
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -14,6 +15,7 @@ from odr.auth.models import User
 from odr.disputes.models import Complaint, Draft, Evidence
 from odr.disputes.states import DomainError, InvalidTransition
 from odr.extensions import db
+from odr.types import utcnow
 
 ALLOWED = {
     "image/jpeg": ".jpg",
@@ -48,9 +50,28 @@ def clean_filename(name: str | None) -> str:
     return (name or "evidence")[:200]
 
 
-def _used_bytes(*, complaint_id=None, draft_id=None) -> int:
-    column = Evidence.complaint_id if complaint_id is not None else Evidence.draft_id
-    owner = complaint_id if complaint_id is not None else draft_id
+def _claim_room(*, complaint_id=None, draft_id=None) -> int:
+    """Take the case's (or the draft's) row for this transaction, then answer the bytes its
+    evidence already holds. The row is taken by a write, so parallel uploads to one case
+    queue here on both databases (PostgreSQL's row lock; SQLite's write lock, which its
+    first write takes) and each one counts the files the previous ones kept: eight
+    uploads at once can no longer all see room for themselves. A draft's upload also
+    counts as touching the draft (its retention starts again)."""
+    if complaint_id is not None:
+        table, owner, column = Complaint.__table__, complaint_id, Evidence.complaint_id
+        values = {"version": table.c.version}  # no change: only the lock
+    else:
+        table, owner, column = Draft.__table__, draft_id, Evidence.draft_id
+        values = {"updated_at": utcnow()}
+    db.session.execute(sa.update(table).where(table.c.id == owner).values(**values))
+    if complaint_id is not None:
+        # Read again now that it is held: an upload that waited for the lock continues
+        # from the case as the previous one left it (its version, its chain head).
+        db.session.scalars(
+            db.select(Complaint)
+            .where(Complaint.id == complaint_id)
+            .execution_options(populate_existing=True)
+        ).one()
     return db.session.scalar(
         db.select(db.func.coalesce(db.func.sum(Evidence.size), 0)).where(column == owner)
     )
@@ -89,9 +110,9 @@ def store_evidence(
         )
     case_limit = current_app.config["MAX_CASE_BYTES"]
     used = (
-        _used_bytes(complaint_id=complaint.id)
+        _claim_room(complaint_id=complaint.id)
         if complaint is not None
-        else (_used_bytes(draft_id=draft.id) if draft is not None else 0)
+        else (_claim_room(draft_id=draft.id) if draft is not None else 0)
     )
     if used + len(data) > case_limit:
         raise TooLarge(

@@ -1,6 +1,7 @@
 """How values are written for people, one home each: pages (as Jinja filters, registered
 once by odr/web.py), PDF records, e-mails and the CSV export all call these."""
 
+import csv
 from decimal import Decimal
 
 # Babel patterns: a moment (pages, records, e-mails), a day on pages, a day in records.
@@ -55,3 +56,47 @@ def mask_address(address: str | None) -> str:
         return ""
     keep = min(6, max(len(address) // 3, 1))
     return address[:keep] + "****"
+
+
+def mask_name(name: str | None) -> str:
+    """张三丰 -> 张**, Jane Doe -> J*** D**: fellow members of a joint complaint recognise a
+    representative without learning each other's names."""
+    parts = (name or "").split()
+    if not parts:
+        return ""
+    return " ".join(part[0] + "*" * max(len(part) - 1, 1) for part in parts)
+
+
+# A spreadsheet program runs a cell that begins with one of these as a formula
+# (=HYPERLINK(...), +cmd|..., @SUM(...)); tab and carriage return hide such a start.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """One cell of a CSV export: text that begins with a formula character is prefixed with
+    an apostrophe, so a spreadsheet shows it instead of running it; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+class _SafeWriter:
+    """csv.writer whose every cell goes through csv_cell: an export cannot forget one."""
+
+    def __init__(self, buffer):
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(buffer) -> _SafeWriter:
+    """The writer of every CSV export (the regulator's, the enterprise's, any other)."""
+    return _SafeWriter(buffer)

@@ -10,13 +10,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr.auth import operations as auth_ops
-from odr.auth.models import ApiToken, TokenKind, User
+from odr.auth.models import DEFAULT_SCOPES, ApiToken, TokenKind, TokenScope, User
 from odr.disputes.delivery import forbidden_address
 from odr.disputes.models import WebhookEndpoint
 from odr.disputes.staff import log_change, require_owner
-from odr.disputes.states import Invalid, NotFound
+from odr.disputes.states import Forbidden, Invalid, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id
 
 MIN_SECRET = 16
 
@@ -24,17 +24,51 @@ MIN_SECRET = 16
 # -- API tokens ----------------------------------------------------------------------------
 
 
-def create_integration_token(owner: User, *, name) -> tuple[str, ApiToken]:
+def create_integration_token(
+    owner: User, *, name, scopes=None, minted_by: ApiToken | None = None
+) -> tuple[str, ApiToken]:
     """A long-lived API token for the enterprise's own systems. The raw value is answered
-    once; only its hash is kept."""
+    once; only its hash is kept.
+
+    `scopes` (TokenScope values) limit it; without them it gets DEFAULT_SCOPES (those the
+    minter has). Made with another token (`minted_by`, the API), that token must carry
+    tokens:manage and cannot give more than its own scopes; the new token is its child, so
+    revoking the minter revokes it."""
     require_owner(owner)
+    if minted_by is not None and not minted_by.allows(TokenScope.MANAGE_TOKENS):
+        raise Forbidden(_l("Only a token with the scope tokens:manage may create tokens."))
+    held = minted_by.scope_set if minted_by is not None else frozenset(TokenScope)
+    errors = {}
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
-        raise Invalid(
-            _l("Please correct the marked fields."),
-            {"name": str(_l("Give the token a name (at most 100 characters)."))},
-        )
-    raw, token = auth_ops.issue_token(owner, kind=TokenKind.INTEGRATION, name=name, ttl_hours=None)
+        errors["name"] = str(_l("Give the token a name (at most 100 characters)."))
+    if scopes is None:
+        wanted = DEFAULT_SCOPES & held
+    else:
+        try:
+            wanted = frozenset(TokenScope(str(s)) for s in scopes)
+        except ValueError:
+            wanted = frozenset()
+            errors["scopes"] = str(_l("Not a valid choice."))
+        if not wanted and "scopes" not in errors:
+            errors["scopes"] = str(_l("Choose at least one."))
+        elif wanted - held:
+            errors["scopes"] = str(
+                _l(
+                    "A token cannot grant more than its own scopes: %(scopes)s.",
+                    scopes=", ".join(sorted(str(s) for s in wanted - held)),
+                )
+            )
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    raw, token = auth_ops.issue_token(
+        owner,
+        kind=TokenKind.INTEGRATION,
+        name=name,
+        ttl_hours=None,
+        scopes=wanted,
+        parent=minted_by,
+    )
     log_change(owner, "token_created", name)
     return raw, token
 
@@ -48,23 +82,38 @@ def enterprise_tokens(enterprise_id: int) -> list[ApiToken]:
     ).all()
 
 
-def revoke_token(owner: User, token_id) -> ApiToken:
+def revoke_token(owner: User, token_id, *, by: ApiToken | None = None) -> ApiToken:
+    """Revoke an integration token of the enterprise and, with it, every token it minted
+    (and what those minted). Asked with an integration token (`by`), only that token and
+    the tokens minted below it may be revoked: a minted token cannot revoke its minter."""
     require_owner(owner)
     try:
-        token = db.session.get(ApiToken, int(token_id))
+        token = db.session.get(ApiToken, as_id(token_id) or 0)
     except (TypeError, ValueError):
         token = None
     if (
         token is None
         or token.kind != TokenKind.INTEGRATION
         or token.user.enterprise_id != owner.enterprise_id
+        or (by is not None and by.kind == TokenKind.INTEGRATION and not _below(token, by))
     ):
         raise NotFound(_l("No such token."))
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        log_change(owner, "token_revoked", token.name)
+    for revoked in auth_ops.revoke_with_descendants(token):
+        log_change(owner, "token_revoked", revoked.name)
     db.session.flush()
     return token
+
+
+def _below(token: ApiToken, ancestor: ApiToken) -> bool:
+    """`token` is `ancestor` or was minted, directly or not, by it."""
+    seen: set[int] = set()
+    current: ApiToken | None = token
+    while current is not None and current.id not in seen:
+        if current.id == ancestor.id:
+            return True
+        seen.add(current.id)
+        current = db.session.get(ApiToken, current.parent_id) if current.parent_id else None
+    return False
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -134,7 +183,7 @@ def register_webhook(owner: User, *, url, secret=None) -> tuple[WebhookEndpoint,
 
 def webhook_endpoint(actor: User, endpoint_id) -> WebhookEndpoint:
     try:
-        endpoint = db.session.get(WebhookEndpoint, int(endpoint_id))
+        endpoint = db.session.get(WebhookEndpoint, as_id(endpoint_id) or 0)
     except (TypeError, ValueError):
         endpoint = None
     if endpoint is None or endpoint.enterprise_id != actor.enterprise_id:

@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -25,8 +25,10 @@ from odr.disputes.models import (
     WebhookEndpoint,
 )
 from odr.disputes.serialize import complaint_summary
+from odr.disputes.states import NotFound
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 # kind -> (text, audiences); audiences among consumer, enterprise, mediator, parent_body
 # (the office an overdue case is raised to)
@@ -51,7 +53,11 @@ KINDS = {
     "suspended": (_l("Mediation of case %(reference)s is suspended"), {"consumer", "enterprise"}),
     "resumed": (_l("Mediation of case %(reference)s resumed"), {"consumer", "enterprise"}),
     "session_scheduled": (
-        _l("A mediation session was scheduled on case %(reference)s"),
+        _l("Mediation session on case %(reference)s: %(when)s, %(where)s"),
+        {"consumer", "enterprise", "mediator"},
+    ),
+    "session_reminder": (
+        _l("Reminder: mediation session on case %(reference)s: %(when)s, %(where)s"),
         {"consumer", "enterprise", "mediator"},
     ),
     "agreement_proposed": (
@@ -74,6 +80,10 @@ KINDS = {
     "withdrawn": (
         _l("Case %(reference)s was withdrawn"),
         {"enterprise", "mediator"},
+    ),
+    "deadline_moved": (
+        _l("Case %(reference)s: the deadline changed with the holiday calendar"),
+        {"consumer", "enterprise", "mediator"},
     ),
     "reminder": (
         _l("Case %(reference)s: the deadline is in 2 working days"),
@@ -115,9 +125,38 @@ def webhook_events(kind: str) -> list[str]:
     return events
 
 
+# Kinds about a mediation session: their texts say when and where (odr/disputes/sessions.py).
+SESSION_KINDS = {"session_scheduled", "session_reminder"}
+
+# Where on the case page a notice leads (the part of the page it is about).
+ANCHORS = {
+    "message": "messages",
+    "offer_made": "offers",
+    "offer_accepted": "offers",
+    "offer_rejected": "offers",
+    "session_scheduled": "sessions",
+    "session_reminder": "sessions",
+    "agreement_proposed": "agreement",
+    "agreement_signed": "agreement",
+    "record_issued": "records",
+    "performance": "performance",
+}
+
+
 def notification_text(kind: str, params: dict) -> str:
+    """A notice's text in the current language."""
     text = KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0]
-    return str(text) % {"reference": params.get("reference", "")}
+    values = {"reference": params.get("reference", "")}
+    if kind in SESSION_KINDS:
+        from odr.disputes.sessions import notice_params  # sessions notifies: imported late
+
+        values.update(notice_params(params))
+    return str(text) % values
+
+
+def case_anchor(kind: str) -> str:
+    """The fragment of the case page a notice of `kind` is about ('' for the page's top)."""
+    return ANCHORS.get(kind, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +354,7 @@ def email_row(
             "params": params,
             "locale": user.locale or "zh_CN",
             "name": user.name,
-            "url": _case_url(user, complaint_id) if complaint_id is not None else None,
+            "url": _case_url(user, complaint_id, kind) if complaint_id is not None else None,
         },
     }
 
@@ -340,14 +379,18 @@ def render_email(
 ) -> tuple[str, str]:
     """Subject and body of a notification e-mail (emails/notification.txt), in `locale`."""
     with force_locale(locale):
-        subject = str(KINDS.get(kind, (_l("Update on case %(reference)s"), set()))[0]) % {
-            "reference": params.get("reference", "")
-        }
+        subject = notification_text(kind, params)
+        session = None
+        if kind in SESSION_KINDS:
+            from odr.disputes.sessions import session_lines
+
+            session = session_lines(params)
         body = render_template(
             "emails/notification.txt",
             user={"name": name},
             subject=subject,
             params=params,
+            session=session,
             complaint_url=complaint_url,
         )
     return subject, body
@@ -366,9 +409,10 @@ _CASE_PATHS = {
 }
 
 
-def _case_url(user: User | Recipient, complaint_id: int) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}"
+def _case_url(user: User | Recipient, complaint_id: int, kind: str = "") -> str:
+    anchor = case_anchor(kind)
+    path = f"{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}"
+    return public_url(path + (f"#{anchor}" if anchor else ""))
 
 
 def webhook_payload(complaint: Complaint, event: str, params: dict, event_uid: str) -> dict:
@@ -418,3 +462,66 @@ def webhook_rows(complaint: Complaint, event: str, params: dict, *, key: str) ->
 def queue_webhooks(complaint: Complaint, event: str, params: dict, *, key: str) -> None:
     for row in webhook_rows(complaint, event, params, key=key):
         db.session.add(Outbox(**row))
+
+
+# -- reading one's notices -----------------------------------------------------------------
+# Only their owner reads or marks a notice: every function here takes the user's id and
+# never touches another user's rows.
+
+
+def notices_of(
+    user_id: int, *, unread_only: bool = False, before_id: int | None = None, limit: int = 50
+) -> list[Notification]:
+    """The user's notices, newest first (limit + 1 read: the caller pages)."""
+    query = db.select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    return list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+
+
+def mark_read(user_id: int, notification_id: int, *, now=None) -> Notification:
+    """Mark one of the user's notices read (flushes); NotFound for anyone else's."""
+    notice = db.session.get(Notification, notification_id)
+    if notice is None or notice.user_id != user_id:
+        raise NotFound(_l("No such notification."))
+    if notice.read_at is None:
+        notice.read_at = now or utcnow()
+        db.session.flush()
+    return notice
+
+
+def mark_all_read(user_id: int, *, now=None) -> int:
+    """Mark every unread notice of the user read; answer how many."""
+    result = db.session.execute(
+        db.update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# The user's unread notices of one case: read through the case's index (a case has few
+# notices; an enterprise owner may have a hundred thousand unread).
+_UNREAD_OF_CASE = db.select(Notification.id).where(
+    Notification.complaint_id == db.bindparam("cid"),
+    Notification.user_id == db.bindparam("uid"),
+    Notification.read_at.is_(None),
+)
+
+
+def mark_case_read(user_id: int, complaint_id: int, *, now=None) -> int:
+    """Opening a case marks the reader's notices about it read (flushes); answer how many.
+    Writes nothing (and takes no write lock) when there is nothing unread."""
+    ids = list(db.session.scalars(_UNREAD_OF_CASE, {"cid": complaint_id, "uid": user_id}))
+    if not ids:
+        return 0
+    db.session.execute(
+        db.update(Notification)
+        .where(Notification.id.in_(ids), Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, memo, routing, rules
+from odr.disputes import clocks, deadlines, memo, routing, rules, seals
 from odr.disputes import notifications as notices
 from odr.disputes.choices import (
     AgreementStatus,
@@ -48,10 +48,18 @@ from odr.disputes.models import (
     Signature,
 )
 from odr.disputes.notifications import look_up_ahead, notify
-from odr.disputes.permissions import is_body_head, require_capability, role_in_case
+from odr.disputes.permissions import (
+    is_body_head,
+    may_act,
+    nameable_enterprise,
+    part_in_case,
+    require_capability,
+    role_in_case,
+)
 from odr.disputes.records import issue_record
 from odr.disputes.signals import announce_rows
 from odr.disputes.states import (
+    OPEN_STATES,
     TARGETS,
     DomainError,
     Forbidden,
@@ -66,7 +74,7 @@ from odr.disputes.states import (
     check_move,
 )
 from odr.extensions import db
-from odr.types import money, utcnow
+from odr.types import as_id, money, utcnow
 
 MAX_TEXT = 10_000
 
@@ -131,7 +139,7 @@ def _role(actor: User | None, complaint: Complaint) -> Role:
     _lock(complaint)
     if actor is None:
         return Role.SYSTEM
-    role = role_in_case(actor, complaint)
+    role = part_in_case(actor, complaint)
     if role is None:
         raise NotFound(_l("No such case."))
     require_capability(actor)
@@ -165,15 +173,38 @@ def _move(
     )
 
 
-def _set_clock(complaint: Complaint, deadline_at: datetime | None) -> None:
+def _start_clock(complaint: Complaint, start: datetime, n: int) -> None:
+    """Start the case's clock: N working days from the day of `start`, stamped with the
+    calendar it was computed under (odr/disputes/clocks.py)."""
+    calendar = deadlines.current()
+    _set_clock(complaint, calendar.working_day_deadline(start, n), calendar)
+
+
+def _set_clock(
+    complaint: Complaint,
+    deadline_at: datetime | None,
+    calendar: deadlines.Calendar | None = None,
+    *,
+    continued: bool = False,
+) -> None:
     """Set the case's deadline and reminder, kept in UTC as the database gives them back (so
     an answer or a webhook built from the case in memory reads like one built from a loaded
-    case)."""
+    case), and the version of the calendar they follow. A clock `continued` from the case's
+    stored one (a resumption) keeps no version when the stored one was of another calendar:
+    the sweep derives it again from its start."""
     if deadline_at is None:
         complaint.deadline_at = complaint.reminder_at = None
+        complaint.calendar_version = None
         return
     complaint.deadline_at = deadline_at.astimezone(UTC)
-    complaint.reminder_at = deadlines.reminder_moment(deadline_at).astimezone(UTC)
+    complaint.reminder_at = calendar.reminder_moment(deadline_at).astimezone(UTC)
+    complaint.calendar_version = _version_after(complaint, calendar, continued)
+
+
+def _version_after(complaint: Complaint, calendar: deadlines.Calendar, continued: bool):
+    if continued and complaint.calendar_version != calendar.version:
+        return None
+    return calendar.version
 
 
 def storable_text(value: str) -> bool:
@@ -335,10 +366,9 @@ def resolve_respondent(data: dict) -> tuple[Enterprise | None, dict]:
     errors: dict[str, str] = {}
     enterprise_id = data.get("enterprise_id")
     if enterprise_id not in (None, ""):
-        try:
-            enterprise = db.session.get(Enterprise, int(enterprise_id))
-        except (TypeError, ValueError):
-            enterprise = None
+        # Only an approved enterprise can be named (permissions.nameable): one still
+        # applying is answered as an unknown id, and learns nothing of the consumer.
+        enterprise = nameable_enterprise(enterprise_id)
         if enterprise is None:
             raise Invalid(
                 _l("Please correct the marked fields."),
@@ -484,10 +514,12 @@ def file_complaint(consumer: User, data: dict, *, now: datetime | None = None) -
 
 
 def filing(
-    consumer: User, data: dict, *, now: datetime | None = None
+    consumer: User, data: dict, *, now: datetime | None = None, joint_id: int | None = None
 ) -> tuple[Complaint, CaseEvent]:
     """file_complaint, answering the new case and its first event (the API shows both
-    without reading them back)."""
+    without reading them back). With `joint_id` (odr/disputes/joint.py) the case is a
+    member's claim in a joint complaint: it waits, `gathering`, with no clock and nobody
+    told, until a representative submits the group (submit_members)."""
     now = _now(now)
     if consumer is None or consumer.role != UserRole.CONSUMER:
         raise Forbidden(_l("Only consumers file complaints."))
@@ -546,9 +578,13 @@ def filing(
     routing_note: dict = {"rule_set": rule_set.code}
     if declared:
         routing_note["identity_declared"] = True
+    if joint_id is not None:
+        complaint.state = State.GATHERING
+        note = {"joint_complaint_id": joint_id, **routing_note}
+        return complaint, _write_filing(complaint, consumer, State.GATHERING, set(), now, note)
     if routing.goes_to_enterprise(enterprise, green, clean["purchase_date"], today):
         state = State.NEGOTIATING
-        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS))
+        _start_clock(complaint, now, deadlines.NEGOTIATION_DAYS)
         complaint.answer_due_at = complaint.deadline_at
     else:
         state = State.PENDING_ACCEPTANCE
@@ -565,7 +601,7 @@ def filing(
         complaint.body_id = body.id if body else None
         complaint.body = body
         complaint.arrived_at = now
-        _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+        _start_clock(complaint, now, deadlines.ACCEPTANCE_DAYS)
     complaint.state = state
     audiences = {"enterprise"} if state == State.NEGOTIATING else {"enterprise", "mediator"}
     with memo.scope():
@@ -583,6 +619,14 @@ def _write_filing(
     db.session.add(complaint)
     db.session.flush()
     complaint.reference = next_reference(complaint, now)
+    if state == State.GATHERING:  # not routed yet: a joint complaint's member claim
+        details = note
+    else:
+        details = {
+            "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
+            "body_id": complaint.body_id,
+            **note,
+        }
     event = record_event(
         complaint,
         actor=consumer,
@@ -590,15 +634,12 @@ def _write_filing(
         action=str(Move.FILE),
         from_state=None,
         to_state=str(state),
-        details={
-            "routed_to": "enterprise" if state == State.NEGOTIATING else "body",
-            "body_id": complaint.body_id,
-            **note,
-        },
+        details=details,
         at=now,
     )
     db.session.flush()
-    notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
+    if audiences:
+        notify(complaint, "filed", actor=consumer, event_id=event.id, audiences=audiences)
     return event
 
 
@@ -700,6 +741,7 @@ _SUPERSEDE = (
     db.update(Offer)
     .where(Offer.complaint_id == db.bindparam("cid"), Offer.status == OfferStatus.OPEN)
     .values(status=OfferStatus.SUPERSEDED)
+    .returning(Offer.id)
 )
 
 
@@ -739,7 +781,9 @@ def make_offer(
             errors[field] = str(_l("The date cannot be in the past."))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
-    db.session.execute(_SUPERSEDE, {"cid": complaint.id})  # the open offer, if any
+    seals.remember_before(db.session(), "offer", [complaint.id])
+    superseded = db.session.scalars(_SUPERSEDE, {"cid": complaint.id}).all()  # the open one
+    seals.note(db.session(), "offer", [complaint.id], superseded)
     offer = Offer(complaint_id=complaint.id, made_by_id=actor.id, created_at=now, **values)
     db.session.add(offer)
     if complaint.first_answer_at is None:
@@ -905,7 +949,14 @@ def offer_status(offer: Offer, today: date) -> OfferStatus:
 
 
 def _to_mediation(
-    cases, move: Move, actor: User | None, now: datetime, details, *, reopen: bool = False
+    cases,
+    move: Move,
+    actor: User | None,
+    now: datetime,
+    details,
+    group: dict | None = None,
+    *,
+    reopen: bool = False,
 ) -> list[Complaint]:
     """Leave direct settlement for the competent body (decline, escalate or deadline): one
     case by hand, a batch in the sweep, by the same statements (see _Batch).
@@ -913,12 +964,14 @@ def _to_mediation(
     breached (it is open again, and not yet asked about performance)."""
     batch = _Batch(cases, move, actor, now)
     bodies = batch.competent_bodies()
-    deadline_at = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
+    calendar = deadlines.current()
+    deadline_at = calendar.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
     changes = {
         "escalated_at": now,
         "arrived_at": now,
         "deadline_at": deadline_at,
-        "reminder_at": deadlines.reminder_moment(deadline_at).astimezone(UTC),
+        "reminder_at": calendar.reminder_moment(deadline_at).astimezone(UTC),
+        "calendar_version": calendar.version,
     }
     # Set only where one is flagged or raised (SQLite rewrites the index entries of every
     # column named in SET, changed or not).
@@ -941,13 +994,22 @@ def _to_mediation(
         "escalated",
         lambda row: {"body": bodies[row.id][1] if bodies[row.id] else ""},
         body_id,
-        then=lambda ids: db.session.execute(
-            db.update(Offer)
-            .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
-            .values(status=OfferStatus.LAPSED)
-        ),
+        then=_lapse_open_offers,
+        group=group,
     )
     return batch.moved
+
+
+def _lapse_open_offers(ids: list[int]) -> None:
+    seals.remember_before(db.session(), "offer", ids)
+    lapsed = db.session.execute(
+        db.update(Offer)
+        .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
+        .values(status=OfferStatus.LAPSED)
+        .returning(Offer.id, Offer.complaint_id)
+    ).all()
+    for offer_id, complaint_id in lapsed:
+        seals.note(db.session(), "offer", [complaint_id], [offer_id])
 
 
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
@@ -982,6 +1044,8 @@ def withdraw(actor: User, complaint: Complaint, *, reason=None, now=None) -> Com
     role = _role(actor, complaint)
     check_move(Move.WITHDRAW, complaint.state, role)
     was_mediating = complaint.state in {State.MEDIATING, State.SUSPENDED}
+    # A member leaving a joint complaint before it is submitted: nobody else knew the case.
+    was_gathering = complaint.state == State.GATHERING
     complaint.closed_at = now
     complaint.termination_reason = TerminationReason.T1
     _set_clock(complaint, None)
@@ -989,10 +1053,27 @@ def withdraw(actor: User, complaint: Complaint, *, reason=None, now=None) -> Com
     event = _move(
         complaint, Move.WITHDRAW, actor, now, details={"reason": reason, "termination_reason": "T1"}
     )
-    notify(complaint, "withdrawn", actor=actor, event_id=event.id)
+    if was_gathering:
+        _never_sent(complaint)
+    else:
+        notify(complaint, "withdrawn", actor=actor, event_id=event.id)
     if was_mediating:
         _issue(complaint, RecordKind.TERMINATION, now)
     return complaint
+
+
+def _never_sent(complaint: Complaint) -> None:
+    """A joint complaint member's claim withdrawn before the group was submitted was never
+    sent: it stays the consumer's alone, naming the enterprise as an unlisted respondent
+    would be named (the enterprise sees the cases of its own enterprise_id only)."""
+    enterprise = complaint.enterprise or db.session.get(Enterprise, complaint.enterprise_id)
+    if enterprise is None:
+        return
+    complaint.respondent_name = enterprise.name
+    complaint.respondent_credit_code = enterprise.credit_code
+    complaint.respondent_region_code = enterprise.region_code
+    complaint.enterprise_id = None
+    complaint.enterprise = None
 
 
 # -- acceptance --------------------------------------------------------------------------
@@ -1016,7 +1097,7 @@ def accept_case(actor: User, complaint: Complaint, *, now=None) -> Complaint:
         # Set the relationship too, so records and notices issued in this step see it.
         complaint.mediator_id = actor.id
         complaint.mediator = actor
-    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.MEDIATION_DAYS))
+    _start_clock(complaint, now, deadlines.MEDIATION_DAYS)
     event = _move(complaint, Move.ACCEPT, actor, now, details={"body_id": complaint.body_id})
     notify(complaint, "accepted", actor=actor, event_id=event.id)
     return complaint
@@ -1060,7 +1141,7 @@ def transfer_case(
     role = _role(actor, complaint)
     check_move(Move.TRANSFER, complaint.state, role)
     try:
-        body = db.session.get(MediationBody, int(body_id))
+        body = db.session.get(MediationBody, as_id(body_id) or 0)
     except (TypeError, ValueError):
         body = None
     if body is None or not body.active:
@@ -1088,7 +1169,7 @@ def transfer_case(
     complaint.arrived_at = now
     complaint.overdue_flagged = False
     complaint.raised_to_body_id = None
-    _set_clock(complaint, deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS))
+    _start_clock(complaint, now, deadlines.ACCEPTANCE_DAYS)
     notify(complaint, "transferred", actor=actor, params={"body": body.name}, event_id=event.id)
     return complaint
 
@@ -1123,11 +1204,12 @@ def assign_mediator(actor: User, complaint: Complaint, *, mediator_id, now=None)
     membership = db.session.scalar(
         db.select(BodyMembership).where(
             BodyMembership.body_id == complaint.body_id,
-            BodyMembership.user_id == mediator_id,
+            BodyMembership.user_id == (as_id(mediator_id) or 0),
             BodyMembership.active.is_(True),
         )
     )
-    if membership is None:
+    # A deactivated mediator (a disabled account, permissions.may_act) takes no case.
+    if membership is None or not may_act(membership.user):
         raise Invalid(
             _l("Please correct the marked fields."),
             {"mediator_id": str(_l("Not a mediator of this body."))},
@@ -1155,9 +1237,12 @@ def suspend(actor: User, complaint: Complaint, *, reason, now=None) -> Complaint
     check_move(Move.SUSPEND, complaint.state, role)
     reason = _text(reason, "reason", limit=1000)
     today = deadlines.local_date(now)
-    left = deadlines.working_days_between(today, deadlines.local_date(complaint.deadline_at))
+    calendar = deadlines.current()
+    left = calendar.working_days_between(today, deadlines.local_date(complaint.deadline_at))
     complaint.clock_days_left = max(left, 0)
+    version = _version_after(complaint, calendar, continued=True)
     _set_clock(complaint, None)
+    complaint.calendar_version = version  # of the working days left
     event = _move(
         complaint,
         Move.SUSPEND,
@@ -1174,13 +1259,14 @@ def resume(actor: User, complaint: Complaint, *, now=None) -> Complaint:
     role = _role(actor, complaint)
     check_move(Move.RESUME, complaint.state, role)
     left = complaint.clock_days_left if complaint.clock_days_left is not None else 0
+    calendar = deadlines.current()
     # The day of resumption is not counted, like the day of acceptance.
     deadline = (
-        deadlines.working_day_deadline(now, left)
+        calendar.working_day_deadline(now, left)
         if left > 0
         else deadlines.end_of_day(deadlines.local_date(now))
     )
-    _set_clock(complaint, deadline)
+    _set_clock(complaint, deadline, calendar, continued=True)
     complaint.clock_days_left = None
     event = _move(complaint, Move.RESUME, actor, now, details={"working_days_left": left})
     notify(complaint, "resumed", actor=actor, event_id=event.id)
@@ -1401,12 +1487,16 @@ def termination_ground_error(
 
 
 def _clock_ran_out(complaint: Complaint, now: datetime) -> bool:
-    """The mediation clock is running (not suspended) and its deadline has passed."""
-    return (
-        complaint.state == State.MEDIATING
-        and complaint.deadline_at is not None
-        and complaint.deadline_at < now
-    )
+    """The mediation clock is running (not suspended) and its deadline has passed: the
+    stored one when it was computed under the calendar in force, else as derived again
+    from acceptance and suspensions (odr/disputes/clocks.py)."""
+    if complaint.state != State.MEDIATING:
+        return False
+    calendar = deadlines.current()
+    deadline_at = complaint.deadline_at
+    if complaint.calendar_version != calendar.version:
+        deadline_at = clocks.derive_case(complaint, calendar).deadline_at
+    return deadline_at is not None and deadline_at < now
 
 
 def expire_mediation(cases, *, now=None):
@@ -1554,6 +1644,25 @@ def rate(actor: User, complaint: Complaint, *, rating, comment=None, now=None) -
     return complaint
 
 
+def move_clocks(ids: list[int], clocks: dict, details: dict, *, now=None) -> dict[int, str]:
+    """Store the clocks of open cases derived again after the calendar changed, where the
+    date moved (odr/disputes/clocks.py finds them): one event each with the old date, the
+    new date and why, and a notice to the parties. `clocks[id]`: the columns of the clock,
+    `details[id]`: the event's. Answers each case's reference."""
+    batch = _Batch(ids, Move.RECOMPUTE_CLOCK, None, _now(now), states=OPEN_STATES)
+    batch.make({}, lambda row: (clocks[row.id], details[row.id]))
+    batch.tell(
+        "deadline_moved",
+        lambda row: {
+            "deadline": details[row.id]["deadline"],
+            "previous_deadline": details[row.id]["previous_deadline"],
+            "working_days_left": details[row.id]["working_days_left"],
+        },
+        lambda row: row.body_id,
+    )
+    return {row.id: row.reference for row in batch.rows}
+
+
 def send_reminder(cases, *, now=None):
     """The "2 working days left" reminder: one case or a batch (the sweep's), by the same
     statements (see _Batch)."""
@@ -1568,6 +1677,194 @@ def send_reminder(cases, *, now=None):
         lambda row: row.body_id,
     )
     return _alike(cases, batch.moved)
+
+
+# -- many members' cases at once (a joint complaint, odr/disputes/joint.py) -----------------
+
+
+def submit_members(
+    actor: User, case_ids: list[int], parts: dict, *, context: dict, now=None
+) -> list:
+    """Send gathering cases (a joint complaint's members) on, each where a filing would
+    send it (routing.goes_to_enterprise): to the enterprise with the 10-working-day clock,
+    which is then one deadline for them all, or to the competent body. `parts`: the actor's
+    part in each case (REPRESENTATIVE); `context`: what the events, notices and webhooks
+    say of the group ({"joint_complaint_id", "joint_reference"})."""
+    now = _now(now)
+    with memo.scope():
+        return _submit_members(actor, case_ids, parts, context, now)
+
+
+def _submit_members(actor, case_ids, parts, context, now) -> list:
+    batch = _Batch(case_ids, Move.SUBMIT, actor, now, parts=parts)
+    found = {
+        row.id: row
+        for row in db.session.execute(
+            db.select(Complaint.id, Complaint.purchase_date, Complaint.green_channel).where(
+                Complaint.id.in_([row.id for row in batch.rows])
+            )
+        )
+    }
+    enterprises = {
+        e.id: e
+        for e in db.session.scalars(
+            db.select(Enterprise).where(
+                Enterprise.id.in_({row.enterprise_id for row in batch.rows if row.enterprise_id})
+            )
+        )
+    }
+    today = deadlines.local_date(now)
+    answer_by = deadlines.working_day_deadline(now, deadlines.NEGOTIATION_DAYS).astimezone(UTC)
+    decide_by = deadlines.working_day_deadline(now, deadlines.ACCEPTANCE_DAYS).astimezone(UTC)
+    bodies = batch.competent_bodies()
+    routes = {}
+    for row in batch.rows:
+        extra = found[row.id]
+        to_enterprise = routing.goes_to_enterprise(
+            enterprises.get(row.enterprise_id), extra.green_channel, extra.purchase_date, today
+        )
+        routes[row.id] = to_enterprise
+
+    def body_id(row):
+        if routes[row.id] or bodies[row.id] is None:
+            return None
+        return bodies[row.id][0]
+
+    def per_row(row):
+        deadline = answer_by if routes[row.id] else decide_by
+        own = {
+            "state": State.NEGOTIATING if routes[row.id] else State.PENDING_ACCEPTANCE,
+            "deadline_at": deadline,
+            "reminder_at": deadlines.reminder_moment(deadline).astimezone(UTC),
+            "answer_due_at": answer_by if routes[row.id] else None,
+            "body_id": body_id(row),
+            "arrived_at": None if routes[row.id] else now,
+            "filed_at": now,
+        }
+        routed = "enterprise" if routes[row.id] else "body"
+        return own, {"routed_to": routed, "body_id": body_id(row), **context}
+
+    batch.make({}, per_row)
+    batch.tell("filed", lambda row: dict(context), body_id, group=context)
+    return batch.moved
+
+
+# Open offers of many cases superseded in one statement.
+_SUPERSEDE_MANY = (
+    db.update(Offer)
+    .where(
+        Offer.complaint_id.in_(db.bindparam("ids", expanding=True)),
+        Offer.status == OfferStatus.OPEN,
+    )
+    .values(status=OfferStatus.SUPERSEDED)
+)
+_FIRST_ANSWER = (
+    db.update(Complaint.__table__)
+    .where(
+        Complaint.__table__.c.id.in_(db.bindparam("ids", expanding=True)),
+        Complaint.__table__.c.first_answer_at.is_(None),
+    )
+    .values(first_answer_at=db.bindparam("now"))
+)
+
+
+def make_offers(
+    actor: User,
+    amounts: dict[int, object],
+    *,
+    remedy,
+    terms,
+    performance_due=None,
+    context: dict | None = None,
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """One offer on each of many cases (an enterprise's one answer to a joint complaint),
+    checked as make_offer checks one and written by the batch's statements. `amounts`:
+    case id -> amount. Answers case id -> offer id."""
+    now = _now(now)
+    context = context or {}
+    errors: dict = {}
+    values: dict = {}
+    for field, fn in (
+        ("remedy", lambda: _enum(Remedy, remedy, "remedy")),
+        ("terms", lambda: _text(terms, "terms")),
+        ("performance_due", lambda: _date(performance_due, "performance_due", required=False)),
+    ):
+        try:
+            values[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    clean = {}
+    for case_id, amount in amounts.items():
+        try:
+            clean[case_id] = _amount(amount, "amounts")
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if values.get("performance_due") and values["performance_due"] < deadlines.local_date(now):
+        errors["performance_due"] = str(_l("The date cannot be in the past."))
+    batch = _Batch(list(clean), Move.MAKE_OFFER, actor, now)
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    ids = [row.id for row in batch.rows]
+    if not ids:
+        return {}
+    db.session.execute(_SUPERSEDE_MANY, {"ids": ids})
+    inserted = db.session.execute(
+        db.insert(Offer).returning(Offer.id, Offer.complaint_id, sort_by_parameter_order=True),
+        [
+            {
+                "complaint_id": case_id,
+                "made_by_id": actor.id,
+                "created_at": now,
+                "amount": clean[case_id],
+                "status": OfferStatus.OPEN,
+                **values,
+            }
+            for case_id in ids
+        ],
+    )
+    offers = {complaint_id: offer_id for offer_id, complaint_id in inserted}
+    db.session.execute(_FIRST_ANSWER, {"ids": ids, "now": now})
+    remedy_text = str(values["remedy"])
+    batch.make(
+        {},
+        lambda row: (
+            {},
+            {
+                "offer_id": offers[row.id],
+                "remedy": remedy_text,
+                "amount": f"{clean[row.id]:.2f}",
+                **context,
+            },
+        ),
+    )
+    batch.tell(
+        "offer_made",
+        lambda row: {"offer_id": offers[row.id], "amount": f"{clean[row.id]:.2f}", **context},
+        lambda row: row.body_id,
+        group=context or None,
+    )
+    return offers
+
+
+def decline_cases(actor: User, case_ids: list[int], *, reason=None, context=None, now=None):
+    """The enterprise declines many cases at once (a joint complaint): they go to the
+    competent body together, as decline sends one."""
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    context = context or {}
+    with memo.scope():
+        moved = _to_mediation(
+            list(case_ids),
+            Move.DECLINE,
+            actor,
+            now,
+            lambda row: {"reason": reason, **context},
+            group=context or None,
+        )
+    if moved:
+        db.session.execute(_FIRST_ANSWER, {"ids": [row.id for row in moved], "now": now})
+    return moved
 
 
 # -- one case or many --------------------------------------------------------------------
@@ -1720,7 +2017,21 @@ class _Batch:
     their events (hash-chained), notices and e-mails inserted with one statement each.
     Moving ten thousand cases one by one through the session cost about 8 ms a case."""
 
-    def __init__(self, cases, move: Move, actor: User | None, now: datetime):
+    def __init__(
+        self,
+        cases,
+        move: Move,
+        actor: User | None,
+        now: datetime,
+        parts: dict | None = None,
+        *,
+        states=None,
+    ):
+        """`cases`: Complaint objects, or ids (the sweep's batches; a joint complaint's
+        members, moved by a person: then each case's part is the actor's role in it, or
+        what `parts` says, e.g. REPRESENTATIVE, as permissions.part_in_case judges it).
+        `states`: for an act outside the transition table (move_clocks), the states it
+        may touch."""
         self.cases, self.move, self.actor, self.now = _cases(cases), move, actor, now
         db.session.flush()  # the caller's own changes (decline's first answer) go first
         loaded = [case for case in self.cases if isinstance(case, Complaint)]
@@ -1729,13 +2040,25 @@ class _Batch:
         if len(loaded) == len(self.cases):
             query = query.where(Complaint.id.in_(list(roles)))
         else:
-            # Ids (the sweep's batches, the system's moves): no case is loaded as an object,
-            # and the rows are locked here (the sweep already holds them).
-            if actor is not None or loaded:
-                raise TypeError("ids are for the system's batches alone")
+            # Ids: no case is loaded as an object, and the rows are locked here (the sweep
+            # already holds them).
+            if loaded:
+                raise TypeError("cases are either all loaded or all ids")
             query = query.where(Complaint.id.in_(self.cases)).with_for_update(of=Complaint)
         self.rows = db.session.execute(query).all()
+        if actor is not None and not loaded:
+            require_capability(actor)
+            for row in self.rows:
+                # A row has the columns role_in_case reads.
+                role = (parts or {}).get(row.id) or role_in_case(actor, row)
+                if role is None:
+                    raise NotFound(_l("No such case."))
+                roles[row.id] = role
         for row in self.rows:
+            if states is not None:  # an act outside the transition table (move_clocks)
+                if row.state not in states:
+                    raise InvalidTransition(_l("The case is closed."))
+                continue
             check_move(move, row.state, roles.get(row.id, Role.SYSTEM))
         self.roles, self.moved = roles, []
         wanted = {row.consumer_id for row in self.rows}
@@ -1826,6 +2149,7 @@ class _Batch:
         self.events, self.updates = [], []
         for row in self.rows:
             own, details = per_row(row)
+            to_state = own.get("state") or target or row.state
             role = self.roles.get(row.id, Role.SYSTEM)
             event = event_row(
                 row.id,
@@ -1834,7 +2158,7 @@ class _Batch:
                 actor_role=str(role),
                 action=str(self.move),
                 from_state=str(row.state),
-                to_state=str(target or row.state),
+                to_state=str(to_state),
                 details=details,
                 at=self.now,
             )
@@ -1842,20 +2166,30 @@ class _Batch:
             self.updates.append({**changes, **own, "chain_head": event["hash"]})
         announce_rows(db.session(), self.rows, self.updates)
 
-    def tell(self, kind: str, params_of, body_of, then=None) -> None:
+    def tell(self, kind: str, params_of, body_of, then=None, group: dict | None = None) -> None:
         """Write the move (see `make`) and tell everyone as `notify` does: the in-app
         notices, the e-mails in each recipient's language and the webhooks. `params_of(row)`
         are the notice's params besides the reference, `body_of(row)` the case's body after
-        the move; `then(ids)` runs once the cases are moved."""
+        the move; `then(ids)` runs once the cases are moved. `group` (a joint complaint's
+        {"joint_reference", ...}): each member hears of their own case, the enterprise's
+        staff and the mediators once of the group (named by its reference), not once a
+        member; webhooks still come a case each."""
         audiences = notices.KINDS[kind][1]
         notes, mails, hooked = [], [], []
         hooks = notices.webhook_events(kind)
-        for row, event in zip(self.rows, self.events, strict=True):
+        for n, (row, event) in enumerate(zip(self.rows, self.events, strict=True)):
             params = {"reference": row.reference, **params_of(row)}
             # Keyed by the event's hash (unique in the case's chain): known before the insert.
             key = f"{row.id}:{kind}:{event['hash'][:32]}"
+            told = audiences
+            if group is not None:
+                if n == 0:
+                    self._tell_group(
+                        kind, row, params, key, audiences, body_of, group, notes, mails
+                    )
+                told = audiences & {"consumer"}
             for user in notices.recipients_of(
-                audiences,
+                told,
                 consumer=self.people[row.consumer_id],
                 enterprise_id=row.enterprise_id,
                 assignee=self.people.get(row.assignee_id),
@@ -1893,6 +2227,28 @@ class _Batch:
                 for hook in hooks:
                     notices.queue_webhooks(loaded[complaint_id], hook, params, key=f"{key}:{hook}")
 
+    def _tell_group(self, kind, row, params, key, audiences, body_of, group, notes, mails):
+        """The one notice of a group act for the enterprise's staff and the mediators."""
+        staff = audiences - {"consumer"}
+        params = {**params, "reference": group["joint_reference"]}
+        for user in notices.recipients_of(
+            staff,
+            consumer=self.people[row.consumer_id],
+            enterprise_id=row.enterprise_id,
+            assignee=self.people.get(row.assignee_id),
+            mediator=self.people.get(row.mediator_id),
+            body_id=body_of(row),
+            raised_to_body_id=row.raised_to_body_id if "parent_body" in staff else None,
+        ):
+            if self.actor is not None and user.id == self.actor.id:
+                continue
+            notes.append(
+                {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
+            )
+            mails.append(
+                notices.email_row(user, kind, params, row.id, key=f"mail:{key}:group:{user.id}")
+            )
+
     def _write(self) -> None:
         """The cases' UPDATE (each guarded by its version) and their events; the cases
         loaded in the session are given the new values."""
@@ -1907,11 +2263,15 @@ class _Batch:
             (row.id, row.version, *(bind(n, update[n]) for n in names))
             for row, update in zip(self.rows, self.updates, strict=True)
         ]
+        seals.remember_before(db.session(), "case", [row.id for row in self.rows])
         statement, parameters = _case_update(dialect, names, rows)
         result = connection.exec_driver_sql(statement, parameters)
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
         _insert(CaseEvent.__table__, self.events)
+        # The cases' sealed columns (state, body, chain head) changed by statement.
+        for row in self.rows:
+            seals.note(db.session(), "case", [row.id], [row.id])
         loaded = {case.id: case for case in self.cases if isinstance(case, Complaint)}
         moved = []
         for row, update in zip(self.rows, self.updates, strict=True):

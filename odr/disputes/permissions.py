@@ -10,14 +10,32 @@ Capability (`may_act`) is separate: whether the account may do anything at all t
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from odr.auth.models import User, UserRole
-from odr.disputes.models import Complaint, EnterpriseStatus
-from odr.disputes.states import TRANSITIONS, Forbidden, Move, Role
+from odr.disputes.models import (
+    Complaint,
+    Enterprise,
+    EnterpriseStatus,
+    JointComplaint,
+    JointMember,
+    JointState,
+)
+from odr.disputes.states import TRANSITIONS, Forbidden, Move, Role, State
+from odr.extensions import db
+from odr.types import as_id
 
 
 def _signed_in(user: User | None) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and bool(user.active)
+
+
+def _vetted(user: User) -> bool:
+    """Enterprise staff see their enterprise's cases once a regulator has approved it (and
+    still while it is suspended or has exited, for what it answered): an application sees
+    nothing of any consumer, whatever a case names."""
+    enterprise = user.enterprise
+    return enterprise is not None and enterprise.status != EnterpriseStatus.PENDING
 
 
 def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
@@ -28,7 +46,13 @@ def role_in_case(user: User | None, complaint: Complaint) -> Role | None:
     if user.role == UserRole.CONSUMER:
         return Role.CONSUMER if complaint.consumer_id == user.id else None
     if user.role == UserRole.ENTERPRISE:
-        if complaint.enterprise_id is not None and user.enterprise_id == complaint.enterprise_id:
+        # A joint complaint's member cases reach the enterprise when the group is submitted.
+        if (
+            complaint.enterprise_id is not None
+            and user.enterprise_id == complaint.enterprise_id
+            and _vetted(user)
+            and complaint.state != State.GATHERING
+        ):
             return Role.ENTERPRISE
         return None
     if user.role == UserRole.MEDIATOR:
@@ -58,7 +82,7 @@ def visibility(user: User | None, bodies=None) -> tuple[str, dict]:
     if user.role == UserRole.CONSUMER:
         return OWN, {"visible_user": user.id}
     if user.role == UserRole.ENTERPRISE:
-        if user.enterprise_id is None:
+        if user.enterprise_id is None or not _vetted(user):
             return NOBODY, {}
         return ENTERPRISE, {"visible_enterprise": user.enterprise_id}
     if user.role == UserRole.MEDIATOR:
@@ -78,7 +102,13 @@ def visible_arms(kind: str, c=None, bind=sa.bindparam) -> list:
     if kind == OWN:
         return [c.consumer_id == bind("visible_user", type_=sa.Integer())]
     if kind == ENTERPRISE:
-        return [c.enterprise_id == bind("visible_enterprise", type_=sa.Integer())]
+        # Not a joint complaint's member case before the group is submitted (role_in_case).
+        return [
+            sa.and_(
+                c.enterprise_id == bind("visible_enterprise", type_=sa.Integer()),
+                c.state != State.GATHERING.value,
+            )
+        ]
     if kind == BODIES:
         bodies = bind("visible_bodies", expanding=True, type_=sa.Integer())
         return [c.body_id.in_(bodies), c.raised_to_body_id.in_(bodies)]
@@ -107,6 +137,30 @@ def cases_visible_to(user: User | None, c=None):
 
 def can_view(user: User | None, complaint: Complaint) -> bool:
     return role_in_case(user, complaint) is not None
+
+
+# -- who can be found and named as respondent ------------------------------------------------
+
+
+def nameable():
+    """The condition "a consumer can find this enterprise and name it as respondent": an
+    approved ODR enterprise only. One still applying has not been vetted: it may not be
+    found, named or reach any consumer's particulars; one suspended or exited is no longer
+    in the programme (a consumer names it as an unlisted business, whose complaint goes to
+    the competent office). The filing wizard's search, the API's search and every filing
+    (web and API, by id) ask here."""
+    return Enterprise.status == EnterpriseStatus.APPROVED
+
+
+def nameable_enterprise(value) -> Enterprise | None:
+    """The enterprise with this id if a consumer may name it (see nameable), else None: an
+    id that is not a whole number in range, unknown, or not approved names nothing."""
+    enterprise_id = as_id(value)
+    if enterprise_id is None:
+        return None
+    return db.session.scalar(
+        db.select(Enterprise).where(Enterprise.id == enterprise_id, nameable())
+    )
 
 
 # -- capability ------------------------------------------------------------------------------
@@ -165,3 +219,104 @@ def is_body_head(user: User | None, body_id: int | None) -> bool:
     if user is None or user.role != UserRole.MEDIATOR:
         return False
     return any(m.body_id == body_id and m.is_head and m.active for m in user.memberships)
+
+
+# -- joint complaints ------------------------------------------------------------------------
+
+# A user's part in a joint complaint (the group, not one member's case).
+MEMBER, REPRESENTATIVE = "member", "representative"
+
+
+def role_in_group(user: User | None, joint: JointComplaint) -> str | None:
+    """The part this user plays in a joint complaint: "representative" or "member" (an
+    active member), "former" (a member who left), "enterprise" (its staff, once the group
+    is submitted), "mediator" (of a body holding one of its cases), "admin"; None otherwise.
+    Anyone may find an open group (its public listing); only these see its members."""
+    if not _signed_in(user):
+        return None
+    if user.role == UserRole.CONSUMER:
+        member = db.session.scalar(
+            db.select(JointMember).where(
+                JointMember.joint_id == joint.id, JointMember.consumer_id == user.id
+            )
+        )
+        if member is None:
+            return None
+        if member.left_at is not None:
+            return "former"
+        return REPRESENTATIVE if member.representative else MEMBER
+    if user.role == UserRole.ENTERPRISE:
+        if user.enterprise_id == joint.enterprise_id and joint.state == JointState.SUBMITTED:
+            return "enterprise"
+        return None
+    if user.role == UserRole.MEDIATOR:
+        bodies = list(user.body_ids)
+        if not bodies:
+            return None
+        found = db.session.scalar(
+            db.select(Complaint.id)
+            .join(JointMember, JointMember.complaint_id == Complaint.id)
+            .where(
+                JointMember.joint_id == joint.id,
+                sa.or_(Complaint.body_id.in_(bodies), Complaint.raised_to_body_id.in_(bodies)),
+            )
+            .limit(1)
+        )
+        return "mediator" if found is not None else None
+    if user.role == UserRole.ADMIN:
+        return "admin"
+    return None
+
+
+def part_in_case(user: User | None, complaint: Complaint) -> Role | None:
+    """The part a user may act in on a case: their role in it (role_in_case), else
+    REPRESENTATIVE when they are an active elected representative of the joint complaint
+    the case is an active member of. A representative acts for the members (submits the
+    group) but does not see their cases: visibility is role_in_case's alone."""
+    role = role_in_case(user, complaint)
+    if role is not None or not _signed_in(user) or user.role != UserRole.CONSUMER:
+        return role
+    if complaint.id is None:
+        return None
+    member = aliased(JointMember)
+    found = db.session.scalar(
+        db.select(JointMember.id)
+        .join(member, member.joint_id == JointMember.joint_id)
+        .where(
+            JointMember.complaint_id == complaint.id,
+            JointMember.left_at.is_(None),
+            member.consumer_id == user.id,
+            member.representative.is_(True),
+            member.left_at.is_(None),
+        )
+        .limit(1)
+    )
+    return Role.REPRESENTATIVE if found is not None else None
+
+
+def representative_parts(user: User | None, joint_id: int) -> dict[int, Role]:
+    """The many-row twin of part_in_case for one joint complaint: case id -> REPRESENTATIVE
+    for every active member's case, when the user is an active elected representative of
+    the group (empty otherwise)."""
+    if not _signed_in(user) or user.role != UserRole.CONSUMER:
+        return {}
+    is_representative = db.session.scalar(
+        db.select(JointMember.id).where(
+            JointMember.joint_id == joint_id,
+            JointMember.consumer_id == user.id,
+            JointMember.representative.is_(True),
+            JointMember.left_at.is_(None),
+        )
+    )
+    if is_representative is None:
+        return {}
+    return dict.fromkeys(
+        db.session.scalars(
+            db.select(JointMember.complaint_id).where(
+                JointMember.joint_id == joint_id,
+                JointMember.left_at.is_(None),
+                JointMember.complaint_id.is_not(None),
+            )
+        ),
+        Role.REPRESENTATIVE,
+    )

@@ -12,6 +12,7 @@ issued, with its kind, case reference, issue time and SHA-256 (never personal da
 import base64
 import hashlib
 import io
+import json
 import logging
 import math
 import os
@@ -28,7 +29,7 @@ from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from odr.disputes import formats
+from odr.disputes import formats, seals
 from odr.disputes.choices import RecordKind
 from odr.disputes.models import Complaint, Record
 from odr.disputes.notifications import notify
@@ -37,6 +38,7 @@ from odr.disputes.record_data import build_context, document_title
 from odr.disputes.states import Forbidden, NotFound, Role
 from odr.extensions import db
 from odr.types import utcnow
+from odr.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def normalise_code(code: str | None) -> str | None:
 
 
 def verify_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{code}"
+    return public_url(f"/verify/{code}")
 
 
 def qr_svg_data_uri(text: str) -> str:
@@ -197,52 +199,131 @@ def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_a
     }
 
 
-def render_record(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> bytes:
-    """The record's PDF in the case's language. A record is issued inside a state change:
-    if the full document cannot be built (a missing field, a template error), a plain one
-    is issued instead of failing the move, and the error is logged."""
+def _context_at_issue(complaint: Complaint, kind: RecordKind, code: str, issued_at) -> dict:
+    """What the record will show, built now (in the case's language) and kept as JSON: the
+    PDF rendered later shows the case as it was when the record was issued. If the full
+    data cannot be built (a missing field, an odd case), the plain record's is kept
+    instead of failing the move, and the error is logged."""
     kind = RecordKind(kind)
     with force_locale(complaint.language or "zh_CN"):
         try:
-            context = _decorate(record_context(complaint, kind, code, issued_at), code)
-            return render_pdf(TEMPLATES[kind], context)
+            context = record_context(complaint, kind, code, issued_at)
+            template = TEMPLATES[kind]
         except Exception:
             log.exception(
-                "record %s (%s) for case %s: full rendering failed",
+                "record %s (%s) for case %s: full data failed",
                 code,
                 kind,
                 getattr(complaint, "id", None),
             )
-            context = _decorate(_minimal_context(complaint, kind, code, issued_at), code)
-            return render_pdf(FALLBACK_TEMPLATE, context)
+            context = _minimal_context(complaint, kind, code, issued_at)
+            template = FALLBACK_TEMPLATE
+    context = json.loads(json.dumps(context, ensure_ascii=False, default=str))
+    context["_template"] = template
+    return context
+
+
+def _render_context(context: dict, kind: RecordKind, code: str, language: str) -> bytes:
+    """The PDF of a kept context. A template that fails renders the plain record."""
+    context = dict(context)
+    template = context.pop("_template", None) or TEMPLATES[RecordKind(kind)]
+    with force_locale(language or "zh_CN"):
+        try:
+            return render_pdf(template, _decorate(context, code))
+        except Exception:
+            log.exception("record %s (%s): full rendering failed", code, kind)
+            plain = {
+                "kind": str(kind),
+                "title": context.get("title") or _title(kind),
+                "code": code,
+                "issued_at": context.get("issued_at", ""),
+                "reference": context.get("reference", ""),
+                "chinese": str(language or "zh_CN").startswith("zh"),
+                "colon": "：" if str(language or "zh_CN").startswith("zh") else ": ",
+                "seal": {"name": PLATFORM_SEAL_NAME, "label": ""},
+                "notice": _("This record shows the essentials only; the full case file is kept."),
+            }
+            return render_pdf(FALLBACK_TEMPLATE, _decorate(plain, code))
+
+
+def render_record(complaint: Complaint, kind: RecordKind, code: str, issued_at: datetime) -> bytes:
+    """The record's PDF in the case's language, rendered from the case as it is now."""
+    context = _context_at_issue(complaint, kind, code, issued_at)
+    return _render_context(context, kind, code, complaint.language or "zh_CN")
 
 
 def issue_record(complaint: Complaint, kind: RecordKind, *, now: datetime | None = None) -> Record:
-    """Render, store and register one record. The bytes are never rendered again."""
+    """Register one record with its code and the data it shows (flushes). Its PDF is
+    rendered after the commit, by the worker (`render_due`) or by the first reader
+    (`render_pending`): a move answers at once instead of waiting for WeasyPrint."""
     issued_at = now or utcnow()
     code = new_code()
-    pdf = render_record(complaint, kind, code, issued_at)
-    digest = hashlib.sha256(pdf).hexdigest()
-    directory = Path(current_app.config["RECORD_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    relative = f"{code}.pdf"
-    target = directory / relative
-    temporary = target.with_suffix(".tmp")
-    temporary.write_bytes(pdf)
-    os.replace(temporary, target)
     record = Record(
         complaint_id=complaint.id,
         kind=kind,
         code=code,
         issued_at=issued_at,
-        sha256=digest,
-        path=relative,
-        size=len(pdf),
         language=complaint.language or "zh_CN",
+        context=_context_at_issue(complaint, kind, code, issued_at),
     )
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def render_pending(record: Record) -> Record:
+    """Render a record not rendered yet, store its bytes and register them (flushes; the
+    caller commits). Safe when two processes render the same record at once: the first
+    to register its digest wins, the other's bytes are dropped, and only the winner's
+    file is written."""
+    if record.ready:
+        return record
+    context = record.context or {}
+    pdf = _render_context(context, record.kind, record.code, record.language)
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"{record.code}.pdf"
+    # The row was sealed at its issue without a digest; the digest it gains now is sealed
+    # at the commit like any change the portal makes.
+    seals.remember_before(db.session(), "record", [record.complaint_id])
+    won = db.session.execute(
+        db.update(Record)
+        .where(Record.id == record.id, Record.sha256.is_(None))
+        .values(sha256=digest, path=relative, size=len(pdf), context=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        seals.note(db.session(), "record", [record.complaint_id], [record.id])
+        seals.seal_now(db.session())
+        directory = Path(current_app.config["RECORD_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / relative
+        temporary = target.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        temporary.write_bytes(pdf)
+        os.replace(temporary, target)
+    db.session.refresh(record)
+    return record
+
+
+def render_due(limit: int = 20) -> int:
+    """Render the records issued and not rendered yet, oldest first, each committed on
+    its own (the worker); answer how many were rendered."""
+    ids = list(
+        db.session.scalars(
+            db.select(Record.id).where(Record.context.is_not(None)).order_by(Record.id).limit(limit)
+        )
+    )
+    done = 0
+    for record_id in ids:
+        try:
+            record = db.session.get(Record, record_id)
+            if record is not None and not record.ready:
+                render_pending(record)
+                done += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("rendering record %s failed", record_id)
+    return done
 
 
 def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None) -> Record:
@@ -264,6 +345,9 @@ def issue_case_file(actor, complaint: Complaint, *, now: datetime | None = None)
 
 
 def record_bytes(record: Record) -> bytes:
+    """The record's PDF; rendered first if nobody has yet (flushes)."""
+    if not record.ready:
+        render_pending(record)
     return (Path(current_app.config["RECORD_DIR"]) / record.path).read_bytes()
 
 
@@ -278,11 +362,21 @@ def find_record(code: str | None) -> Record | None:
 
 
 def find_by_sha256(digest: str) -> Record | None:
+    """The issued record with these bytes, if its row is the one sealed at its issue."""
     if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
         return None
-    return db.session.scalar(
-        db.select(Record).where(Record.sha256 == digest).order_by(Record.id).limit(1)
-    )
+    for record in db.session.scalars(
+        db.select(Record).where(Record.sha256 == digest).order_by(Record.id).limit(5)
+    ):
+        if genuine(record):
+            return record
+    return None
+
+
+def genuine(record: Record) -> bool:
+    """Whether the record's row (its SHA-256, size, code, case) is the one sealed under the
+    audit key when it was issued: a row rewritten to match a forged PDF is not."""
+    return seals.record_sealed(db.session, record)
 
 
 def records_of(complaint: Complaint) -> list[Record]:
@@ -296,8 +390,10 @@ def records_of(complaint: Complaint) -> list[Record]:
 def verification(code: str | None) -> dict:
     """What anyone may learn from a verification code: never personal data."""
     record = find_record(code)
-    if record is None:
+    if record is None or not genuine(record):
         return {"valid": False, "kind": None, "reference": None, "issued_at": None, "sha256": None}
+    if not record.ready:  # issued moments ago: its digest exists once it is rendered
+        render_pending(record)
     reference = db.session.scalar(
         db.select(Complaint.reference).where(Complaint.id == record.complaint_id)
     )
@@ -316,5 +412,8 @@ def sha256_of(data: bytes) -> str:
 
 
 def same_bytes(record: Record, data: bytes) -> bool:
-    """Whether a copy is byte-identical to the record as issued."""
-    return secrets.compare_digest(sha256_of(data), record.sha256)
+    """Whether a copy is byte-identical to the record as issued (and the record's row is the
+    one sealed at its issue)."""
+    if not record.ready:  # nobody can hold a copy of a record not rendered yet
+        return False
+    return secrets.compare_digest(sha256_of(data), record.sha256) and genuine(record)

@@ -15,7 +15,6 @@ Each has its own clock. Operations flush, never commit.
 import uuid
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -32,7 +31,8 @@ from odr.disputes.models import (
 )
 from odr.disputes.states import Forbidden, Invalid, InvalidTransition, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
+from odr.urls import public_url
 
 OPEN, CLOSED = "open", "closed"
 FILED, NOT_FILED, ANSWERED = "filed", "not_filed", "answered"
@@ -118,7 +118,7 @@ def reporter_visible(request: ServiceRequest) -> bool:
 def get_for(user: User, request_id, *, handle: bool = False) -> ServiceRequest:
     """The request, or NotFound when this user may not see (or handle) it."""
     try:
-        request = db.session.get(ServiceRequest, int(request_id))
+        request = db.session.get(ServiceRequest, as_id(request_id) or 0)
     except (TypeError, ValueError):
         request = None
     allowed = request is not None and (
@@ -203,7 +203,7 @@ def file_request(user: User, kind, data: dict, *, now: datetime | None = None) -
         enterprise_id = data.get("enterprise_id")
         if enterprise_id not in (None, ""):
             try:
-                enterprise = db.session.get(Enterprise, int(enterprise_id))
+                enterprise = db.session.get(Enterprise, as_id(enterprise_id) or 0)
             except (TypeError, ValueError):
                 enterprise = None
             if enterprise is None:
@@ -279,12 +279,11 @@ def _office_staff(request: ServiceRequest) -> list[User]:
 
 
 def _url(user: User, request: ServiceRequest) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if user.role == UserRole.CONSUMER:
-        return f"{base}/consumer/requests/{request.id}"
+        return public_url(f"/consumer/requests/{request.id}")
     if user.role == UserRole.ADMIN:
-        return f"{base}/admin/requests/{request.id}"
-    return f"{base}/office/requests/{request.id}"
+        return public_url(f"/admin/requests/{request.id}")
+    return public_url(f"/office/requests/{request.id}")
 
 
 def _tell(user: User, request: ServiceRequest, kind: str) -> None:

@@ -9,7 +9,6 @@ enterprise's event history with the person who made them.
 
 import secrets
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +19,8 @@ from odr.disputes.models import Complaint, EnterpriseEvent
 from odr.disputes.notifications import queue_plain_email
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
+from odr.urls import public_url
 
 INVITE_HOURS = 72
 MAX_BULK = 500
@@ -57,7 +57,7 @@ def log_change(actor: User, action: str, note: str | None) -> None:
 
 def staff_member(actor: User, user_id) -> User:
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, as_id(user_id) or 0)
     except (TypeError, ValueError):
         user = None
     if user is None or user.enterprise_id != actor.enterprise_id:
@@ -113,7 +113,7 @@ def _send_invitation(owner: User, agent: User) -> None:
     raw = auth_ops.new_link(agent, LinkPurpose.INVITE, hours=INVITE_HOURS)
     # The address of the account page that takes the invitation (auth.accept_invite), built
     # like every link the domain mails: the operation may run outside a web request.
-    link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/auth/invite/{raw}"
+    link = public_url(f"/auth/invite/{raw}")
     with force_locale(agent.locale or "zh_CN"):
         subject = _(
             "%(enterprise)s invites you to answer consumer complaints",
@@ -189,12 +189,12 @@ def assign_cases(actor: User, complaint_ids, assignee_id) -> int:
                 _l("Please correct the marked fields."),
                 {"assignee_id": str(_l("Choose an active member of your staff."))},
             )
-    try:
-        ids = sorted({int(i) for i in complaint_ids or []})
-    except (TypeError, ValueError):
+    found = {as_id(i) for i in complaint_ids or []}
+    if None in found:
         raise Invalid(
             _l("Please correct the marked fields."), {"ids": str(_l("Not a valid choice."))}
-        ) from None
+        )
+    ids = sorted(found)
     if not ids:
         raise Invalid(
             _l("Please correct the marked fields."), {"ids": str(_l("Select at least one case."))}

@@ -14,6 +14,9 @@ from odr.exceptions import DomainError, Forbidden, Invalid, InvalidTransition, N
 
 
 class State(enum.StrEnum):
+    # A member's case in a joint complaint that has not been submitted yet: nobody but the
+    # consumer (and the regulator) sees it; the member may leave (withdraw) or wait.
+    GATHERING = "gathering"
     NEGOTIATING = "negotiating"
     PENDING_ACCEPTANCE = "pending_acceptance"
     MEDIATING = "mediating"
@@ -34,6 +37,7 @@ class State(enum.StrEnum):
 
 
 STATE_LABELS = {
+    State.GATHERING: _l("Joint complaint: not yet submitted"),
     State.NEGOTIATING: _l("Direct settlement"),
     State.PENDING_ACCEPTANCE: _l("Awaiting acceptance"),
     State.MEDIATING: _l("In mediation"),
@@ -46,7 +50,7 @@ STATE_LABELS = {
 }
 
 OPEN_STATES = frozenset(
-    {State.NEGOTIATING, State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED}
+    {State.GATHERING, State.NEGOTIATING, State.PENDING_ACCEPTANCE, State.MEDIATING, State.SUSPENDED}
 )
 CLOSED_STATES = frozenset(set(State) - OPEN_STATES)
 AGREED_STATES = frozenset({State.SETTLED, State.MEDIATED})
@@ -60,10 +64,14 @@ class Role(enum.StrEnum):
     MEDIATOR = "mediator"
     ADMIN = "admin"
     SYSTEM = "system"
+    # An elected representative of a joint complaint, acting for a fellow member's case
+    # (permissions.part_in_case); never a way to see the case (role_in_case).
+    REPRESENTATIVE = "representative"
 
 
 class Move(enum.StrEnum):
     FILE = "file"
+    SUBMIT = "submit"
     MAKE_OFFER = "make_offer"
     ACCEPT_OFFER = "accept_offer"
     REJECT_OFFER = "reject_offer"
@@ -95,6 +103,9 @@ class Move(enum.StrEnum):
     # Not a move of the state machine (no row in TRANSITIONS, like FILE): an act written on
     # the timeline; operations.add_evidence checks who and when.
     ADD_EVIDENCE = "add_evidence"
+    # Not a move of the state machine either: an open case's clock derived again after the
+    # calendar changed (odr/disputes/clocks.py); operations.move_clocks checks the state.
+    RECOMPUTE_CLOCK = "recompute_clock"
 
     @property
     def label(self):
@@ -111,6 +122,7 @@ def action_label(action: str | None) -> str:
 
 MOVE_LABELS = {
     Move.FILE: _l("Complaint filed"),
+    Move.SUBMIT: _l("Joint complaint submitted"),
     Move.MAKE_OFFER: _l("Offer made"),
     Move.ACCEPT_OFFER: _l("Offer accepted"),
     Move.REJECT_OFFER: _l("Offer rejected"),
@@ -136,6 +148,7 @@ MOVE_LABELS = {
     Move.REMIND: _l("Deadline reminder sent"),
     Move.RATE: _l("Case rated"),
     Move.ADD_EVIDENCE: _l("Evidence added"),
+    Move.RECOMPUTE_CLOCK: _l("Deadline recomputed: the holiday calendar changed"),
 }
 
 S = State
@@ -143,6 +156,8 @@ OPEN = OPEN_STATES
 
 # move -> (states it may start from, roles that may make it)
 TRANSITIONS: dict[Move, tuple[frozenset[State], frozenset[Role]]] = {
+    # A representative sends every member's case at once; each goes where a filing would.
+    Move.SUBMIT: (frozenset({S.GATHERING}), frozenset({Role.REPRESENTATIVE})),
     Move.MAKE_OFFER: (frozenset({S.NEGOTIATING}), frozenset({Role.ENTERPRISE})),
     Move.ACCEPT_OFFER: (frozenset({S.NEGOTIATING}), frozenset({Role.CONSUMER})),
     Move.REJECT_OFFER: (frozenset({S.NEGOTIATING}), frozenset({Role.CONSUMER})),
@@ -170,8 +185,9 @@ TRANSITIONS: dict[Move, tuple[frozenset[State], frozenset[Role]]] = {
     # Only after a reported breach (operations.reopen checks it): the agreement was not
     # carried out, so the dispute goes to the competent body as an escalation does.
     Move.REOPEN: (AGREED_STATES, frozenset({Role.CONSUMER})),
-    # Only a running clock has a reminder: a suspended case's clock is paused.
-    Move.REMIND: (OPEN - {S.SUSPENDED}, frozenset({Role.SYSTEM})),
+    # Only a running clock has a reminder: a suspended case's clock is paused, a gathering
+    # one has none yet.
+    Move.REMIND: (OPEN - {S.SUSPENDED, S.GATHERING}, frozenset({Role.SYSTEM})),
     Move.RATE: (CLOSED_STATES, frozenset({Role.CONSUMER})),
 }
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines
+from odr.disputes import clocks, deadlines
 from odr.disputes.models import (
     BodyKind,
     BodyMembership,
@@ -24,7 +24,7 @@ from odr.disputes.models import (
 )
 from odr.disputes.states import OPEN_STATES, Forbidden, Invalid, InvalidTransition, NotFound
 from odr.extensions import db
-from odr.types import utcnow
+from odr.types import as_id, utcnow
 
 MAX_CALENDAR_BYTES = 256 * 1024
 
@@ -63,7 +63,7 @@ def _collect(checks: dict) -> dict:
 
 def get_body(body_id) -> MediationBody:
     try:
-        body = db.session.get(MediationBody, int(body_id))
+        body = db.session.get(MediationBody, as_id(body_id) or 0)
     except (TypeError, ValueError):
         body = None
     if body is None:
@@ -75,7 +75,7 @@ def _parent(parent_id, body: MediationBody | None = None) -> MediationBody | Non
     if parent_id in (None, "", 0, "0"):
         return None
     try:
-        parent = db.session.get(MediationBody, int(parent_id))
+        parent = db.session.get(MediationBody, as_id(parent_id) or 0)
     except (TypeError, ValueError):
         parent = None
     if parent is None:
@@ -181,7 +181,7 @@ def set_body_active(actor: User, body: MediationBody, active: bool) -> Mediation
 
 def get_mediator(user_id) -> User:
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, as_id(user_id) or 0)
     except (TypeError, ValueError):
         user = None
     if user is None or user.role != UserRole.MEDIATOR:
@@ -262,9 +262,11 @@ def members(body: MediationBody) -> list[BodyMembership]:
 # -- the holiday calendar ----------------------------------------------------------------
 
 
-def load_calendar(actor: User, filename: str, data: bytes) -> tuple[int, int]:
+def load_calendar(
+    actor: User, filename: str, data: bytes, *, now: datetime | None = None
+) -> clocks.CalendarChange:
     """Load a year's official schedule from an uploaded file (the format of
-    `flask odr calendar load`: JSON or CSV). Answers (days off, working days)."""
+    `flask odr calendar load`: JSON or CSV); every open case's clock follows it."""
     _admin(actor)
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".json", ".csv"):
@@ -287,31 +289,32 @@ def load_calendar(actor: User, filename: str, data: bytes) -> tuple[int, int]:
         raise Invalid(
             _l("Please correct the marked fields."), {"file": str(_l("The file lists no days."))}
         )
-    store_schedule(rows)
-    off = sum(1 for _, workday, _ in rows if not workday)
-    return off, len(rows) - off
+    return store_schedule(rows, source=Path(filename).name, now=now)
 
 
-def store_schedule(rows) -> int:
-    """Write parsed days (deadlines.parse_schedule) as overrides; a day loaded again is
-    updated. The upload above and `flask odr calendar load` both store through this."""
-    for day, workday, note in rows:
-        note = (note or "")[:100] or None
-        override = db.session.get(CalendarOverride, day)
-        if override is None:
-            db.session.add(CalendarOverride(day=day, is_workday=workday, note=note))
-        else:
-            override.is_workday, override.note = workday, note
-    db.session.flush()
-    deadlines.invalidate_overrides()
-    return len(rows)
+def store_schedule(
+    rows, *, source: str | None = None, now: datetime | None = None
+) -> clocks.CalendarChange:
+    """Write parsed days (deadlines.parse_schedule) as overrides (a day loaded again is
+    updated) and derive every open case's clock again, in this transaction. The upload
+    above and `flask odr calendar load` both store through this."""
+    return clocks.change_calendar(
+        rows,
+        from_schedule=True,
+        why=clocks.SCHEDULE_LOADED,
+        source=source,
+        now=now or utcnow(),
+    )
 
 
 DAY_KINDS = ("workday", "holiday", "official")
 
 
-def set_day(actor: User, day, kind: str, note=None) -> CalendarOverride | None:
-    """Make one day a working day or a day off; "official" removes the override."""
+def set_day(
+    actor: User, day, kind: str, note=None, *, now: datetime | None = None
+) -> CalendarOverride | None:
+    """Make one day a working day or a day off; "official" removes the override. Every
+    open case's clock follows (clocks.change_calendar)."""
     _admin(actor)
     try:
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
@@ -324,20 +327,11 @@ def set_day(actor: User, day, kind: str, note=None) -> CalendarOverride | None:
             _l("Please correct the marked fields."), {"kind": str(_l("Not a valid choice."))}
         )
     note = _text(note, "note", limit=100, required=False)
-    override = db.session.get(CalendarOverride, day)
-    if kind == "official":
-        if override is not None:
-            db.session.delete(override)
-        result = None
-    else:
-        if override is None:
-            override = CalendarOverride(day=day, is_workday=kind == "workday", note=note)
-            db.session.add(override)
-        override.is_workday, override.note = kind == "workday", note
-        result = override
-    db.session.flush()
-    deadlines.invalidate_overrides()
-    return result
+    workday = None if kind == "official" else kind == "workday"
+    clocks.change_calendar(
+        [(day, workday, note)], from_schedule=False, why=clocks.DAY_EDITED, now=now or utcnow()
+    )
+    return db.session.get(CalendarOverride, day)
 
 
 def year_calendar(year: int) -> list[dict]:
@@ -388,7 +382,7 @@ def year_calendar(year: int) -> list[dict]:
 
 def get_warning(warning_id) -> ConsumerWarning:
     try:
-        warning = db.session.get(ConsumerWarning, int(warning_id))
+        warning = db.session.get(ConsumerWarning, as_id(warning_id) or 0)
     except (TypeError, ValueError):
         warning = None
     if warning is None:

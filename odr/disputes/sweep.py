@@ -16,16 +16,16 @@ competent office of a region) are asked once per sweep (odr.disputes.memo).
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from odr.disputes import memo
+from odr.disputes import clocks, deadlines, memo, sessions
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
-from odr.disputes.models import Complaint
+from odr.disputes.models import Complaint, IdempotentRequest, MediationBody
 from odr.disputes.states import AGREED_STATES, OPEN_STATES, DomainError, State
 from odr.extensions import db
 from odr.types import utcnow
@@ -52,18 +52,23 @@ class SweepReport:
     def lines(self) -> list[str]:
         out = [f"sweep as of {self.as_of.isoformat()}"]
         out += [f"{ref} {action} {detail}".rstrip() for ref, action, detail in self.actions]
-        summary = ", ".join(
-            f"{action}={self.count(action)}"
-            for action in (
-                "escalated",
-                "flagged_overdue",
-                "terminated_t5",
-                "performance_asked",
-                "reminded",
-            )
-        )
+        counted = ["escalated", "flagged_overdue", "terminated_t5", "performance_asked", "reminded"]
+        if self.count("session_reminded"):
+            counted.append("session_reminded")
+        summary = ", ".join(f"{action}={self.count(action)}" for action in counted)
         out.append(f"done: {summary}")
         return out
+
+
+def office(body_id: int | None) -> str:
+    """An office as the sweep's report names it: its name and id (asked once a sweep)."""
+    if body_id is None:
+        return "no office"
+    name = memo.memo(
+        ("office_name", body_id),
+        lambda: db.session.scalar(db.select(MediationBody.name).where(MediationBody.id == body_id)),
+    )
+    return f"{name or 'office'} (body {body_id})"
 
 
 def _due_ids(criteria) -> list[int]:
@@ -79,7 +84,8 @@ class _Kind:
     list of them, and the report's detail of a moved case."""
 
     name: str
-    criteria: Callable[[datetime], list]
+    # (as of, the version of the calendar in force): only clocks computed under it are due.
+    criteria: Callable[[datetime, str], list]
     move: Callable[..., object]
     detail: Callable[[Complaint], str]
     # The set-based moves take the batch as ids and read the columns they need themselves;
@@ -102,16 +108,16 @@ _PARTIES = (
 )
 
 
-def _lock(kind: _Kind, ids: list[int], as_of: datetime) -> list:
+def _lock(kind: _Kind, ids: list[int], as_of: datetime, version: str) -> list:
     """The cases among `ids` that are still due and not held by another sweep, locked: as
     ids for the set-based moves (they read their own rows), else loaded with their parties
     (the operations then do not select them again)."""
     if kind.lean:
-        query = db.select(Complaint.id).where(Complaint.id.in_(ids), *kind.criteria(as_of))
+        query = db.select(Complaint.id).where(Complaint.id.in_(ids), *kind.criteria(as_of, version))
         return sorted(db.session.scalars(_locking(query)))
     query = (
         db.select(Complaint)
-        .where(Complaint.id.in_(ids), *kind.criteria(as_of))
+        .where(Complaint.id.in_(ids), *kind.criteria(as_of, version))
         .order_by(Complaint.id)
         .options(*_PARTIES)
         .execution_options(populate_existing=True)
@@ -122,11 +128,13 @@ def _lock(kind: _Kind, ids: list[int], as_of: datetime) -> list:
     return cases
 
 
-def _run_batch(kind: _Kind, ids: list[int], as_of: datetime) -> list[tuple[str, str]] | None:
+def _run_batch(
+    kind: _Kind, ids: list[int], as_of: datetime, version: str
+) -> list[tuple[str, str]] | None:
     """Move a batch of due cases and commit them together. Any failure undoes the whole
     batch (None): the caller then takes its cases one at a time."""
     try:
-        cases = _lock(kind, ids, as_of)
+        cases = _lock(kind, ids, as_of, version)
         moved = kind.move(cases, now=as_of) if cases else []
         done = [(case.reference, kind.detail(case)) for case in moved]
         db.session.commit()
@@ -137,9 +145,11 @@ def _run_batch(kind: _Kind, ids: list[int], as_of: datetime) -> list[tuple[str, 
     return done
 
 
-def _run_one(report: "SweepReport", kind: _Kind, complaint_id: int, as_of: datetime) -> None:
+def _run_one(
+    report: "SweepReport", kind: _Kind, complaint_id: int, as_of: datetime, version: str
+) -> None:
     try:
-        cases = _lock(kind, [complaint_id], as_of)
+        cases = _lock(kind, [complaint_id], as_of, version)
         if not cases:  # moved meanwhile, or another sweep holds it
             db.session.rollback()
             return
@@ -155,15 +165,15 @@ def _run_one(report: "SweepReport", kind: _Kind, complaint_id: int, as_of: datet
         log.exception("sweep failed on case %s", complaint_id)
 
 
-def _run(report: "SweepReport", kind: _Kind, as_of: datetime, batch: int) -> None:
+def _run(report: "SweepReport", kind: _Kind, as_of: datetime, batch: int, version: str) -> None:
     """Every due case of one kind, in batches; where a batch fails, one case at a time."""
-    due = _due_ids(kind.criteria(as_of))
+    due = _due_ids(kind.criteria(as_of, version))
     for start in range(0, len(due), batch):
         ids = due[start : start + batch]
-        done = _run_batch(kind, ids, as_of)
+        done = _run_batch(kind, ids, as_of, version)
         if done is None:
             for complaint_id in ids:
-                _run_one(report, kind, complaint_id, as_of)
+                _run_one(report, kind, complaint_id, as_of, version)
         else:
             for reference, text in done:
                 report.add(reference, kind.name, text)
@@ -172,35 +182,45 @@ def _run(report: "SweepReport", kind: _Kind, as_of: datetime, batch: int) -> Non
 KINDS = (
     _Kind(
         "escalated",
-        lambda as_of: [Complaint.state == State.NEGOTIATING, Complaint.deadline_at < as_of],
+        lambda as_of, version: [
+            Complaint.state == State.NEGOTIATING,
+            Complaint.deadline_at < as_of,
+            Complaint.calendar_version == version,
+        ],
         lambda cases, now: ops.escalate_overdue(cases, now=now),
-        lambda c: f"-> pending_acceptance at body {c.body_id}",
+        lambda c: f"-> pending_acceptance at {office(c.body_id)}",
         lean=True,
     ),
     _Kind(
         "flagged_overdue",
-        lambda as_of: [
+        lambda as_of, version: [
             Complaint.state == State.PENDING_ACCEPTANCE,
             Complaint.deadline_at < as_of,
             Complaint.overdue_flagged.is_(False),
+            Complaint.calendar_version == version,
         ],
         lambda cases, now: ops.flag_overdue(cases, now=now),
-        lambda c: f"raised to body {c.raised_to_body_id}",
+        lambda c: f"raised to {office(c.raised_to_body_id)}",
         lean=False,
     ),
     _Kind(
         "terminated_t5",
-        lambda as_of: [Complaint.state == State.MEDIATING, Complaint.deadline_at < as_of],
+        lambda as_of, version: [
+            Complaint.state == State.MEDIATING,
+            Complaint.deadline_at < as_of,
+            Complaint.calendar_version == version,
+        ],
         lambda cases, now: ops.expire_mediation(cases, now=now),
         lambda c: "-> terminated (T5)",
         lean=False,
     ),
     _Kind(
         "reminded",
-        lambda as_of: [
+        lambda as_of, version: [
             Complaint.state.in_(list(OPEN_STATES)),
             Complaint.reminder_at <= as_of,
             Complaint.deadline_at >= as_of,
+            Complaint.calendar_version == version,
         ],
         lambda cases, now: ops.send_reminder(cases, now=now),
         lambda c: f"deadline {c.deadline_at.isoformat()}",
@@ -208,7 +228,8 @@ KINDS = (
     ),
     _Kind(
         "performance_asked",
-        lambda as_of: [
+        # A performance due date is a calendar day, not a working-day clock: no version.
+        lambda as_of, version: [
             Complaint.performance_reminder_at <= as_of,
             Complaint.state.in_(list(AGREED_STATES)),
         ],
@@ -232,10 +253,39 @@ def sweep(as_of: datetime | None = None, *, batch: int | None = None) -> SweepRe
 
 def _sweep(as_of: datetime, batch: int) -> SweepReport:
     report = SweepReport(as_of=as_of)
+    # The calendar as the database holds it now, not as this process cached it: clocks
+    # computed under another are derived again first, and only then is anything due.
+    deadlines.invalidate_overrides()
+    calendar = deadlines.current()
+    for moved in clocks.catch_up(calendar, now=as_of, batch=batch):
+        report.add(moved.reference, "deadline_moved", f"{moved.before} -> {moved.after}")
     for kind in KINDS:
-        _run(report, kind, as_of, batch)
+        _run(report, kind, as_of, batch, calendar.version)
+    _remind_sessions(report, as_of)
     purged = purge_old_drafts(as_of)
+    # Answers of idempotent API requests are given again for 24 hours (real time), no longer.
+    db.session.execute(
+        db.delete(IdempotentRequest).where(
+            IdempotentRequest.created_at < min(as_of, utcnow()) - timedelta(hours=24)
+        )
+    )
     db.session.commit()
     if purged:
         report.add("-", "drafts_purged", f"{purged} drafts older than 30 days")
     return report
+
+
+def _remind_sessions(report: SweepReport, as_of: datetime) -> None:
+    """Tell the parties of each session on the working day before it; each committed on
+    its own (a session is reminded once, whatever the number of sweeps)."""
+    for session_id in sessions.due_reminders(as_of):
+        try:
+            done = sessions.remind(session_id, as_of)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("sweep failed to remind of session %s", session_id)
+            continue
+        if done is not None:
+            reference, session = done
+            report.add(reference, "session_reminded", f"session at {session.starts_at.isoformat()}")

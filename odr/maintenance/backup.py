@@ -3,7 +3,8 @@
 An archive is a gzip-compressed tar file:
 
     manifest.json                 format, time, source database, schema revision, tables
-                                  (columns, row count, SHA-256 of their dump) and files
+                                  (columns, row count, SHA-256 of their dump) and files,
+                                  signed with an HMAC under ODR_AUDIT_KEY
     db/NNN_<table>.jsonl          one JSON object per row, tables in dependency order
     files/uploads/<stored name>   evidence files
     files/records/<path>          issued PDF records
@@ -15,13 +16,15 @@ consistent snapshot even while the portal runs. Files are written before the row
 name them are committed, so every file a snapshot row names is on disk.
 
 Restore goes into an empty, migrated database (`flask db upgrade` first). It checks the
-archive before touching anything, inserts every row in one transaction, puts the files in
+archive before touching anything (its signature first: an archive edited with recomputed
+checksums is refused), inserts every row in one transaction, puts the files in
 place only after their SHA-256 matched the manifest, and resets PostgreSQL's sequences.
 """
 
 import base64
 import gzip
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -38,6 +41,7 @@ from pathlib import Path, PurePosixPath
 import sqlalchemy as sa
 from flask import current_app
 
+from odr.disputes import seals
 from odr.disputes.models import Evidence, Record
 from odr.extensions import db
 
@@ -335,6 +339,7 @@ def backup(output: str | Path | None = None) -> Summary:
 
         partial = target.with_name(target.name + ".partial")
         with tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+            manifest["signature"] = manifest_signature(manifest)
             _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
             for entry in manifest["tables"]:
                 number = entry["member"].split("/")[1][:3]
@@ -357,9 +362,24 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 # -- restore -----------------------------------------------------------------------------
 
 
+def manifest_signature(manifest: dict) -> str:
+    """HMAC under the audit key of the manifest (which holds the SHA-256 of every table dump
+    and every file): an archive edited and re-hashed without the key is refused."""
+    unsigned = {key: value for key, value in manifest.items() if key != "signature"}
+    return seals.sign_text("backup|" + json.dumps(unsigned, sort_keys=True, ensure_ascii=False))
+
+
 def _check_manifest(manifest: dict, conn: sa.Connection) -> None:
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise BackupError("not an ODR backup archive (or a newer format)")
+    signature = manifest.get("signature")
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        signature, manifest_signature(manifest)
+    ):
+        raise BackupError(
+            "the archive's signature does not match: it was changed after the backup, or "
+            "made under another ODR_AUDIT_KEY"
+        )
     known = {t.name: t for t in _tables()}
     for entry in manifest["tables"]:
         table = known.get(entry["name"])

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from odr.maintenance.audit import verify_all
+from odr.maintenance.audit import AdoptionRefused, adopt_existing, verify_all
 from odr.maintenance.backup import BackupError, backup, restore
 
 
@@ -30,6 +30,23 @@ def audit_verify_command():
     for line in report.problems:
         click.echo(f"ALTERED {line}", err=True)
     click.echo(report.lines()[-1])
+    sys.exit(0 if report.ok else 1)
+
+
+@audit_cli.command("adopt")
+def audit_adopt_command():
+    """Once, after upgrading to the keyed audit: re-link every case's timeline under
+    ODR_AUDIT_KEY and seal its facts as they are. Refused if any case is sealed already."""
+    try:
+        report = adopt_existing()
+    except AdoptionRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.problems:
+        click.echo(f"ALTERED {line}", err=True)
+    click.echo(
+        f"adopted {report.cases - len(report.problems)} of {report.cases} cases "
+        f"({report.events} events)"
+    )
     sys.exit(0 if report.ok else 1)
 
 

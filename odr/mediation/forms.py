@@ -16,9 +16,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from odr.disputes.sessions import MODE_LABELS
 from odr.disputes.states import RefusalReason, TerminationReason
 
-SESSION_MODES = {"online": _l("Online (video or phone)"), "on_site": _l("On site")}
+SESSION_MODES = MODE_LABELS
 SUSPENSION_KINDS = {
     "testing": _l("Testing or appraisal of the goods"),
     "recusal": _l("Recusal of the mediator"),
@@ -92,7 +93,8 @@ class NoteForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired()])
-    time = TimeField(_l("Time"), validators=[InputRequired()])
+    time = TimeField(_l("Starts at (Beijing time)"), validators=[InputRequired()])
+    until = TimeField(_l("Ends at (optional)"), validators=[Optional()])
     mode = RadioField(
         _l("Form of the session"),
         choices=choices(SESSION_MODES),
@@ -100,8 +102,16 @@ class SessionForm(FlaskForm):
         validators=[InputRequired()],
     )
     place = StringField(
-        _l("Place, or link and instructions for an online session"),
+        _l("Place (address and room)"),
         validators=[Optional(), Length(max=300)],
+    )
+    link = StringField(
+        _l("Link of the online session"),
+        validators=[Optional(), Length(max=500)],
+    )
+    note = TextAreaField(
+        _l("Note to the parties (what to bring, how to join)"),
+        validators=[Optional(), Length(max=1000)],
     )
     submit = SubmitField(_l("Schedule the session"))
 

@@ -11,11 +11,11 @@ from wtforms import SelectChoice
 
 from odr import display as rows_kit
 from odr.auth.models import User, UserRole
-from odr.disputes import deadlines, permissions
+from odr.disputes import deadlines, permissions, turns
 from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody, Region
 from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
 from odr.disputes.permissions import is_body_head
-from odr.disputes.states import State
+from odr.disputes.states import Role, State
 from odr.extensions import db
 from odr.types import UTCDateTime, utcnow
 
@@ -51,6 +51,8 @@ _ROWS = (
         _mediator.c.name.label("mediator_name"),
         _body.c.name.label("body_name"),
         _body.c.name_en.label("body_name_en"),
+        # Whose turn, computed with the rows (turns.py): no query per row.
+        turns.step_column(Role.MEDIATOR, _t),
     )
     .select_from(
         Complaint.__table__.outerjoin(_enterprise, _enterprise.c.id == _t.enterprise_id)
@@ -146,7 +148,7 @@ def _rows(complaints, now: datetime) -> list[Row]:
     return rows
 
 
-def _visible(user: User, scope: str) -> tuple[tuple, dict]:
+def _visible(user: User, scope: str, my_turn: bool = False) -> tuple[tuple, dict]:
     """Which of the user's bodies' cases the user sees, as (shape, bound values). A body's
     head sees all its cases ("h"); another mediator ("o") the cases assigned to them and the
     ones nobody has taken yet. `scope="mine"`: only the cases assigned to the user."""
@@ -156,7 +158,7 @@ def _visible(user: User, scope: str) -> tuple[tuple, dict]:
     visible, params = permissions.visibility(user, all_bodies)
     params.update({f"body_{n}": b for n, b in enumerate(bodies)})
     params["me"] = user.id
-    return (visible, kinds, scope == "mine"), params
+    return (visible, kinds, scope == "mine", my_turn), params
 
 
 def queue_page(
@@ -167,14 +169,16 @@ def queue_page(
     cursor: str | None = None,
     size: int = PAGE_SIZE,
     now: datetime | None = None,
+    my_turn: bool = False,
 ) -> tuple[list[Row], str | None]:
     """One page of the cases of the user's bodies, the most urgent first, and the cursor of
-    the next page. `scope="mine"`: only the cases assigned to the user. Closed cases:
-    the most recently closed first."""
+    the next page. `scope="mine"`: only the cases assigned to the user; `my_turn`: only
+    the cases waiting for the mediator (turns.py). Closed cases: the most recently closed
+    first."""
     now = now or utcnow()
     if not bodies_of(user)[0]:
         return [], None
-    visible, params = _visible(user, scope)
+    visible, params = _visible(user, scope, my_turn and state != "closed")
     if state == "closed":
         keys, next_cursor = _closed_keys(visible, params, cursor, size)
         return [Row(c, CLOSED, None) for c in _load(keys)], next_cursor
@@ -243,7 +247,7 @@ def _arms_where(which: tuple) -> list[list]:
         visible, count = which[1]
         raised = permissions.visible_arms(visible)[-1]
         return [[c.raised_to_body_id == sa.bindparam(f"body_{n}"), raised] for n in range(count)]
-    (visible, kinds, mine) = which[1]
+    (visible, kinds, mine, my_turn) = which[1]
     at_bodies = permissions.visible_arms(visible)[0]
     arms = []
     for n, kind in enumerate(kinds):
@@ -252,6 +256,8 @@ def _arms_where(which: tuple) -> list[list]:
             where.append(sa.or_(c.mediator_id == sa.bindparam("me"), c.mediator_id.is_(None)))
         if mine:
             where.append(c.mediator_id == sa.bindparam("me"))
+        if my_turn:
+            where.append(turns.waiting_on(Role.MEDIATOR, c))
         arms.append(where)
     return arms
 

@@ -23,8 +23,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectChoice
 
+from odr import casepage, downloads
 from odr import display as rows_kit
-from odr import downloads
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import operations as ops
@@ -41,11 +41,12 @@ from odr.disputes.models import (
     Record,
 )
 from odr.disputes.permissions import can, is_body_head, role_in_case
+from odr.disputes.sessions import schedule_session
 from odr.disputes.states import TRANSITIONS, Invalid, Move, Role, State, action_label
 from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
-from odr.mediation.sessions import schedule_session, sessions_of
+from odr.urls import same_site_path
 
 bp = Blueprint("mediation", __name__)
 gate_blueprint(bp, UserRole.MEDIATOR)
@@ -233,6 +234,7 @@ class QueueLine(NamedTuple):
     assign: tuple[list[SelectChoice], int | None] | None  # assignment()
     assign_label: str
     clock: rows_kit.Clock | None  # of a running clock
+    turn: rows_kit.TurnCell | None  # what the case waits for from the mediator
 
 
 _URGENCY_CLASSES = {q.OVERDUE: "table-danger", q.DUE_SOON: "table-warning"}
@@ -261,6 +263,9 @@ def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
                 assignment(c, heads),
                 assign_label % {"reference": c.reference},
                 clock,
+                rows_kit.turn_cell(c.turn, c.deadline_at, None, locale)
+                if "turn" in c._fields
+                else None,
             )
         )
     return out
@@ -274,7 +279,10 @@ def queue():
     scope = "mine" if request.args.get("scope") == "mine" else "all"
     cursor = request.args.get("cursor") or None
     raised_cursor = request.args.get("raised") or None
-    rows, next_cursor = q.queue_page(current_user, state=state, scope=scope, cursor=cursor)
+    my_turn = request.args.get("turn") == "1" and state != "closed"
+    rows, next_cursor = q.queue_page(
+        current_user, state=state, scope=scope, cursor=cursor, my_turn=my_turn
+    )
     raised, raised_next = [], None
     if state in (None, "pending_acceptance"):
         raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
@@ -292,6 +300,7 @@ def queue():
         due_soon=q.DUE_SOON,
         state=state,
         scope=scope,
+        my_turn=my_turn,
         cursor=cursor,
         next_cursor=next_cursor,
         raised_cursor=raised_cursor,
@@ -322,7 +331,7 @@ def assign(complaint_id: int):
             flash(_("Case %(reference)s assigned.", reference=complaint.reference), "success")
     else:
         flash(_("Choose a mediator of this body."), "danger")
-    return redirect(request.referrer or url_for("mediation.queue"))
+    return redirect(same_site_path(request.referrer) or url_for("mediation.queue"))
 
 
 @bp.route("/cases/<int:complaint_id>/pull-up", methods=["POST"])
@@ -486,7 +495,6 @@ def workspace_data(complaint: Complaint) -> dict:
         "old_agreements": agreements[1:],
         # The parties' requests for changes to the current proposal, with their reasons.
         "change_requests": ops.change_requests(complaint, agreements[0].id) if agreements else [],
-        "sessions": sessions_of(complaint),
         "records": records.records_of(complaint),
     }
 
@@ -496,10 +504,21 @@ def render_workspace(complaint: Complaint, status: int = 200, **bound):
         return bound.get(name) or cls(prefix=prefix)
 
     agreement_form = bound.get("agreement_form") or forms.AgreementForm(prefix="agr")
+    data = workspace_data(complaint)
+    journey = casepage.journey(
+        complaint,
+        Role.MEDIATOR,
+        current_user.id,
+        records=data["records"],
+        record_url=lambda code: url_for("mediation.record", complaint_id=complaint.id, code=code),
+        may_write=complaint.state.is_open,
+        messages_anchor="#message-form",
+    )
     return (
         render_template(
             "mediation/workspace.html",
             complaint=complaint,
+            journey=journey,
             can=lambda move: can(current_user, move, complaint),
             Move=Move,
             State=State,
@@ -513,7 +532,7 @@ def render_workspace(complaint: Complaint, status: int = 200, **bound):
             case_file_form=forms.ActionForm(prefix="casefile"),
             assign_form=bound.get("assign_form") or assign_form(complaint),
             is_head=is_body_head(current_user, complaint.body_id),
-            **workspace_data(complaint),
+            **data,
         ),
         status,
     )
@@ -558,8 +577,11 @@ def schedule(complaint_id: int):
             complaint,
             day=form.day.data,
             at=form.time.data,
+            until=form.until.data,
             mode=form.mode.data,
             place=form.place.data,
+            link=form.link.data,
+            note=form.note.data,
         )
     except Invalid as exc:
         db.session.rollback()
@@ -719,10 +741,6 @@ def _actor_label(role: str | None) -> str:
     }.get(role or "", role or "")
 
 
-def _session_mode(mode: str) -> str:
-    return str(forms.SESSION_MODES.get(mode, mode))
-
-
 def _complaint_requests(complaint: Complaint) -> str:
     labels = []
     for value in complaint.requests or []:
@@ -742,7 +760,6 @@ def helpers():
     return {
         "event_label": _event_label,
         "actor_label": _actor_label,
-        "session_mode": _session_mode,
         "complaint_requests": _complaint_requests,
         "signing_parties": ops.signing_parties,
         "signature_of": _signature_of,

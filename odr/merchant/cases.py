@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from odr import downloads
+from odr import casepage, downloads
 from odr.auth.models import User
 from odr.disputes import operations as ops
 from odr.disputes.models import (
@@ -102,10 +102,21 @@ def render_case(complaint: Complaint, status: int = 200, **forms):
     assign_form.assignee_id.choices = assignee_choices(staff)
     assign_form.assignee_id.data = str(complaint.assignee_id or "none")
     we_signed = agreement is not None and any(s.party == "enterprise" for s in agreement.signatures)
+    can_write = complaint.state.is_open or complaint.state in AGREED_STATES
+    journey = casepage.journey(
+        complaint,
+        Role.ENTERPRISE,
+        current_user.id,
+        records=records,
+        record_url=lambda code: url_for("merchant.record_pdf", case_id=complaint.id, code=code),
+        may_write=can_write,
+        messages_anchor="#message-form",
+    )
     return (
         render_template(
             "merchant/case.html",
             complaint=complaint,
+            journey=journey,
             events=events,
             messages=messages,
             offers=offers,
@@ -126,7 +137,7 @@ def render_case(complaint: Complaint, status: int = 200, **forms):
             can_perform=can(current_user, Move.REPORT_PERFORMANCE, complaint)
             and complaint.performance_status is not None
             and str(complaint.performance_status) == "pending",
-            can_write=complaint.state.is_open or complaint.state in AGREED_STATES,
+            can_write=can_write,
             event_label=_label,
             **forms,
         ),

@@ -16,7 +16,9 @@ from wtforms import (
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
+from odr.auth.models import DEFAULT_SCOPES, TokenScope
 from odr.disputes.choices import Remedy
+from odr.forms import MultiCheckboxField, options
 
 REQUIRED = _l("This field is required.")
 
@@ -171,6 +173,11 @@ class TokenForm(PrefixedForm):
         _l("Name of the token (e.g. the system that uses it)"),
         validators=[DataRequired(REQUIRED), length(100)],
     )
+    scopes = MultiCheckboxField(
+        _l("What the token may do"),
+        choices=options((s.value, s.label) for s in TokenScope),
+        default=sorted(str(s) for s in DEFAULT_SCOPES),
+    )
     submit = SubmitField(_l("Create token"))
 
 
@@ -190,3 +197,35 @@ class SignForm(FlaskForm):
     """The agreement signing form; its markup is written by hand (a fixed contract)."""
 
     password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)])
+
+
+class JointOfferForm(PrefixedForm):
+    """The enterprise's one answer to a joint complaint: a share of each member's claim,
+    or an amount per member (fields amount-<case id>, read by the view)."""
+
+    prefix_name = "joint"
+    remedy = SelectField(
+        _l("Remedy"), choices=[], validators=[DataRequired(REQUIRED)], validate_choice=False
+    )
+    mode = SelectField(
+        _l("How much"),
+        choices=options(
+            [
+                ("share", _l("A share of each member's claim")),
+                ("amounts", _l("An amount per member")),
+            ]
+        ),
+        validators=[DataRequired(REQUIRED)],
+    )
+    share_percent = StringField(_l("Share of each claim (%)"), validators=[length(10)])
+    terms = TextAreaField(
+        _l("Terms of the offer"), validators=[DataRequired(REQUIRED), length(10000)]
+    )
+    performance_due = DateField(
+        _l("Performed by (date)"), validators=[Optional()], format="%Y-%m-%d"
+    )
+    submit = SubmitField(_l("Send the offer to every member"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remedy.choices = options(Remedy.choices())

@@ -57,7 +57,13 @@ def create_token():
     if not form.validate_on_submit():
         return _render(422, token_form=form)
     try:
-        raw, _token = integration_ops.create_integration_token(current_user, name=form.name.data)
+        raw, _token = integration_ops.create_integration_token(
+            current_user,
+            name=form.name.data,
+            # The page's checkboxes, when it showed them; a form without them (an older
+            # page, a script) gets the default scopes.
+            scopes=form.scopes.data if request.form.get("token-scopes-shown") else None,
+        )
     except Invalid as exc:
         db.session.rollback()
         apply_errors(form, exc.fields)

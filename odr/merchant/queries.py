@@ -15,11 +15,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from odr.auth.models import User
-from odr.disputes import deadlines, permissions
+from odr.disputes import deadlines, permissions, turns
 from odr.disputes.choices import Issue
 from odr.disputes.models import Complaint, Enterprise
 from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
-from odr.disputes.states import CLOSED_STATES, OPEN_STATES, State
+from odr.disputes.states import CLOSED_STATES, OPEN_STATES, Role, State
 from odr.extensions import db
 from odr.types import UTCDateTime, utcnow
 
@@ -38,6 +38,7 @@ class InboxFilter:
     due_soon: bool = False
     assignee: str = ""  # "" any, "me", "none"
     me_id: int | None = None
+    my_turn: bool = False  # only the cases waiting for the enterprise (turns.py)
     # What the user typed, to refill the form and carry into links.
     args: dict = field(default_factory=dict)
     # The kind of visibility (permissions.visibility) the cases are filtered by: the
@@ -82,6 +83,9 @@ class InboxFilter:
         if args.get("due") in ("1", "on", "true"):
             f.due_soon = True
             kept["due"] = "1"
+        if args.get("turn") in ("1", "on", "true"):
+            f.my_turn = True
+            kept["turn"] = "1"
         assignee = args.get("assignee") or ""
         if assignee in ("me", "none"):
             f.assignee = assignee
@@ -114,6 +118,9 @@ ROW_COLUMNS = (
     _t.claimed_amount,
     _t.assignee_id,
     _t.amount,
+    _t.performance_due,
+    # Whose turn, computed with the rows (turns.py): no query per row.
+    turns.step_column(Role.ENTERPRISE, _t),
 )
 
 
@@ -133,6 +140,7 @@ def _shape(f: InboxFilter) -> tuple:
         bool(f.q),
         f.due_soon,
         f.assignee,
+        f.my_turn,
     )
 
 
@@ -157,7 +165,7 @@ def _params(f: InboxFilter, now: datetime) -> dict:
 
 def _conditions(shape: tuple) -> list:
     """The filter's conditions, their values bound by name (see _params)."""
-    _visible, _states, issue, filed_from, filed_to, q, due_soon, assignee = shape
+    _visible, _states, issue, filed_from, filed_to, q, due_soon, assignee, my_turn = shape
     c = _t
     where = []
     if issue:
@@ -181,6 +189,8 @@ def _conditions(shape: tuple) -> list:
         where.append(c.assignee_id == sa.bindparam("me"))
     elif assignee == "none":
         where.append(c.assignee_id.is_(None))
+    if my_turn:
+        where.append(turns.waiting_on(Role.ENTERPRISE, c))
     return where
 
 

@@ -4,7 +4,6 @@ The application form is public; every other page is for the enterprise's staff (
 owner's console pages for the owner only).
 """
 
-import csv
 import io
 import secrets
 from functools import wraps
@@ -31,7 +30,7 @@ from markupsafe import Markup
 from odr import display as rows
 from odr.auth.decorators import check_capability
 from odr.auth.models import StaffRole, UserRole
-from odr.disputes import deadlines, enterprises, formats
+from odr.disputes import deadlines, enterprises, formats, joint
 from odr.disputes.choices import Issue, Request
 from odr.disputes.deadlines import SHANGHAI
 from odr.disputes.evidence import ALLOWED, sniff
@@ -46,8 +45,6 @@ from odr.types import utcnow
 bp = Blueprint("merchant", __name__)
 
 PUBLIC_ENDPOINTS = {"merchant.apply", "merchant.applied"}
-# The application form is public and creates an account: a few tries an hour per address.
-APPLY_RATE_LIMIT = "20 per hour"
 
 
 @bp.before_request
@@ -148,7 +145,7 @@ def read_upload(storage) -> tuple[bytes | None, str | None, str | None]:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
-@limiter.limit(APPLY_RATE_LIMIT, methods=["POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
 def apply():
     form = ApplyForm()
     form.region_code.choices = region_choices()
@@ -222,11 +219,13 @@ def inbox():
     staff = queries.staff_names(current_user.enterprise_id)
     header = queries.inbox_header(current_user.enterprise_id, now)
     issues = rows.labels_of(Issue)
+    first_page = not request.args.get("cursor")
     return render_template(
         "merchant/inbox.html",
+        groups=joint.enterprise_groups(current_user.enterprise_id) if first_page else [],
         cases=inbox_rows(complaints, {u.id: u.name for u in staff}, issues),
         next_cursor=next_cursor,
-        first_page=not request.args.get("cursor"),
+        first_page=first_page,
         flt=flt,
         counts=header,
         assignees=assignee_choices(staff),
@@ -256,6 +255,7 @@ class InboxRow(NamedTuple):
     clock: rows.Clock | None  # shown with macros.clock_of while the case is open
     filed: str
     assignee: str | None
+    turn: rows.TurnCell | None  # what the case waits for from the enterprise
 
 
 def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow]:
@@ -288,6 +288,7 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
                 rows.clock_parts(r.deadline_at, left, locale) if left is not None else None,
                 rows.local_day(r.filed_at, locale=locale),
                 staff.get(r.assignee_id),
+                rows.turn_cell(r.turn, r.deadline_at, r.performance_due, locale),
             )
         )
     return out
@@ -320,15 +321,6 @@ def assign():
     return redirect(target)
 
 
-CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Text as a spreadsheet shows it; a leading formula character is neutralised."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_INJECTION) else text
-
-
 @bp.route("/inbox/export.csv")
 def export():
     """The filtered list as CSV, streamed, UTF-8 with a byte-order mark for Excel."""
@@ -347,29 +339,32 @@ def export():
         _("Amount"),
         _("Claimed"),
         _("Assigned to"),
+        _("Joint complaint"),
     ]
+    group_of = joint.references_by_case(current_user.enterprise_id)
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = formats.csv_writer(buffer)
         yield "\ufeff"
         writer.writerow(header)
         for count, complaint in enumerate(queries.all_rows(flt, now=now), start=1):
             writer.writerow(
                 [
-                    _cell(complaint.reference),
-                    _cell(complaint.state.label),
+                    complaint.reference,
+                    complaint.state.label,
                     complaint.filed_at.astimezone(_tz()).strftime(formats.CSV_DATETIME_FORMAT),
                     complaint.deadline_at.astimezone(_tz()).strftime(formats.CSV_DATE_FORMAT)
                     if complaint.deadline_at
                     else "",
-                    _cell(complaint.complainant_name),
-                    _cell(formats.mask_phone(complaint.complainant_phone)),
-                    _cell(complaint.issue.label),
-                    _cell(complaint.subject),
+                    complaint.complainant_name,
+                    formats.mask_phone(complaint.complainant_phone),
+                    complaint.issue.label,
+                    complaint.subject,
                     f"{complaint.amount:.2f}",
                     f"{complaint.claimed_amount:.2f}",
-                    _cell(staff.get(complaint.assignee_id, "")),
+                    staff.get(complaint.assignee_id, ""),
+                    group_of.get(complaint.id, ""),
                 ]
             )
             if count % 500 == 0:
@@ -396,4 +391,5 @@ def _tz():
 
 import odr.merchant.cases  # noqa: E402  (routes on bp)
 import odr.merchant.integration  # noqa: E402
+import odr.merchant.joint  # noqa: E402
 import odr.merchant.staff  # noqa: E402, F401

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from odr.disputes import records
 from odr.disputes.choices import RecordKind
-from odr.extensions import limiter
+from odr.extensions import db, limiter
 from odr.public.views import bp
 
 UPLOAD_LIMIT = "30 per minute"
@@ -39,6 +39,7 @@ def _read_upload(storage) -> bytes | None:
 
 def _result(code: str, upload_form=None, comparison=None, status=200):
     info = records.verification(code)
+    db.session.commit()  # a record rendered on demand by verification() is kept
     kind_label = str(RecordKind(info["kind"]).label) if info["valid"] else None
     return (
         render_template(

@@ -14,6 +14,12 @@ from odr.disputes.models.complaint import (  # noqa: F401
     Record,
     Signature,
 )
+from odr.disputes.models.integrity import AuditSeal, IdempotentRequest  # noqa: F401
+from odr.disputes.models.joint import (  # noqa: F401
+    JointComplaint,
+    JointMember,
+    JointState,
+)
 from odr.disputes.models.notify import (  # noqa: F401
     DeliveryAttempt,
     Notification,

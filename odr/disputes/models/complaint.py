@@ -79,6 +79,9 @@ class Complaint(db.Model):
             "performance_reminder_at",
             **_only("performance_reminder_at IS NOT NULL"),
         ),
+        # The sweep's look for clocks computed under another calendar (odr/disputes/clocks.py):
+        # a closed case has none, so each of its three range scans finds only stale ones.
+        sa.Index("ix_complaint_calendar", "state", "calendar_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +127,10 @@ class Complaint(db.Model):
     reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Working days left on the mediation clock while suspended.
     clock_days_left: Mapped[int | None] = mapped_column()
+    # The version (deadlines.Calendar.version) of the calendar the running clock (deadline_at,
+    # reminder_at or clock_days_left) was computed under; None when no clock runs or when
+    # it must be computed again. The sweep acts only on clocks of the calendar in force.
+    calendar_version: Mapped[str | None] = mapped_column(sa.String(16))
     overdue_flagged: Mapped[bool] = mapped_column(default=False)
     raised_to_body_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mediation_body.id"))
     rule_version: Mapped[str] = mapped_column(sa.String(16), default=RULE_VERSION)
@@ -320,25 +327,47 @@ class Signature(db.Model):
 
 
 class MediationSession(db.Model):
-    """A scheduled mediation session, online or on site."""
+    """A scheduled mediation session: online (a link), in person (a place) or by phone."""
 
     __tablename__ = "mediation_session"
+    __table_args__ = (
+        sa.CheckConstraint("mode IN ('online', 'in_person', 'phone')", name="mode_known"),
+        sa.CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="ends_after_start"),
+        # The sweep's reminder pass: the sessions not reminded yet, by start.
+        sa.Index("ix_mediation_session_remind", "reminded_at", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(
         sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True
     )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    mode: Mapped[str] = mapped_column(sa.String(16))  # online | on_site
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(sa.String(16))  # online | in_person | phone
     place: Mapped[str | None] = mapped_column(sa.String(300))
+    link: Mapped[str | None] = mapped_column(sa.String(500))
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the parties were reminded (the working day before); NULL until then.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Record(db.Model):
-    """An issued PDF record: its bytes and SHA-256 never change after issue."""
+    """An issued PDF record: its bytes and SHA-256 never change once rendered. A record is
+    issued with the case's move (its code and the data it shows, `context`, fixed then) and
+    rendered after the commit by the worker, or on demand when someone asks for it first:
+    until then `sha256`, `path` and `size` are empty."""
 
     __tablename__ = "record"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(sha256 IS NULL) = (path IS NULL) AND (sha256 IS NULL) = (size IS NULL)",
+            name="rendered_together",
+        ),
+        # The worker's pass over the records still to render: only those are in it.
+        sa.Index("ix_record_pending", "id", **_only("context IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(
@@ -347,9 +376,15 @@ class Record(db.Model):
     kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind, "record_kind"))
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    path: Mapped[str] = mapped_column(sa.String(200))
-    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    path: Mapped[str | None] = mapped_column(sa.String(200))
+    size: Mapped[int | None] = mapped_column()
     language: Mapped[str] = mapped_column(sa.String(8))
+    # What the PDF shows, built when the record was issued; cleared once rendered.
+    context: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
 
     complaint = relationship("Complaint")
+
+    @property
+    def ready(self) -> bool:
+        return self.sha256 is not None
