@@ -90,8 +90,13 @@ def test_an_expired_offer_cannot_be_accepted(world, api, db):
     db.session.rollback()
 
     # The API shows it expired (today is after 2026-09-10) and refuses to accept it.
-    shown = api.get(world.consumer, f"/complaints/{case.id}").get_json()["offers"][0]
+    detail = api.get(world.consumer, f"/complaints/{case.id}").get_json()
+    shown = detail["offers"][0]
     assert shown["status"] == "expired" and shown["expires_on"] == "2026-09-10"
+    # Nobody waits on the consumer to answer it: the enterprise's turn is another offer.
+    assert detail["your_turn"] is None
+    theirs = api.get(world.agent, f"/complaints/{case.id}").get_json()["your_turn"]
+    assert theirs["step"] == "answer_rejection"
     refused = api.post(world.consumer, f"/complaints/{case.id}/offers/{offer.id}/accept")
     assert refused.status_code == 409
     assert db.session.get(Complaint, case.id).state == State.NEGOTIATING
