@@ -140,6 +140,8 @@ ANCHORS = {
     "agreement_signed": "agreement",
     "record_issued": "records",
     "performance": "performance",
+    "performance_due": "performance",
+    "agreement_changes_requested": "agreement",
 }
 
 
