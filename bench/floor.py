@@ -81,11 +81,11 @@ INSERT_CASE = sa.text(
     "INSERT INTO complaint (reference, consumer_id, complainant_name, complainant_phone, "
     "complainant_address, language, enterprise_id, green_channel, subject_kind, subject, "
     "purchase_date, purchase_place, amount, issue, requests, claimed_amount, facts, state, "
-    "deadline_at, reminder_at, overdue_flagged, rule_version, filed_at, answer_due_at, "
-    "version) VALUES (:reference, :consumer_id, :name, :phone, :address, 'zh_CN', "
-    ":enterprise_id, :green, :subject_kind, :subject, :purchase_date, :purchase_place, "
-    ":amount, :issue, :requests, :claimed_amount, :facts, 'negotiating', :deadline, "
-    ":reminder, :false, '2026.1', :now, :deadline, 1) RETURNING id"
+    "deadline_at, reminder_at, overdue_flagged, seller_address_usable, rule_version, "
+    "filed_at, answer_due_at, version) VALUES (:reference, :consumer_id, :name, :phone, "
+    ":address, 'zh_CN', :enterprise_id, :green, :subject_kind, :subject, :purchase_date, "
+    ":purchase_place, :amount, :issue, :requests, :claimed_amount, :facts, 'negotiating', "
+    ":deadline, :reminder, :false, :true, '2026.1', :now, :deadline, 1) RETURNING id"
 )
 SET_REFERENCE = sa.text(
     "UPDATE complaint SET reference = :reference, chain_head = :hash, version = 2 "
@@ -155,6 +155,7 @@ def bare_filing(engine, data: dict) -> tuple[dict, int]:
                 "deadline": deadline,
                 "reminder": deadline - timedelta(days=3),
                 "false": False,
+                "true": True,  # seller_address_usable: the model's default, nothing in doubt
                 "now": now,
             },
         ).scalar_one()

@@ -54,7 +54,9 @@ BENCH_EMAILS = {
 }
 BIG_ENTERPRISE = "全国在线零售集团有限公司"
 
-# A plausible mix for a platform that has run for two years: most cases are closed.
+# A plausible mix for a platform that has run for two years: most cases are closed. A few
+# are members' claims in joint complaints still gathering members (plan_joints groups them,
+# JOINT_MIN to JOINT_MAX to a group).
 MIX = {
     "negotiating": 0.10,
     "pending_acceptance": 0.03,
@@ -64,7 +66,10 @@ MIX = {
     "mediated": 0.10,
     "refused": 0.06,
     "terminated": 0.08,
-    "withdrawn": 0.16,
+    "withdrawn": 0.155,
+    # Last, so that the other states' shares of the random draw (plan_states) stay where
+    # they were before joint complaints: only some withdrawn cases became gathering ones.
+    "gathering": 0.005,
 }
 # Only open cases: the sweep's worst case ("K due among N open").
 OPEN_MIX = {
@@ -122,7 +127,9 @@ MESSAGES = [
 COUNTIES = ["410102", "410103", "410105", "410302", "410311", "330106"]
 
 
-OPEN = {"negotiating", "pending_acceptance", "mediating", "suspended"}
+OPEN = {"gathering", "negotiating", "pending_acceptance", "mediating", "suspended"}
+# Members of a gathering joint complaint (odr.disputes.models.joint.MIN_MEMBERS is 2).
+JOINT_MIN, JOINT_MAX = 2, 5
 
 
 @functools.cache
@@ -237,17 +244,28 @@ class Sink:
             from odr.extensions import db
 
             table = db.metadata.tables[name]
-            self.tables[name] = ([c.name for c in table.columns], _converters(table, self.dialect))
+            # A column the generator does not name takes its model's plain default (a
+            # column added since, e.g. a flag that defaults to true), else NULL.
+            defaults = {
+                c.name: c.default.arg
+                for c in table.columns
+                if c.default is not None and not c.default.is_callable and c.default.is_scalar
+            }
+            self.tables[name] = (
+                [c.name for c in table.columns],
+                _converters(table, self.dialect),
+                defaults,
+            )
         return self.tables[name]
 
     def write(self, name: str, rows: list[dict]) -> None:
         if not rows:
             return
-        columns, converters = self._table(name)
+        columns, converters, defaults = self._table(name)
         try:
             tuples = list(map(itemgetter(*columns), rows))
         except KeyError:
-            tuples = [tuple(row.get(c) for c in columns) for row in rows]
+            tuples = [tuple(row.get(c, defaults.get(c)) for c in columns) for row in rows]
         if converters:
             converted = []
             for item in tuples:
@@ -573,7 +591,17 @@ def _calendar(as_of: datetime) -> WorkCalendar:
 class Ids:
     """Next free id of every table the builder writes."""
 
-    TABLES = ("case_event", "message", "offer", "agreement", "signature", "notification", "record")
+    TABLES = (
+        "case_event",
+        "message",
+        "offer",
+        "agreement",
+        "signature",
+        "notification",
+        "record",
+        "joint_complaint",
+        "joint_member",
+    )
 
     def __init__(self, start: dict[str, int]):
         self.next = dict(start)
@@ -594,9 +622,13 @@ class Rows:
     signature: list = field(default_factory=list)
     notification: list = field(default_factory=list)
     record: list = field(default_factory=list)
+    joint_complaint: list = field(default_factory=list)
+    joint_member: list = field(default_factory=list)
 
     ORDER = (
         "complaint",
+        "joint_complaint",
+        "joint_member",
         "offer",
         "agreement",
         "signature",
@@ -618,6 +650,63 @@ class CaseBuilder:
 
     def __init__(self, world: World, ids: Ids, rows: Rows):
         self.w, self.ids, self.rows = world, ids, rows
+        # case id -> (its group, its membership) for members' claims in gathering groups
+        self.joints: dict[int, tuple[dict, dict]] = {}
+
+    def plan_joints(self, groups: list[list[int]]) -> None:
+        """The joint complaints still gathering members, one per list of member case ids
+        (ascending: members join in the order their cases are filed). As
+        odr.disputes.joint makes them: against an approved enterprise, with the group's
+        issue and story; the creator first (their claim given at the start, so their case
+        is filed as the group is made), the others joining since, each with a case of their
+        own; in some groups the members have already elected one or two representatives
+        (joint.elect writes no event)."""
+        w, cal = self.w, self.w.cal
+        rng = random.Random(w.seed * 1_000_003 - 1)
+        today = cal.local_day(w.as_of)
+        latest = w.as_of - timedelta(minutes=1)
+        for cases in groups:
+            joint_id = self.ids.take("joint_complaint")
+            enterprise = self._pick_enterprise(rng, approved_only=True)
+            kind, subject, issue = PRODUCTS[rng.randrange(len(PRODUCTS))]
+            created = min(self._day_time(rng, today - timedelta(days=rng.randint(0, 20))), latest)
+            consumers: list[int] = []
+            for cid in cases:  # distinct consumers: one membership each
+                consumer_id = self._consumer(cid, rng)
+                while consumer_id in consumers:
+                    consumer_id = w.consumer_first + 1 + rng.randrange(w.consumer_count - 1)
+                consumers.append(consumer_id)
+            span = int((latest - created).total_seconds())
+            joined = [created] + sorted(
+                created + timedelta(seconds=rng.randint(0, span)) for _ in cases[1:]
+            )
+            draw = rng.random()
+            elected = 0 if draw < 0.4 else 1 if draw < 0.8 else 2
+            group = {
+                "id": joint_id,
+                "reference": f"JC-{cal.local_day(created).year}-{joint_id:07d}",
+                "enterprise_id": enterprise.id,
+                "issue": issue,
+                "subject_kind": kind,
+                "subject": subject,
+                "facts": rng.choice(FACTS),
+                "green_channel": rng.random() < 0.9,
+                "state": "gathering",
+                "created_by_id": consumers[0],
+                "created_at": created,
+                "submitted_at": None,
+                "submitted_by_id": None,
+                "mediator_id": None,
+            }
+            for i, cid in enumerate(cases):
+                member = {
+                    "consumer_id": consumers[i],
+                    "joined_at": joined[i],
+                    "representative": i < elected,
+                    "first": i == 0,
+                    "enterprise": enterprise,
+                }
+                self.joints[cid] = (group, member)
 
     # helpers
     def _event(self, c, at, actor_id, role, action, from_state, to_state, details):
@@ -749,7 +838,8 @@ class CaseBuilder:
         rng = random.Random(w.seed * 1_000_003 + cid)
         as_of = w.as_of
         today = cal.local_day(as_of)
-        consumer_id = self._consumer(cid, rng)
+        joint = self.joints.get(cid) if state == "gathering" else None
+        consumer_id = joint[1]["consumer_id"] if joint else self._consumer(cid, rng)
         name, phone, region, address, locale = consumer_particulars(consumer_id)
         if consumer_id == w.bench["consumer"]:
             locale = "zh_CN"
@@ -771,15 +861,21 @@ class CaseBuilder:
         green = via_enterprise or (
             enterprise is not None and not enterprise.odr and rng.random() < 0.5
         )
+        if joint:  # the group's respondent and channel (joint._case_fields)
+            enterprise, green = joint[1]["enterprise"], joint[0]["green_channel"]
         resp_region = enterprise.region if enterprise else COUNTIES[cid % len(COUNTIES)]
         body_id = w.body_for_region.get(resp_region)
 
         kind, subject, issue = PRODUCTS[rng.randrange(len(PRODUCTS))]
+        if joint:
+            kind, subject, issue = (joint[0][k] for k in ("subject_kind", "subject", "issue"))
         amount = Decimal(rng.choice([59, 128, 299, 459, 899, 1299, 2599, 3999, 6800, 12000]))
         claimed = amount * rng.choice([1, 1, 1, 2, 3]) if issue == "counterfeit" else amount
 
         # When it was filed: open cases recently, closed ones over the last two years.
-        if state == "negotiating":
+        if joint:  # when the member joined (the creator: when the group was made)
+            filed = joint[1]["joined_at"]
+        elif state == "negotiating":
             filed = self._negotiating_filed(rng, today, due)
         elif state in open_states:
             filed = None  # decided below, backwards from arrival
@@ -857,6 +953,8 @@ class CaseBuilder:
         c["reference"] = f"ODR-{cal.local_day(c['filed_at']).year}-{cid:07d}"
         c["purchase_date"] = cal.local_day(c["filed_at"]) - timedelta(days=rng.randint(3, 60))
         t = c["filed_at"]
+        if joint:
+            return self._gathering(c, *joint)
 
         # -- filing
         if via_enterprise:
@@ -1171,6 +1269,43 @@ class CaseBuilder:
         self._notify(c, consumer_id, "mediated", at, read=True)
         return self._after_close(c, rng, at, consumer_id)
 
+    def _gathering(self, c, group, member):
+        """A member's claim in a gathering group, as operations.filing(joint_id=...) files
+        it: not routed (no body, no clock, no arrival), nobody told, one `file` event to
+        `gathering` naming the group. The group's row goes in with its first member's
+        case, each membership with its member's."""
+        from odr.disputes.rules import rule_set_for
+
+        t = c["filed_at"]
+        self._event(
+            c,
+            t,
+            c["consumer_id"],
+            "consumer",
+            "file",
+            None,
+            "gathering",
+            {
+                "joint_complaint_id": group["id"],
+                "rule_set": rule_set_for(self.w.cal.local_day(t)).code,
+                "identity_declared": True,
+            },
+        )
+        if member["first"]:
+            self.rows.joint_complaint.append(group)
+        self.rows.joint_member.append(
+            {
+                "id": self.ids.take("joint_member"),
+                "joint_id": group["id"],
+                "consumer_id": c["consumer_id"],
+                "complaint_id": c["id"],
+                "representative": member["representative"],
+                "joined_at": member["joined_at"],
+                "left_at": None,
+            }
+        )
+        return self._finish(c)
+
     def _negotiating_filed(self, rng, today: date, due: bool) -> datetime:
         cal = self.w.cal
         for _ in range(50):
@@ -1265,6 +1400,32 @@ def plan_states(n: int, mix: dict[str, float], seed: int) -> list[str]:
     return rng.choices(names, weights=weights, k=n)
 
 
+def plan_joints(states: list[str], seed: int, mix: dict[str, float]) -> list[list[int]]:
+    """Group the `gathering` slots of a plan into joint complaints of JOINT_MIN to JOINT_MAX
+    members each (slot offsets, ascending within a group). When the mix has gathering
+    cases, the plan gets at least JOINT_MIN of them (other slots, never negotiating ones,
+    become gathering), so that a small run still holds a whole group."""
+    rng = random.Random(seed + 2)
+    slots = [i for i, s in enumerate(states) if s == "gathering"]
+    if mix.get("gathering") and len(slots) < JOINT_MIN:
+        spare = [i for i, s in enumerate(states) if s not in {"gathering", "negotiating"}]
+        for i in rng.sample(spare, min(len(spare), JOINT_MIN - len(slots))):
+            states[i] = "gathering"
+            slots.append(i)
+    slots.sort()
+    rng.shuffle(slots)
+    groups, left = [], len(slots)
+    while left >= JOINT_MIN:
+        size = min(rng.randint(JOINT_MIN, JOINT_MAX), left)
+        if left - size == 1:  # never leave a group of one behind
+            size = size + 1 if size < JOINT_MAX else size - 1
+        groups.append(sorted(slots[left - size : left]))
+        left -= size
+    for i in slots[:left]:  # only when no slot could be spared: no group of one
+        states[i] = "withdrawn"
+    return groups
+
+
 def _start_ids(engine: sa.Engine) -> dict[str, int]:
     out = {}
     with engine.connect() as conn:
@@ -1294,6 +1455,7 @@ def generate(
     sink = Sink(engine, tune=tune)
     world = build_reference(n, as_of, seed, sink, progress)
     states = plan_states(n, MIXES[mix], seed)
+    groups = plan_joints(states, seed, MIXES[mix])
     start = _start_ids(engine)
     first_case = start["complaint"]
     negotiating = [first_case + i for i, s in enumerate(states) if s == "negotiating"]
@@ -1304,6 +1466,7 @@ def generate(
     ids, rows = Ids(start), Rows()
     builder = CaseBuilder(world, ids, rows)
     builder.every = max(1, n // 60)
+    builder.plan_joints([[first_case + i for i in group] for group in groups])
     counts: dict[str, int] = {}
     samples: dict[str, list[int]] = {"consumer": [], "big_negotiating": []}
     for offset, state in enumerate(states):

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole
+from odr.disputes import joint, records
 from odr.disputes import operations as ops
 from odr.disputes import requests as service_requests
 from odr.disputes.models import (
@@ -517,6 +518,33 @@ def seed_demo() -> list[tuple[str, str, str]]:
             "real_name": True,
         },
     )
+
+    # A joint complaint (共同投诉) still gathering members: two consumers, one story.
+    def claim(days_ago, amount, facts):
+        return {
+            "purchase_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+            "amount": amount,
+            "claimed_amount": amount,
+            "requests": ["refund"],
+            "facts": facts,
+        }
+
+    group = joint.start(
+        consumer,
+        {
+            "enterprise_id": dennis.id,
+            "issue": "prepaid_card",
+            "subject_kind": "service",
+            "subject": "会员储值卡停止服务 (prepaid membership card no longer honoured)",
+            "facts": "门店停业，储值卡余额无法使用，也不予退款。",
+            **claim(40, "2000.00", "储值卡余额 2000 元无法使用。"),
+        },
+    )
+    joint.join(
+        consumer_en,
+        group,
+        claim(35, "1500.00", "A 1,500 yuan balance on the card can no longer be used."),
+    )
     admin = db.session.scalar(db.select(User).where(User.email == "admin@odr.demo"))
     db.session.add(
         ConsumerWarning(
@@ -529,4 +557,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         )
     )
     db.session.commit()
+    # The demo's records exist at once, whether or not the worker is running yet.
+    while records.render_due():
+        pass
     return list(DEMO_LOGINS)

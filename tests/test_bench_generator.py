@@ -9,7 +9,16 @@ import sqlalchemy as sa
 from bench.generate import BENCH_EMAILS, BENCH_PASSWORD, generate
 from odr.auth.models import User
 from odr.disputes.events import verify_chain
-from odr.disputes.models import CaseEvent, Complaint, Message, Offer, Signature
+from odr.disputes.models import (
+    CaseEvent,
+    Complaint,
+    JointComplaint,
+    JointMember,
+    Message,
+    Notification,
+    Offer,
+    Signature,
+)
 from odr.disputes.states import CLOSED_STATES, OPEN_STATES, State
 from odr.disputes.sweep import sweep
 
@@ -46,6 +55,9 @@ def test_every_case_is_consistent(db):
             assert case.closed_at is None
             if case.state == State.SUSPENDED:
                 assert case.deadline_at is None and case.clock_days_left
+            elif case.state == State.GATHERING:  # a joint complaint's member: no clock yet
+                assert case.deadline_at is None and case.reminder_at is None
+                assert case.body_id is None and case.arrived_at is None
             else:
                 assert case.deadline_at is not None
         else:
@@ -60,6 +72,32 @@ def test_every_case_is_consistent(db):
         if case.state == State.NEGOTIATING:
             assert case.enterprise is not None and case.enterprise.is_odr
             assert case.answer_due_at == case.deadline_at
+
+    # Every gathering case is one member's claim in a gathering joint complaint of 2 to 5
+    # members, each a different consumer, against the group's approved enterprise.
+    gathering = {c.id: c for c in cases if c.state == State.GATHERING}
+    members = db.session.scalars(sa.select(JointMember).order_by(JointMember.id)).all()
+    assert sorted(m.complaint_id for m in members) == sorted(gathering)
+    for joint in db.session.scalars(sa.select(JointComplaint)):
+        mine = [m for m in members if m.joint_id == joint.id]
+        assert joint.state == "gathering" and 2 <= len(mine) <= 5
+        assert joint.reference.endswith(f"{joint.id:07d}")
+        assert mine[0].consumer_id == joint.created_by_id
+        assert mine[0].joined_at == joint.created_at
+        assert len({m.consumer_id for m in mine}) == len(mine)
+        assert sum(m.representative for m in mine) <= 2
+        assert joint.enterprise.is_odr
+        for m in mine:
+            case = gathering[m.complaint_id]
+            assert m.left_at is None and m.joined_at == case.filed_at
+            assert case.consumer_id == m.consumer_id
+            assert (case.enterprise_id, case.issue, case.subject) == (
+                joint.enterprise_id,
+                joint.issue,
+                joint.subject,
+            )
+            [filing] = events[case.id]
+            assert filing.details["joint_complaint_id"] == joint.id
 
     assert db.session.scalar(sa.select(sa.func.count(Message.id))) > 0
     assert db.session.scalar(sa.select(sa.func.count(Signature.id))) > 0
@@ -113,3 +151,87 @@ def test_new_rows_get_fresh_ids_after_a_bulk_load(db):
     db.session.add(offer)
     db.session.commit()
     assert offer.id > top_offer
+
+
+def test_a_gathering_member_case_looks_like_the_portals(db):
+    """A generated member's claim has the rows and the filing event's details that
+    odr/disputes/joint.py writes when a consumer starts or joins a group."""
+    from datetime import timedelta
+
+    from odr.disputes import joint
+
+    meta = _generate()
+    generated = db.session.scalar(
+        sa.select(Complaint).where(Complaint.state == State.GATHERING).limit(1)
+    )
+    group = db.session.get(JointComplaint, joint.joint_of(generated.id).id)
+    creator, joiner = db.session.scalars(
+        sa.select(User)
+        .where(User.role == "consumer", User.id != meta["bench_users"]["consumer"]["id"])
+        .order_by(User.id.desc())
+        .limit(2)
+    ).all()
+    claim = {
+        "purchase_date": "2026-06-01",
+        "purchase_place": "线上店铺",
+        "amount": "300.00",
+        "claimed_amount": "300.00",
+        "requests": ["refund"],
+        "facts": "健身房关门，预付卡余额无法使用。",
+    }
+    now = AS_OF - timedelta(hours=1)
+    made = joint.start(
+        creator,
+        {
+            "enterprise_id": group.enterprise_id,
+            "issue": str(group.issue),
+            "subject": group.subject,
+            "facts": group.facts,
+            **claim,
+        },
+        now=now,
+    )
+    joint.join(joiner, made, claim, now=now)
+    db.session.commit()
+
+    def filing(case_id):
+        return db.session.scalar(
+            sa.select(CaseEvent).where(CaseEvent.complaint_id == case_id).order_by(CaseEvent.id)
+        )
+
+    def shape(obj, skip=()):
+        return {
+            c.key: getattr(obj, c.key) is None
+            for c in sa.inspect(type(obj)).columns
+            if c.key not in skip
+        }
+
+    # The portal's filing leaves it empty and its next sweep stamps it (clocks.catch_up);
+    # the generator stamps its open cases as that sweep would.
+    later = {"calendar_version"}
+    for member in joint.members_of(made):
+        portal = db.session.get(Complaint, member.complaint_id)
+        assert shape(portal, later) == shape(generated, later)
+        ours, theirs = filing(generated.id), filing(portal.id)
+        assert (ours.action, ours.actor_role, ours.from_state, ours.to_state) == (
+            theirs.action,
+            theirs.actor_role,
+            theirs.from_state,
+            theirs.to_state,
+        )
+        assert list(ours.details) == list(theirs.details)
+        assert ours.details["rule_set"] == theirs.details["rule_set"]
+        assert ours.details["identity_declared"] is theirs.details["identity_declared"] is True
+        ours_member = db.session.scalar(
+            sa.select(JointMember).where(JointMember.complaint_id == generated.id)
+        )
+        assert shape(member, {"representative"}) == shape(ours_member, {"representative"})
+    assert shape(made) == shape(group)
+    # Nobody is told of a claim that waits for the group.
+    assert not db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(
+            Notification.complaint_id.in_(
+                [generated.id, *(m.complaint_id for m in joint.members_of(made))]
+            )
+        )
+    )

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from odr.disputes import operations as ops
+from odr.disputes import records
 from odr.disputes.events import verify_chain
 from odr.disputes.models import CaseEvent, Record
 from odr.maintenance.audit import verify_all
@@ -26,6 +27,7 @@ def settled_case(world, db, *, now=None):
     db.session.commit()
     ops.accept_offer(world.consumer, complaint, offer.id)
     db.session.commit()
+    records.render_due()  # the worker renders the settlement record after the commit
     return complaint
 
 

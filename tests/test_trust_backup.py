@@ -115,7 +115,11 @@ def referenced_file_hashes(app) -> dict[str, str]:
     out = {}
     with app.app_context():
         names = [("UPLOAD_DIR", n) for n in _db.session.scalars(sa.select(Evidence.stored_name))]
-        names += [("RECORD_DIR", n) for n in _db.session.scalars(sa.select(Record.path))]
+        # A record not rendered yet names no file (the worker renders it from its row).
+        names += [
+            ("RECORD_DIR", n)
+            for n in _db.session.scalars(sa.select(Record.path).where(Record.path.is_not(None)))
+        ]
         _db.session.remove()
     for key, name in names:
         path = Path(app.config[key]) / name

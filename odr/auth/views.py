@@ -4,6 +4,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -64,6 +65,9 @@ def sign_in(user: User) -> None:
     into the cookie (a session id fixed before sign-in opens nothing)."""
     lang = session.get("lang")
     session.clear()
+    # Flask-WTF keeps the token it made this request in `g`: made from the secret just
+    # discarded, it must not reach a page rendered after this.
+    g.pop("csrf_token", None)
     if lang:
         session["lang"] = lang
     login_user(user)
@@ -81,6 +85,7 @@ def logout():
     # on the same browser; only the language choice stays.
     lang = session.get("lang")
     session.clear()
+    g.pop("csrf_token", None)  # made from the discarded secret (see sign_in)
     if lang:
         session["lang"] = lang
     flash(_("You are signed out."), "info")

@@ -247,8 +247,14 @@ def _referenced_files(conn: sa.Connection) -> dict[str, list[str]]:
         .scalars()
         .all()
     )
+    # A record issued moments ago has no file yet (the worker renders it from the data kept
+    # on its row, which the backup carries): there is nothing to copy.
     records = list(
-        conn.execute(sa.select(Record.__table__.c.path).order_by(Record.__table__.c.id))
+        conn.execute(
+            sa.select(Record.__table__.c.path)
+            .where(Record.__table__.c.path.is_not(None))
+            .order_by(Record.__table__.c.id)
+        )
         .scalars()
         .all()
     )
