@@ -187,6 +187,14 @@ def clock_parts(deadline_at: datetime, left: int | None = None, locale: str | No
     return Clock(clock_class(left), local_day(deadline_at, locale=locale), clock_text(left, locale))
 
 
+def offer_status_of(offer):
+    """Where an offer stands as its parties see it today (an open one past its day is
+    expired: operations.offer_status)."""
+    from odr.disputes.operations import offer_status
+
+    return offer_status(offer, deadlines.local_date(utcnow()))
+
+
 class TurnCell(NamedTuple):
     """A list row's "your turn" marker: what the case waits for from the reader, by when
     (a deadline's clock, or a day)."""
@@ -212,6 +220,7 @@ def turn_cell(step: str | None, deadline_at, performance_due, locale: str | None
 
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
+        offer_status_of=offer_status_of,
         clock_parts=clock_parts,
         days_left=days_left,
         local_day=local_day,

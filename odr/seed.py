@@ -22,6 +22,11 @@ from odr.extensions import db
 from odr.types import utcnow
 
 P = "Demo-2026!"
+# The names the demo enterprises use in English (searchable, shown to English readers).
+ENGLISH_NAMES = {
+    "河南丹尼斯百货有限公司": "Henan Dennis Department Store Co., Ltd.",
+    "洛阳牡丹家电有限公司": "Luoyang Peony Home Appliances Co., Ltd.",
+}
 DEMO_LOGINS = [
     ("admin", "admin@odr.demo", P),
     ("mediator", "mediator@odr.demo", P),
@@ -247,6 +252,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         )
         db.session.add(e)
         db.session.flush()
+        e.name_en = ENGLISH_NAMES.get(name)
         owner = user(
             UserRole.ENTERPRISE, owner_email, owner_name, enterprise=e, staff_role=StaffRole.OWNER
         )

@@ -117,7 +117,11 @@ def unread_count() -> int:
 
 
 def localdt(value: datetime | None, fmt: str = formats.DATETIME_FORMAT) -> str:
-    return format_datetime(value, fmt) if value else ""
+    """A moment in Asia/Shanghai; in the default pattern followed by the zone's name."""
+    if not value:
+        return ""
+    text = format_datetime(value, fmt)
+    return text + formats.moment_zone(get_locale()) if fmt == formats.DATETIME_FORMAT else text
 
 
 def money_filter(value) -> str:

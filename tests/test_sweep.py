@@ -309,7 +309,9 @@ def test_sweep_command_prints_what_it_did(app, world, db):
     assert any(
         line.startswith(f"{c.reference} escalated") and office.name in line for line in lines
     )
-    assert lines[-1] == "done: escalated=1, flagged_overdue=0, terminated_t5=0, reminded=0"
+    assert lines[-1] == (
+        "done: escalated=1, flagged_overdue=0, terminated_t5=0, performance_asked=0, reminded=0"
+    )
 
     again = runner.invoke(args=["odr", "sweep", "--as-of", "2026-10-19T09:00:00"])
     assert again.exit_code == 0

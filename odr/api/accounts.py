@@ -88,7 +88,8 @@ def register_consumer():
     bp,
     "GET",
     "/enterprises",
-    summary="Search approved ODR enterprises by part of the name or the full credit code",
+    summary="Search approved ODR enterprises by part of the Chinese or English name, the "
+    "name's pinyin (whole or initials) or the full credit code",
     tags=("public", "consumer"),
     auth=False,
     query=schemas.EnterpriseQuery,
@@ -127,6 +128,7 @@ def apply_enterprise():
     data = payload(schemas.EnterpriseIn)
     enterprise = enterprise_ops.apply(
         name=data.name,
+        name_en=data.name_en,
         credit_code=data.credit_code,
         region_code=data.region_code,
         address=data.address,

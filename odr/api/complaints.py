@@ -263,11 +263,13 @@ def upload_evidence(complaint_id: int):
     summary="Make a settlement offer (enterprise)",
     tags=("enterprise",),
     body=schemas.OfferIn,
-    responses={201: schemas.OfferOut},
+    responses={201: schemas.OfferCreated},
     idempotent=True,
     errors=(403, 409),
 )
 def make_offer(complaint_id: int):
+    """A ¥0 refund or compensation is made all the same, and answered with a `warnings`
+    entry (`zero_amount`) the caller should show to whoever made it."""
     complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.MAKE_OFFER)
     data = payload(schemas.OfferIn)
@@ -278,8 +280,10 @@ def make_offer(complaint_id: int):
         amount=data.amount,
         terms=data.terms,
         performance_due=data.performance_due,
+        expires_on=data.expires_on,
     )
-    answer = offer_dict(offer)  # before the commit expires it (one query fewer)
+    # Before the commit expires it (one query fewer).
+    answer = {**offer_dict(offer), "warnings": ops.offer_warnings(offer.remedy, offer.amount)}
     db.session.commit()
     return answer, 201
 
@@ -305,7 +309,7 @@ def accept_offer(complaint_id: int, offer_id: int):
     bp,
     "POST",
     OFFER + "/reject",
-    summary="Reject an offer, optionally with a counter-proposal (consumer)",
+    summary="Reject an offer, optionally with a counter-offer: remedy and amount (consumer)",
     tags=("consumer",),
     body=schemas.RejectIn,
     body_required=False,
@@ -316,7 +320,14 @@ def reject_offer(complaint_id: int, offer_id: int):
     complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.REJECT_OFFER)
     data = payload(schemas.RejectIn)
-    ops.reject_offer(caller(), complaint, offer_id, counter_proposal=data.counter_proposal)
+    ops.reject_offer(
+        caller(),
+        complaint,
+        offer_id,
+        counter_proposal=data.counter_proposal,
+        counter_remedy=str(data.counter_remedy) if data.counter_remedy else None,
+        counter_amount=data.counter_amount,
+    )
     db.session.commit()
     return case_detail(complaint, caller()), 200
 
@@ -360,6 +371,13 @@ _simple_move(
     ("consumer",),
 )
 _simple_move(
+    "reopen_complaint",
+    Move.REOPEN,
+    ops.reopen,
+    "Ask for mediation again after reporting a breach of the agreement (consumer)",
+    ("consumer",),
+)
+_simple_move(
     "withdraw_complaint",
     Move.WITHDRAW,
     ops.withdraw,
@@ -383,6 +401,26 @@ def sign_agreement(complaint_id: int):
     complaint = load_case(complaint_id, lock=True)
     require_part(complaint, Move.SIGN_AGREEMENT)
     ops.sign_agreement(caller(), complaint, ip_address=request.remote_addr)
+    db.session.commit()
+    return case_detail(complaint, caller()), 200
+
+
+@endpoint(
+    bp,
+    "POST",
+    CASE + "/agreement/changes",
+    summary="Ask the mediator for changes to the proposed agreement, with reasons "
+    "(consumer or enterprise, before signing)",
+    tags=("consumer", "enterprise"),
+    body=schemas.ChangesIn,
+    responses={200: schemas.CaseDetail},
+    errors=(403, 409),
+)
+def ask_for_changes(complaint_id: int):
+    complaint = load_case(complaint_id, lock=True)
+    require_part(complaint, Move.ASK_CHANGES)
+    data = payload(schemas.ChangesIn)
+    ops.ask_for_changes(caller(), complaint, reasons=data.reasons)
     db.session.commit()
     return case_detail(complaint, caller()), 200
 

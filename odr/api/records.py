@@ -146,6 +146,9 @@ def enterprise_stats():
             "settlement_rate": number(row.get("settlement_rate")),
             "on_time_rate": number(row.get("on_time_rate")),
             "average_days": number(row.get("average_days")),
+            "status": row["status"],
+            "breaches": int(row.get("breaches") or 0),
+            "satisfaction": number(row.get("satisfaction")),
         }
         for row in enterprise_scoreboard()
     ]

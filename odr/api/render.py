@@ -6,7 +6,8 @@ from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from odr.auth.models import User
-from odr.disputes import sessions, turns
+from odr.disputes import deadlines, sessions, turns
+from odr.disputes import operations as ops
 from odr.disputes.choices import AgreementStatus
 from odr.disputes.models import (
     Agreement,
@@ -24,6 +25,7 @@ from odr.disputes.permissions import can_see_contact, role_in_case
 from odr.disputes.serialize import complaint_summary, event_dict, iso, money_str
 from odr.disputes.states import Role
 from odr.extensions import db
+from odr.types import utcnow
 
 
 def _value(enum_value):
@@ -49,6 +51,7 @@ def enterprise_public(enterprise: Enterprise) -> dict:
     return {
         "id": enterprise.id,
         "name": enterprise.name,
+        "name_en": enterprise.name_en,
         "credit_code": enterprise.credit_code,
         "region_code": enterprise.region_code,
         "status": str(enterprise.status),
@@ -194,8 +197,13 @@ def offer_dict(offer: Offer) -> dict:
         "amount": money_str(offer.amount),
         "terms": offer.terms,
         "performance_due": _date(offer.performance_due),
-        "status": offer.status,
+        "status": ops.offer_status(offer, deadlines.local_date(utcnow())),
+        "expires_on": _date(offer.expires_on),
         "counter_proposal": offer.counter_proposal,
+        "counter_remedy": _value(offer.counter_remedy),
+        "counter_amount": money_str(offer.counter_amount)
+        if offer.counter_amount is not None
+        else None,
         "created_at": iso(offer.created_at),
         "answered_at": iso(offer.answered_at),
     }

@@ -145,6 +145,9 @@ class OwnerIn(In):
 
 class EnterpriseIn(In):
     name: Text(200, 1)
+    name_en: Text(200) | None = Field(
+        None, description="The enterprise's name in English (optional; searched too)."
+    )
     credit_code: Text(18, 1)
     region_code: Text(12, 1)
     address: Text(300, 1)
@@ -251,10 +254,21 @@ class OfferIn(In):
     amount: Money
     terms: Text(10_000, 1)
     performance_due: DateText | None = None
+    expires_on: DateText | None = Field(
+        None, description="The last day the offer may be accepted (none: until answered)."
+    )
 
 
 class RejectIn(In):
-    counter_proposal: Text(10_000) | None = None
+    counter_proposal: Text(10_000) | None = Field(None, description="A note to the enterprise.")
+    counter_remedy: Remedy | None = Field(
+        None, description="The counter-offer's remedy (with counter_amount)."
+    )
+    counter_amount: Money | None = None
+
+
+class ChangesIn(In):
+    reasons: Text(4000, 1) = Field(description="What should change in the proposal, and why.")
 
 
 class ReasonIn(In):
@@ -469,6 +483,7 @@ class TokenOut(Out):
 class EnterprisePublic(Out):
     id: int
     name: str
+    name_en: str | None
     credit_code: str
     region_code: str
     status: EnterpriseStatus
@@ -548,10 +563,25 @@ class OfferOut(Out):
     amount: MoneyText
     terms: str
     performance_due: date | None
-    status: OfferStatus
+    status: OfferStatus = Field(description='"expired": open, but past `expires_on`.')
+    expires_on: date | None
     counter_proposal: str | None
+    counter_remedy: Remedy | None
+    counter_amount: MoneyText | None
     created_at: datetime
     answered_at: datetime | None
+
+
+class WarningOut(Out):
+    code: str
+    message: str
+
+
+class OfferCreated(OfferOut):
+    warnings: list[WarningOut] = Field(
+        description="What the enterprise may not have meant: `zero_amount` for a ¥0 refund "
+        "or compensation (accepted all the same)."
+    )
 
 
 class MessageOut(Out):
@@ -754,11 +784,16 @@ class ScoreRow(Out):
     enterprise_id: int
     name: str
     credit_code: str
+    status: Literal["approved", "exited"] = Field(
+        description='"exited": left the ODR programme; its record stays public.'
+    )
     cases: int
     settled: int
     settlement_rate: float | None
     on_time_rate: float | None
     average_days: float | None
+    breaches: int = Field(description="Agreements the consumer reported were not carried out.")
+    satisfaction: float | None = Field(description="Average rating, 1 to 5, of rated cases.")
 
 
 class Scoreboard(Out):

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from odr.disputes.choices import Issue, PerformanceStatus, Request, SubjectKind
+from odr.disputes.choices import Issue, PerformanceStatus, Remedy, Request, SubjectKind
 from odr.forms import MultiCheckboxField, options
 
 NOT_LISTED = "other"
@@ -163,12 +163,41 @@ class ConfirmForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
+    """Rejecting, optionally with a counter-offer: a remedy and an amount (the operation
+    asks for both or neither) and a note."""
+
+    counter_remedy = SelectField(_l("What you would accept instead"), validators=[Optional()])
+    counter_amount = StringField(
+        _l("Amount you would accept (CNY)"), validators=[Optional(), Length(max=20)]
+    )
     counter_proposal = TextAreaField(
-        _l("Your counter-proposal (optional)"),
+        _l("Note to the enterprise (optional)"),
         validators=[Optional(), Length(max=10_000)],
         render_kw={"rows": 2},
     )
     submit = SubmitField(_l("Reject this offer"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counter_remedy.choices = [("", _l("No counter-offer")), *Remedy.choices()]
+
+
+class ChangesForm(FlaskForm):
+    reasons = TextAreaField(
+        _l("What should change, and why"),
+        validators=[DataRequired(), Length(max=4000)],
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField(_l("Ask the mediator for changes"))
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(
+        _l("What was not done (optional)"),
+        validators=[Optional(), Length(max=10_000)],
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Ask for mediation again"))
 
 
 class EscalateForm(FlaskForm):

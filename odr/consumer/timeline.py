@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from odr import display as rows
-from odr.disputes import deadlines
+from odr.disputes import deadlines, formats
 from odr.disputes.choices import PerformanceStatus, Remedy, Request
 from odr.disputes.models import CaseEvent, Complaint, MediationBody
 from odr.disputes.states import Move, RefusalReason, State, TerminationReason, action_label
@@ -42,6 +42,10 @@ DETAIL_LABELS = {
     "remedy": _l("Remedy"),
     "amount": _l("Amount"),
     "counter_proposal": _l("Counter-proposal"),
+    "counter_offer": _l("Counter-offer"),
+    "reasons": _l("Changes asked for"),
+    "asked_by": _l("Asked by"),
+    "performance_due": _l("Performance due"),
     "ground": _l("Ground"),
     "reason": _l("Reason"),
     "explanation": _l("Explanation"),
@@ -111,7 +115,8 @@ def local_dt(value: datetime | None) -> str:
     if value.tzinfo is None:  # Flask-Babel takes a naive datetime for UTC
         value = value.replace(tzinfo=UTC)
     at = value.astimezone(deadlines.SHANGHAI)
-    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    zone = formats.moment_zone(get_locale())
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}{zone}"
 
 
 WHO_MUST_ACT = {
@@ -190,7 +195,11 @@ def event_details(event, complaint: Complaint, bodies: dict[int, str]) -> list:
             add("amount", money_filter(float(details["amount"])))
         except (TypeError, ValueError):
             add("amount", details["amount"])
+    if details.get("counter_remedy"):
+        shown = money_filter(details.get("counter_amount"))
+        add("counter_offer", f"{_enum_label(Remedy, details['counter_remedy'])} · {shown}")
     add("counter_proposal", details.get("counter_proposal"))
+    add("reasons", details.get("reasons"))
     reason = details.get("reason")
     if reason:
         if event.action == Move.REFUSE:
@@ -204,7 +213,13 @@ def event_details(event, complaint: Complaint, bodies: dict[int, str]) -> list:
         code = details["termination_reason"]
         add("ground", f"{code} · {_enum_label(TerminationReason, code)}")
     if details.get("party") in PARTY_LABELS:
-        add("signed_by", _texts("consumer.parties", PARTY_LABELS)[details["party"]])
+        key = "asked_by" if event.action == Move.ASK_CHANGES else "signed_by"
+        add(key, _texts("consumer.parties", PARTY_LABELS)[details["party"]])
+    if details.get("performance_due") and event.action == Move.REMIND_PERFORMANCE:
+        try:
+            add("performance_due", rows.local_day(date.fromisoformat(details["performance_due"])))
+        except (TypeError, ValueError):
+            add("performance_due", details["performance_due"])
     if details.get("status"):
         add("performance", _enum_label(PerformanceStatus, details["status"]))
     add("note", details.get("note"))

@@ -38,8 +38,8 @@ from odr.consumer.timeline import (
     who_must_act,
     who_must_act_in,
 )
+from odr.disputes import deadlines, permissions, sessions, turns
 from odr.disputes import operations as ops
-from odr.disputes import permissions, sessions, turns
 from odr.disputes.choices import AgreementStatus
 from odr.disputes.evidence import store_evidence
 from odr.disputes.models import (
@@ -64,6 +64,7 @@ from odr.disputes.states import (
 )
 from odr.extensions import db, login_manager
 from odr.forms import add_errors
+from odr.types import utcnow
 from odr.urls import same_site_path
 
 bp = Blueprint("consumer", __name__)
@@ -298,6 +299,8 @@ BLANK_FORMS = {
     "sign_form": lambda: forms.SignForm(formdata=None),
     "performance_form": lambda: forms.PerformanceForm(prefix="perf", formdata=None),
     "rating_form": lambda: forms.RatingForm(prefix="rate", formdata=None),
+    "changes_form": lambda: forms.ChangesForm(prefix="changes", formdata=None),
+    "reopen_form": lambda: forms.ReopenForm(prefix="reopen", formdata=None),
     "evidence_form": lambda: forms.CaseEvidenceForm(prefix="ev", formdata=None),
 }
 
@@ -414,6 +417,7 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
         "records": records,
         "may": {move.value: permissions.can(user, move, complaint) for move in TRANSITIONS},
         "may_write": may_write,
+        "performance_asked": ops.performance_asked(complaint, deadlines.local_date(utcnow())),
         "actor_label": actor_label,
         "request_labels": request_labels,
         "local_dt": local_dt,
@@ -520,9 +524,38 @@ def reject_offer(complaint_id: int, offer_id: int):
         "reject",
         "reject_form",
         lambda c, f: ops.reject_offer(
-            current_user, c, offer_id, counter_proposal=f.counter_proposal.data
+            current_user,
+            c,
+            offer_id,
+            counter_proposal=f.counter_proposal.data,
+            counter_remedy=f.counter_remedy.data or None,
+            counter_amount=f.counter_amount.data or None,
         ),
         _("You rejected the offer. The enterprise has been told."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/agreement/changes", methods=["POST"])
+def ask_for_changes(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.ChangesForm,
+        "changes",
+        "changes_form",
+        lambda c, f: ops.ask_for_changes(current_user, c, reasons=f.reasons.data),
+        _("Your request for changes was sent to the mediator."),
+    )
+
+
+@bp.route("/cases/<int:complaint_id>/reopen", methods=["POST"])
+def reopen(complaint_id: int):
+    return _act(
+        complaint_id,
+        forms.ReopenForm,
+        "reopen",
+        "reopen_form",
+        lambda c, f: ops.reopen(current_user, c, reason=f.reason.data),
+        _("Your case was sent to mediation again."),
     )
 
 

@@ -116,7 +116,7 @@ class RecordKind(_Labelled):
     @staticmethod
     def _labels():
         return {
-            RecordKind.SETTLEMENT: _l("Settlement record"),
+            RecordKind.SETTLEMENT: _l("Settlement agreement"),
             RecordKind.MEDIATION_AGREEMENT: _l("Mediation agreement"),
             RecordKind.REFUSAL: _l("Refusal decision"),
             RecordKind.TERMINATION: _l("Termination decision"),
@@ -132,6 +132,8 @@ class OfferStatus(_Labelled):
     REJECTED = "rejected"
     SUPERSEDED = "superseded"  # a newer offer replaced it
     LAPSED = "lapsed"  # the case went to mediation while it was open
+    # Never stored: an open offer past its last day, as operations.offer_status shows it.
+    EXPIRED = "expired"
 
     @staticmethod
     def _labels():
@@ -141,6 +143,7 @@ class OfferStatus(_Labelled):
             OfferStatus.REJECTED: _l("Rejected"),
             OfferStatus.SUPERSEDED: _l("Replaced by a newer offer"),
             OfferStatus.LAPSED: _l("Lapsed (the case went to mediation)"),
+            OfferStatus.EXPIRED: _l("Expired"),
         }
 
 

@@ -30,20 +30,34 @@ DECISION_SUBJECTS = {
 }
 
 
-def matching(text: str):
-    """The condition "part of the name, or the whole credit code, is `text`" (case-blind)."""
-    text = (text or "").strip()
+def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return db.or_(
-        Enterprise.name.ilike(f"%{escaped}%", escape="\\"),
+    return f"%{escaped}%"
+
+
+def matching(text: str):
+    """The condition "`text` names this enterprise" (case-blind), for every search (the
+    filing wizard, the API, the scoreboard): part of the Chinese name, part of the English
+    name, the pinyin of part of the name, whole or as initials ("dannisi", "dan ni si",
+    "hndns"), or the whole credit code."""
+    text = (text or "").strip()
+    conditions = [
+        Enterprise.name.ilike(_like(text), escape="\\"),
+        Enterprise.name_en.ilike(_like(text), escape="\\"),
         Enterprise.credit_code == text.upper(),
-    )
+    ]
+    # Pinyin is matched without spaces, apostrophes or tone marks: letters and digits only.
+    letters = "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
+    if len(letters) >= 2 and all(ch.isascii() for ch in text):
+        conditions.append(Enterprise.name_pinyin.like(f"%{letters}%"))
+    return db.or_(*conditions)
 
 
 def apply(
     *,
     name,
     credit_code,
+    name_en=None,
     region_code,
     address,
     contact_phone,
@@ -59,6 +73,9 @@ def apply(
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
         errors["name"] = str(_l("Enter the registered name (at most 200 characters)."))
+    name_en = (name_en or "").strip() if isinstance(name_en, str) or name_en is None else None
+    if name_en is None or len(name_en) > 200:
+        errors["name_en"] = str(_l("At most %(n)s characters.", n=200))
     code = normalise(credit_code if isinstance(credit_code, str) else "")
     problem = credit_code_error(code)
     if problem:
@@ -85,6 +102,7 @@ def apply(
         raise Invalid(_l("Please correct the marked fields."), errors)
     enterprise = Enterprise(
         name=name,
+        name_en=name_en or None,
         credit_code=code,
         region_code=region_code,
         address=address,

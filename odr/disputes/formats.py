@@ -5,12 +5,21 @@ import csv
 from decimal import Decimal
 
 # Babel patterns: a moment (pages, records, e-mails), a day on pages, a day in records.
+# A moment is always Asia/Shanghai and says so (moment_zone), the same digits in both
+# languages; a day is written in the reader's language (2026年12月11日, Dec 11, 2026).
 DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+# The zone a moment is shown in, named for each language (docs/GLOSSARY.md).
+ZONE_NAMES = {"zh": "（北京时间）", "en": " (China time, UTC+8)"}
 DATE_FORMAT = "medium"
 RECORD_DATE_FORMAT = "long"
 # strftime patterns of the CSV export (machine-readable, the same in every language).
 CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 CSV_DATE_FORMAT = "%Y-%m-%d"
+
+
+def moment_zone(locale) -> str:
+    """What follows a moment's digits in `locale` ("zh_CN", "en", a Babel Locale)."""
+    return ZONE_NAMES["en" if str(locale).startswith("en") else "zh"]
 
 
 def amount(value) -> str:

@@ -98,6 +98,14 @@ KINDS = {
         _l("Performance was reported on case %(reference)s"),
         {"consumer", "enterprise", "mediator"},
     ),
+    "performance_due": (
+        _l("Case %(reference)s: the agreement is due today. Was it carried out?"),
+        {"consumer", "enterprise"},
+    ),
+    "agreement_changes_requested": (
+        _l("A party asked for changes to the proposed agreement on case %(reference)s"),
+        {"mediator"},
+    ),
 }
 
 WEBHOOK_EVENTS = {
@@ -133,6 +141,8 @@ ANCHORS = {
     "agreement_signed": "agreement",
     "record_issued": "records",
     "performance": "performance",
+    "performance_due": "performance",
+    "agreement_changes_requested": "agreement",
 }
 
 

@@ -772,8 +772,12 @@ def make_offer(
     amount,
     terms,
     performance_due=None,
+    expires_on=None,
     now: datetime | None = None,
 ) -> Offer:
+    """An enterprise's offer; it replaces the open one. `expires_on`: the last day it may
+    be accepted (none: until it is answered). A ¥0 refund is allowed but warned about
+    (offer_warnings): the web asks to confirm, the API answers the warning."""
     now = _now(now)
     errors: dict = {}
     values: dict = {}
@@ -782,6 +786,7 @@ def make_offer(
         ("amount", lambda: _amount(amount, "amount")),
         ("terms", lambda: _text(terms, "terms")),
         ("performance_due", lambda: _date(performance_due, "performance_due", required=False)),
+        ("expires_on", lambda: _date(expires_on, "expires_on", required=False)),
     ):
         try:
             values[field] = fn()
@@ -789,8 +794,10 @@ def make_offer(
             errors.update(exc.fields)
     role = _role(actor, complaint)
     check_move(Move.MAKE_OFFER, complaint.state, role)
-    if values.get("performance_due") and values["performance_due"] < deadlines.local_date(now):
-        errors["performance_due"] = str(_l("The date cannot be in the past."))
+    today = deadlines.local_date(now)
+    for field in ("performance_due", "expires_on"):
+        if values.get(field) and values[field] < today:
+            errors[field] = str(_l("The date cannot be in the past."))
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
     seals.remember_before(db.session(), "offer", [complaint.id])
@@ -831,11 +838,14 @@ def accept_offer(
     offer = _open_offer(complaint, offer_id)
     if offer.status != OfferStatus.OPEN:
         raise InvalidTransition(_l("This offer is no longer open."))
+    if offer_expired(offer, deadlines.local_date(now)):
+        raise InvalidTransition(
+            _l("This offer expired on %(day)s.", day=offer.expires_on.isoformat())
+        )
     offer.status = OfferStatus.ACCEPTED
     offer.answered_at = now
     complaint.settled_amount = offer.amount
-    complaint.performance_due = offer.performance_due
-    complaint.performance_status = PerformanceStatus.PENDING
+    _agreed(complaint, offer.performance_due)
     complaint.closed_at = now
     _set_clock(complaint, None)
     event = _move(complaint, Move.ACCEPT_OFFER, actor, now, details={"offer_id": offer.id})
@@ -854,41 +864,123 @@ def reject_offer(
     offer_id: int,
     *,
     counter_proposal=None,
+    counter_remedy=None,
+    counter_amount=None,
     now: datetime | None = None,
 ) -> Complaint:
+    """The consumer rejects an open offer, optionally with a counter-offer: a remedy and an
+    amount (both, or neither), and a note."""
     now = _now(now)
     role = _role(actor, complaint)
     check_move(Move.REJECT_OFFER, complaint.state, role)
     offer = _open_offer(complaint, offer_id)
     if offer.status != OfferStatus.OPEN:
         raise InvalidTransition(_l("This offer is no longer open."))
-    counter = _text(counter_proposal, "counter_proposal", required=False)
+    errors: dict = {}
+    values: dict = {}
+    for field, fn in (
+        ("counter_proposal", lambda: _text(counter_proposal, "counter_proposal", required=False)),
+        (
+            "counter_remedy",
+            lambda: (
+                _enum(Remedy, counter_remedy, "counter_remedy")
+                if counter_remedy not in (None, "")
+                else None
+            ),
+        ),
+        (
+            "counter_amount",
+            lambda: (
+                _amount(counter_amount, "counter_amount")
+                if counter_amount not in (None, "")
+                else None
+            ),
+        ),
+    ):
+        try:
+            values[field] = fn()
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if not errors and (values["counter_remedy"] is None) != (values["counter_amount"] is None):
+        missing = "counter_amount" if values["counter_amount"] is None else "counter_remedy"
+        errors[missing] = str(_l("A counter-offer needs both a remedy and an amount."))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    counter = values["counter_proposal"]
     offer.status = OfferStatus.REJECTED
     offer.answered_at = now
     offer.counter_proposal = counter
-    event = _move(
-        complaint,
-        Move.REJECT_OFFER,
-        actor,
-        now,
-        details={"offer_id": offer.id, "counter_proposal": counter},
-    )
+    offer.counter_remedy = values["counter_remedy"]
+    offer.counter_amount = values["counter_amount"]
+    details = {"offer_id": offer.id, "counter_proposal": counter}
+    if offer.counter_remedy is not None:
+        details |= {
+            "counter_remedy": str(offer.counter_remedy),
+            "counter_amount": f"{offer.counter_amount:.2f}",
+        }
+    event = _move(complaint, Move.REJECT_OFFER, actor, now, details=details)
     notify(
         complaint,
         "offer_rejected",
         actor=actor,
-        params={"offer_id": offer.id, "counter_proposal": counter},
+        params=dict(details),
         event_id=event.id,
     )
     return complaint
 
 
+# -- offers: the rules a page and the API both show ---------------------------------------
+
+# Remedies whose amount is money paid to the consumer: ¥0 of one is worth a warning.
+PAID_REMEDIES = frozenset({Remedy.REFUND, Remedy.COMPENSATE})
+
+
+def offer_warnings(remedy, amount) -> list[dict]:
+    """What an enterprise is warned of before (web) or after (API `warnings`) making an
+    offer: none for an ordinary offer. A ¥0 refund or compensation is allowed (the terms
+    may give something else) but usually a mistake, and the consumer reads it as none."""
+    try:
+        remedy, value = Remedy(remedy), money(amount)
+    except (ValueError, TypeError, InvalidOperation):
+        return []
+    if remedy in PAID_REMEDIES and value == 0:
+        return [
+            {
+                "code": "zero_amount",
+                "message": str(
+                    _l("The offer pays ¥0.00: the consumer receives no money. Is that intended?")
+                ),
+            }
+        ]
+    return []
+
+
+def offer_expired(offer: Offer, today: date) -> bool:
+    """An open offer past its last day can no longer be accepted."""
+    return offer.expires_on is not None and offer.expires_on < today
+
+
+def offer_status(offer: Offer, today: date) -> OfferStatus:
+    """Where an offer stands as the parties see it: an open one past its day is expired."""
+    if offer.status == OfferStatus.OPEN and offer_expired(offer, today):
+        return OfferStatus.EXPIRED
+    return offer.status
+
+
 def _to_mediation(
-    cases, move: Move, actor: User | None, now: datetime, details, group: dict | None = None
+    cases,
+    move: Move,
+    actor: User | None,
+    now: datetime,
+    details,
+    group: dict | None = None,
+    *,
+    reopen: bool = False,
 ) -> list[Complaint]:
     """Leave direct settlement for the competent body (decline, escalate or deadline): one
     case by hand, a batch in the sweep, by the same statements (see _Batch).
-    `details(row)` is the event's own part."""
+    `details(row)` is the event's own part. `reopen`: an agreed case whose agreement was
+    breached (it is open again, and not yet asked about performance)."""
     batch = _Batch(cases, move, actor, now)
     bodies = batch.competent_bodies()
     calendar = deadlines.current()
@@ -904,6 +996,8 @@ def _to_mediation(
     # column named in SET, changed or not).
     if any(row.overdue_flagged or row.raised_to_body_id is not None for row in batch.rows):
         changes |= {"overdue_flagged": False, "raised_to_body_id": None}
+    if reopen:
+        changes |= {"closed_at": None, "performance_reminder_at": None}
 
     def body_id(row):
         return bodies[row.id][0] if bodies[row.id] else None
@@ -1246,6 +1340,47 @@ def signing_parties(complaint: Complaint) -> tuple[str, ...]:
     return (str(Role.CONSUMER), str(Role.ENTERPRISE))
 
 
+def ask_for_changes(actor: User, complaint: Complaint, *, reasons, now=None) -> Agreement:
+    """A party asks the mediator to change the proposed agreement before signing it, with
+    its reasons; the proposal stands until the mediator proposes another (which supersedes
+    it) or both sign it. The mediator is told; both parties see the request on the
+    timeline."""
+    now = _now(now)
+    role = _role(actor, complaint)
+    check_move(Move.ASK_CHANGES, complaint.state, role)
+    agreement = _current_agreement(complaint)
+    if agreement is None:
+        raise InvalidTransition(_l("There is no agreement to sign."))
+    if any(s.party == str(role) for s in agreement.signatures):
+        raise InvalidTransition(_l("You have already signed this agreement."))
+    reasons = _text(reasons, "reasons", limit=4000)
+    event = _move(
+        complaint,
+        Move.ASK_CHANGES,
+        actor,
+        now,
+        details={"agreement_id": agreement.id, "party": str(role), "reasons": reasons},
+    )
+    notify(
+        complaint,
+        "agreement_changes_requested",
+        actor=actor,
+        params={"agreement_id": agreement.id, "party": str(role)},
+        event_id=event.id,
+    )
+    return agreement
+
+
+def change_requests(complaint: Complaint, agreement_id: int) -> list[CaseEvent]:
+    """The parties' requests for changes to one proposed agreement, oldest first."""
+    events = db.session.scalars(
+        db.select(CaseEvent)
+        .where(CaseEvent.complaint_id == complaint.id, CaseEvent.action == str(Move.ASK_CHANGES))
+        .order_by(CaseEvent.id)
+    )
+    return [e for e in events if (e.details or {}).get("agreement_id") == agreement_id]
+
+
 def sign_agreement(
     actor: User,
     complaint: Complaint,
@@ -1285,8 +1420,7 @@ def sign_agreement(
     if both:
         agreement.status = AgreementStatus.SIGNED
         complaint.settled_amount = agreement.amount
-        complaint.performance_due = agreement.performance_due
-        complaint.performance_status = PerformanceStatus.PENDING
+        _agreed(complaint, agreement.performance_due)
         complaint.closed_at = now
         _set_clock(complaint, None)
     event = _move(
@@ -1399,9 +1533,32 @@ def expire_mediation(cases, *, now=None):
 # -- after the outcome -------------------------------------------------------------------
 
 
+def _agreed(complaint: Complaint, performance_due: date | None) -> None:
+    """An agreement binds (settlement accepted, mediation agreement signed): performance is
+    awaited, and the parties are asked about it from its due date (the sweep's
+    remind_performance); without a due date they may be asked at once."""
+    complaint.performance_due = performance_due
+    complaint.performance_status = PerformanceStatus.PENDING
+    complaint.performance_reminder_at = (
+        deadlines.start_of_day(performance_due).astimezone(UTC) if performance_due else None
+    )
+
+
+def performance_asked(complaint: Complaint, today: date) -> bool:
+    """Whether the parties are asked "was the agreement carried out?": an agreed case whose
+    performance is still awaited, from its due date on (at once when none was agreed)."""
+    return (
+        complaint.state in (State.SETTLED, State.MEDIATED)
+        and complaint.performance_status == PerformanceStatus.PENDING
+        and (complaint.performance_due is None or today >= complaint.performance_due)
+    )
+
+
 def report_performance(
     actor: User, complaint: Complaint, *, status, note=None, now=None
 ) -> Complaint:
+    """A party reports that the agreement was carried out (at any time: early performance
+    is welcome) or breached (only from the due date: before it nothing is late yet)."""
     now = _now(now)
     role = _role(actor, complaint)
     check_move(Move.REPORT_PERFORMANCE, complaint.state, role)
@@ -1411,8 +1568,22 @@ def report_performance(
             _l("Please correct the marked fields."),
             {"status": str(_l("Choose performed or breach."))},
         )
+    due = complaint.performance_due
+    if status == PerformanceStatus.BREACHED and due and deadlines.local_date(now) < due:
+        raise Invalid(
+            _l("Please correct the marked fields."),
+            {
+                "status": str(
+                    _l(
+                        "A breach can be reported from the performance due date (%(day)s).",
+                        day=due.isoformat(),
+                    )
+                )
+            },
+        )
     note = _text(note, "note", required=False)
     complaint.performance_status = status
+    complaint.performance_reminder_at = None
     event = _move(
         complaint,
         Move.REPORT_PERFORMANCE,
@@ -1421,6 +1592,54 @@ def report_performance(
         details={"status": str(status), "note": note},
     )
     notify(complaint, "performance", actor=actor, params={"status": str(status)}, event_id=event.id)
+    return complaint
+
+
+def remind_performance(cases, *, now=None):
+    """The performance due date has come: ask both parties whether the agreement was
+    carried out. One case or a batch (the sweep's), each through the table."""
+    now = _now(now)
+    moved = []
+    for complaint in _cases(cases):
+        if isinstance(complaint, int):
+            complaint = db.session.get(Complaint, complaint)
+        check_move(Move.REMIND_PERFORMANCE, complaint.state, _role(None, complaint))
+        complaint.performance_reminder_at = None
+        due = complaint.performance_due
+        event = _move(
+            complaint,
+            Move.REMIND_PERFORMANCE,
+            None,
+            now,
+            details={"performance_due": due.isoformat() if due else None},
+        )
+        notify(
+            complaint,
+            "performance_due",
+            params={"due": due.isoformat() if due else ""},
+            event_id=event.id,
+        )
+        moved.append(complaint)
+    return _alike(cases, moved)
+
+
+def reopen(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
+    """The consumer reported a breach of the agreement and asks for mediation again: the
+    case goes to the competent body as an escalation does (7 working days to accept)."""
+    now = _now(now)
+    reason = _text(reason, "reason", required=False)
+    role = _role(actor, complaint)
+    check_move(Move.REOPEN, complaint.state, role)
+    if complaint.performance_status != PerformanceStatus.BREACHED:
+        raise InvalidTransition(_l("Mediation can be asked for again once a breach is reported."))
+    _to_mediation(
+        complaint,
+        Move.REOPEN,
+        actor,
+        now,
+        lambda row: {"reason": reason, "from_state": str(row.state)},
+        reopen=True,
+    )
     return complaint
 
 

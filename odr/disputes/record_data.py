@@ -144,7 +144,10 @@ def _local(value: datetime) -> date:
 
 
 def moment(value: datetime | None) -> str:
-    return format_datetime(value, formats.DATETIME_FORMAT) if value else ""
+    """A moment as every page, e-mail and record writes it, with its zone."""
+    if not value:
+        return ""
+    return format_datetime(value, formats.DATETIME_FORMAT) + formats.moment_zone(get_locale())
 
 
 def _label(enum_cls, value) -> str:
@@ -157,14 +160,10 @@ def _label(enum_cls, value) -> str:
 
 
 def document_title(kind: RecordKind) -> str:
-    """The heading of the document, as the official form names it (和解协议书, 调解书, ...)."""
-    return {
-        RecordKind.SETTLEMENT: _("Settlement Agreement"),
-        RecordKind.MEDIATION_AGREEMENT: _("Mediation Agreement"),
-        RecordKind.REFUSAL: _("Decision Not to Accept the Complaint"),
-        RecordKind.TERMINATION: _("Decision to Terminate the Mediation"),
-        RecordKind.CASE_FILE: _("Case File"),
-    }[RecordKind(kind)]
+    """The heading of the document: the record's one name (RecordKind's label, the same on
+    the page, the link and the PDF; docs/GLOSSARY.md), in title case in English."""
+    label = str(RecordKind(kind).label)
+    return " ".join(word[:1].upper() + word[1:] for word in label.split(" "))
 
 
 def party_label(party: str) -> str:

@@ -189,7 +189,8 @@ def _minimal_context(complaint: Complaint, kind: RecordKind, code: str, issued_a
         "kind": str(kind),
         "title": _title(kind),
         "code": code,
-        "issued_at": format_datetime(issued_at, formats.DATETIME_FORMAT),
+        "issued_at": format_datetime(issued_at, formats.DATETIME_FORMAT)
+        + formats.moment_zone(get_locale() or "zh_CN"),
         "reference": getattr(complaint, "reference", "") or "",
         "chinese": str(get_locale() or "zh_CN").startswith("zh"),
         "colon": "：" if str(get_locale() or "zh_CN").startswith("zh") else ": ",

@@ -93,6 +93,13 @@ class Move(enum.StrEnum):
     TERMINATE = "terminate"
     EXPIRE = "expire"
     REPORT_PERFORMANCE = "report_performance"
+    # A party asks the mediator to change the proposed agreement (the case stays in
+    # mediation; the event carries the reasons).
+    ASK_CHANGES = "ask_changes"
+    # The sweep asks both parties, from the performance due date, whether it was carried out.
+    REMIND_PERFORMANCE = "remind_performance"
+    # The consumer reported a breach of the agreement and asks for mediation again.
+    REOPEN = "reopen"
     REMIND = "remind"
     RATE = "rate"
     # Not a move of the state machine (no row in TRANSITIONS, like FILE): an act written on
@@ -141,6 +148,9 @@ MOVE_LABELS = {
     Move.TERMINATE: _l("Mediation terminated"),
     Move.EXPIRE: _l("Mediation period expired"),
     Move.REPORT_PERFORMANCE: _l("Performance reported"),
+    Move.ASK_CHANGES: _l("Changes to the agreement requested"),
+    Move.REMIND_PERFORMANCE: _l("Asked whether the agreement was carried out"),
+    Move.REOPEN: _l("Breach reported; sent to mediation again"),
     Move.REMIND: _l("Deadline reminder sent"),
     Move.RATE: _l("Case rated"),
     Move.ADD_EVIDENCE: _l("Evidence added"),
@@ -178,6 +188,11 @@ TRANSITIONS: dict[Move, tuple[frozenset[State], frozenset[Role]]] = {
     Move.TERMINATE: (frozenset({S.MEDIATING, S.SUSPENDED}), frozenset({Role.MEDIATOR})),
     Move.EXPIRE: (frozenset({S.MEDIATING}), frozenset({Role.SYSTEM})),
     Move.REPORT_PERFORMANCE: (AGREED_STATES, frozenset({Role.CONSUMER, Role.ENTERPRISE})),
+    Move.ASK_CHANGES: (frozenset({S.MEDIATING}), frozenset({Role.CONSUMER, Role.ENTERPRISE})),
+    Move.REMIND_PERFORMANCE: (AGREED_STATES, frozenset({Role.SYSTEM})),
+    # Only after a reported breach (operations.reopen checks it): the agreement was not
+    # carried out, so the dispute goes to the competent body as an escalation does.
+    Move.REOPEN: (AGREED_STATES, frozenset({Role.CONSUMER})),
     # Only a running clock has a reminder: a suspended case's clock is paused, a gathering
     # one has none yet.
     Move.REMIND: (OPEN - {S.SUSPENDED, S.GATHERING}, frozenset({Role.SYSTEM})),
@@ -197,6 +212,7 @@ TARGETS: dict[Move, State] = {
     Move.RESUME: S.MEDIATING,
     Move.TERMINATE: S.TERMINATED,
     Move.EXPIRE: S.TERMINATED,
+    Move.REOPEN: S.PENDING_ACCEPTANCE,
 }
 
 

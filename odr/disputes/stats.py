@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from odr.disputes import deadlines, similar
-from odr.disputes.choices import Channel, Issue
+from odr.disputes.choices import Channel, Issue, PerformanceStatus
 from odr.disputes.memo import kept
 from odr.disputes.models import (
     Complaint,
@@ -287,6 +287,8 @@ def enterprise_numbers(now: datetime | None = None, enterprise_ids=None) -> dict
         _sum(answer_on_time),
         sa.func.sum(C.rating),
         sa.func.count(C.rating),
+        # Agreements reported breached (performance not carried out), reopened ones too.
+        _sum(C.performance_status == PerformanceStatus.BREACHED),
     ]
     days_expr = _working_days_expr()
     if days_expr is not None:
@@ -296,9 +298,9 @@ def enterprise_numbers(now: datetime | None = None, enterprise_ids=None) -> dict
     if days_expr is None:
         days = _working_days_sums(C.enterprise_id, [*where, agreed])
     else:
-        days = {row[0]: (int(row[8] or 0), int(row[9] or 0)) for row in rows}
+        days = {row[0]: (int(row[9] or 0), int(row[10] or 0)) for row in rows}
     result = {}
-    for eid, cases, closed, agreed_n, counted, on_time, rating_sum, ratings, *_ in rows:
+    for eid, cases, closed, agreed_n, counted, on_time, rating_sum, ratings, breaches, *_ in rows:
         n_days, total_days = days.get(eid, (0, 0))
         closed, agreed_n = int(closed or 0), int(agreed_n or 0)
         counted, on_time, ratings = int(counted or 0), int(on_time or 0), int(ratings or 0)
@@ -313,6 +315,7 @@ def enterprise_numbers(now: datetime | None = None, enterprise_ids=None) -> dict
             "average_days": round(total_days / n_days, 2) if n_days else None,
             "ratings": ratings,
             "satisfaction": round(int(rating_sum) / ratings, 2) if ratings else None,
+            "breaches": int(breaches or 0),
         }
     return result
 
@@ -328,6 +331,7 @@ EMPTY_NUMBERS = {
     "average_days": None,
     "ratings": 0,
     "satisfaction": None,
+    "breaches": 0,
 }
 
 
@@ -342,6 +346,8 @@ def _combine(enterprises, numbers: dict) -> list[dict]:
             "credit_code": credit_code,
             "status": str(status),
             "region_code": region_code,
+            # A snapshot taken before a figure was added has no value for it yet.
+            **EMPTY_NUMBERS,
             **numbers.get(eid, numbers.get(str(eid), EMPTY_NUMBERS)),
         }
         row["warning"] = bool(
@@ -355,7 +361,12 @@ def _combine(enterprises, numbers: dict) -> list[dict]:
     return result
 
 
-def _enterprises(approved_only: bool = False, enterprise_ids=None):
+# The public scoreboard's enterprises: the approved ones, and those that left the programme
+# (marked): their record stays public. A suspended one is off the board until reinstated.
+PUBLIC_STATUSES = (EnterpriseStatus.APPROVED, EnterpriseStatus.EXITED)
+
+
+def _enterprises(approved_only: bool = False, enterprise_ids=None, *, public: bool = False):
     query = sa.select(
         Enterprise.id,
         Enterprise.name,
@@ -365,6 +376,8 @@ def _enterprises(approved_only: bool = False, enterprise_ids=None):
     )
     if approved_only:
         query = query.where(Enterprise.status == EnterpriseStatus.APPROVED)
+    if public:
+        query = query.where(Enterprise.status.in_(PUBLIC_STATUSES))
     if enterprise_ids is not None:
         query = query.where(Enterprise.id.in_(list(enterprise_ids)))
     return db.session.execute(query).all()
@@ -381,21 +394,26 @@ def enterprise_performance(
 
 
 def performance_table(
-    *, approved_only: bool = False, version: "Versions | None" = None
+    *, approved_only: bool = False, version: "Versions | None" = None, public: bool = False
 ) -> list[dict]:
     """The enterprises as they are now, with their numbers from the snapshot. Kept in the
     process (read-only for callers) until the snapshot or an enterprise changes: with two
     thousand enterprises, combining them cost more than the rest of the page. `version`:
-    what `versions()` read for this request, else it is read here."""
+    what `versions()` read for this request, else it is read here. `public`: the
+    scoreboard's enterprises (PUBLIC_STATUSES)."""
+
+    def listed():
+        return _enterprises(approved_only, public=public)
+
     if not snapshots_enabled():
-        return _combine(_enterprises(approved_only), snapshot("performance")["numbers"])
+        return _combine(listed(), snapshot("performance")["numbers"])
     moment, enterprises = _performance_version(version)
     if moment is not None:
         _check_stale("performance", moment)
     return _kept(
-        ("performance_table", approved_only),
+        ("performance_table", approved_only, public),
         (moment, *enterprises),
-        lambda: _combine(_enterprises(approved_only), snapshot("performance", moment)["numbers"]),
+        lambda: _combine(listed(), snapshot("performance", moment)["numbers"]),
     )
 
 
@@ -450,24 +468,29 @@ SCOREBOARD_KEYS = (
     "enterprise_id",
     "name",
     "credit_code",
+    "status",
     "cases",
     "settled",
     "settlement_rate",
     "on_time_rate",
     "average_days",
+    "breaches",
+    "satisfaction",
+    "ratings",
 )
 
 
 def enterprise_scoreboard(version: Versions | None = None) -> list[dict]:
-    """The public scoreboard: approved ODR enterprises with their cases, agreements,
-    settlement rate, on-time answer rate and average working days to an agreement.
+    """The public scoreboard: approved ODR enterprises, and those that left the programme
+    (`status` "exited"), with their cases, agreements, settlement rate, on-time answer
+    rate, average working days to an agreement, breaches reported and satisfaction.
     Rates are fractions (0-1, four decimals) or None when there is nothing to measure yet.
     No personal data."""
 
     def compute():
         return [
             {key: row[key] for key in SCOREBOARD_KEYS}
-            for row in performance_table(approved_only=True, version=version)
+            for row in performance_table(public=True, version=version)
         ]
 
     if not snapshots_enabled():

@@ -1,7 +1,8 @@
 """The deadline sweep: runs every due clock once, as if the clock read `as_of`.
 
 Each kind of due case is moved by the operation a person's move goes through
-(operations.escalate_overdue, flag_overdue, expire_mediation, send_reminder), given a
+(operations.escalate_overdue, flag_overdue, expire_mediation, send_reminder,
+remind_performance), given a
 batch of cases instead of one. Idempotent and safe on many machines at once: due cases are
 taken in batches, locked with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL), moved, and
 committed together; if anything fails in a batch, the batch is undone and redone one case
@@ -25,7 +26,7 @@ from odr.disputes import clocks, deadlines, memo, sessions
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
 from odr.disputes.models import Complaint, IdempotentRequest, MediationBody
-from odr.disputes.states import OPEN_STATES, DomainError, State
+from odr.disputes.states import AGREED_STATES, OPEN_STATES, DomainError, State
 from odr.extensions import db
 from odr.types import utcnow
 
@@ -51,7 +52,7 @@ class SweepReport:
     def lines(self) -> list[str]:
         out = [f"sweep as of {self.as_of.isoformat()}"]
         out += [f"{ref} {action} {detail}".rstrip() for ref, action, detail in self.actions]
-        counted = ["escalated", "flagged_overdue", "terminated_t5", "reminded"]
+        counted = ["escalated", "flagged_overdue", "terminated_t5", "performance_asked", "reminded"]
         if self.count("session_reminded"):
             counted.append("session_reminded")
         summary = ", ".join(f"{action}={self.count(action)}" for action in counted)
@@ -224,6 +225,17 @@ KINDS = (
         lambda cases, now: ops.send_reminder(cases, now=now),
         lambda c: f"deadline {c.deadline_at.isoformat()}",
         lean=True,
+    ),
+    _Kind(
+        "performance_asked",
+        # A performance due date is a calendar day, not a working-day clock: no version.
+        lambda as_of, version: [
+            Complaint.performance_reminder_at <= as_of,
+            Complaint.state.in_(list(AGREED_STATES)),
+        ],
+        lambda cases, now: ops.remind_performance(cases, now=now),
+        lambda c: f"performance due {c.performance_due.isoformat() if c.performance_due else '-'}",
+        lean=False,
     ),
 )
 

@@ -5,11 +5,13 @@ The rule is one SQL expression per reader (`step_column(role)`), so that every l
 query and filters on it ("waiting on me") without a query per row; a single case asks the
 same expression (`turn_of_case`). `Turn` gives the step its words and its date.
 
-- consumer: answer the enterprise's open offer; sign a proposed agreement not yet signed
-  by them; say whether the agreement was carried out once its due date has come (not
-  before it, and not for an agreement without a date: the case page still asks).
+- consumer: answer the enterprise's open offer (not one past its last day); sign a
+  proposed agreement not yet signed by them; say whether the agreement was carried out once
+  its due date has come (not before it, and not for an agreement without a date: the case
+  page still asks).
 - enterprise: answer a new complaint (no offer yet); answer the consumer's rejection of
-  the last offer; sign a proposed agreement; carry out what was agreed by its date.
+  the last offer, or make another once it lapsed past its last day; sign a proposed
+  agreement; carry out what was agreed by its date.
 - mediator: decide whether to accept; conduct the mediation until an agreement is
   proposed; resume or end a suspended mediation.
 """
@@ -83,6 +85,23 @@ def _latest_offer_status(c):
     return sa.select(Offer.status).where(Offer.id == latest).scalar_subquery()
 
 
+def _latest_offer_lapsed(c, today):
+    """Whether the case's latest offer is open but past its last day (operations.offer_status
+    calls it expired: it can no longer be accepted, the enterprise makes another)."""
+    newest = Offer.__table__.alias("newest_offer")
+    latest = (
+        sa.select(sa.func.max(newest.c.id))
+        .where(newest.c.complaint_id == c.id)
+        .correlate_except(newest)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(Offer.id)
+        .where(Offer.id == latest, Offer.status == OfferStatus.OPEN, Offer.expires_on < today)
+        .exists()
+    )
+
+
 def _proposed(c):
     return sa.select(Agreement.id).where(
         Agreement.complaint_id == c.id, Agreement.status == AgreementStatus.PROPOSED
@@ -108,7 +127,11 @@ def step_column(role: Role | str | None, c=None):
     if role == Role.CONSUMER:
         whens = [
             (
-                sa.and_(state == State.NEGOTIATING, _latest_offer_status(c) == OfferStatus.OPEN),
+                sa.and_(
+                    state == State.NEGOTIATING,
+                    _latest_offer_status(c) == OfferStatus.OPEN,
+                    ~_latest_offer_lapsed(c, today),
+                ),
                 Step.ANSWER_OFFER.value,
             ),
             (
@@ -128,7 +151,12 @@ def step_column(role: Role | str | None, c=None):
                 Step.ANSWER_COMPLAINT.value,
             ),
             (
-                sa.and_(state == State.NEGOTIATING, latest != OfferStatus.OPEN),
+                # The consumer's rejection (or counter-offer) to answer, or an offer that
+                # lapsed unanswered past its last day: another offer is the answer.
+                sa.and_(
+                    state == State.NEGOTIATING,
+                    sa.or_(latest != OfferStatus.OPEN, _latest_offer_lapsed(c, today)),
+                ),
                 Step.ANSWER_REJECTION.value,
             ),
             (

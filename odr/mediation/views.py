@@ -494,6 +494,8 @@ def workspace_data(complaint: Complaint) -> dict:
         ).all(),
         "agreement": agreements[0] if agreements else None,
         "old_agreements": agreements[1:],
+        # The parties' requests for changes to the current proposal, with their reasons.
+        "change_requests": ops.change_requests(complaint, agreements[0].id) if agreements else [],
         "records": records.records_of(complaint),
     }
 

@@ -23,6 +23,7 @@ from odr.extensions import db
 from odr.merchant import queries
 from odr.merchant.forms import (
     AssignForm,
+    ChangesForm,
     DeclineForm,
     EvidenceForm,
     MessageForm,
@@ -51,6 +52,7 @@ def render_case(complaint: Complaint, status: int = 200, **forms):
         "offer_form": forms.get("offer_form") or OfferForm(**blank),
         "decline_form": forms.get("decline_form") or DeclineForm(**blank),
         "performance_form": forms.get("performance_form") or PerformanceForm(**blank),
+        "changes_form": forms.get("changes_form") or ChangesForm(**blank),
         "evidence_form": forms.get("evidence_form") or EvidenceForm(**blank),
         "sign_errors": forms.get("sign_errors") or [],
     }
@@ -208,6 +210,11 @@ def make_offer(case_id: int):
     form = OfferForm()
     if not form.validate_on_submit():
         return render_case(complaint, 422, offer_form=form)
+    warnings = ops.offer_warnings(form.remedy.data, form.amount.data)
+    if warnings and not form.confirm_zero.data:
+        # Asked once: the box appears with the warning, ticked it sends the offer.
+        form.confirm_zero.errors = [w["message"] for w in warnings]
+        return render_case(complaint, 422, offer_form=form)
     try:
         ops.make_offer(
             current_user,
@@ -216,10 +223,24 @@ def make_offer(case_id: int):
             amount=form.amount.data,
             terms=form.terms.data,
             performance_due=form.performance_due.data,
+            expires_on=form.expires_on.data,
         )
     except Invalid as exc:
         return _invalid(complaint, form, exc, "offer_form")
     return _done(complaint, _("Your offer was sent to the consumer."), "#offers")
+
+
+@bp.route("/cases/<int:case_id>/agreement/changes", methods=["POST"])
+def ask_for_changes(case_id: int):
+    complaint = load_case(case_id)
+    form = ChangesForm()
+    if not form.validate_on_submit():
+        return render_case(complaint, 422, changes_form=form)
+    try:
+        ops.ask_for_changes(current_user, complaint, reasons=form.reasons.data)
+    except Invalid as exc:
+        return _invalid(complaint, form, exc, "changes_form")
+    return _done(complaint, _("Your request for changes was sent to the mediator."), "#agreement")
 
 
 @bp.route("/cases/<int:case_id>/decline", methods=["POST"])

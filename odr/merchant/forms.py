@@ -46,6 +46,10 @@ class ApplyForm(FlaskForm):
         _l("Registered name of the enterprise"),
         validators=[DataRequired(REQUIRED), length(200)],
     )
+    name_en = StringField(
+        _l("Name in English (optional)"),
+        validators=[Optional(), length(200)],
+    )
     credit_code = StringField(
         _l("Unified social credit code"),
         validators=[DataRequired(REQUIRED), length(30)],
@@ -113,6 +117,13 @@ class OfferForm(PrefixedForm):
         validators=[Optional()],
         format="%Y-%m-%d",
     )
+    expires_on = DateField(
+        _l("Open for acceptance until (date, optional)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    # Shown only when the offer pays ¥0 of a refund or compensation (operations.offer_warnings).
+    confirm_zero = BooleanField(_l("Yes, the offer pays ¥0.00"))
     submit = SubmitField(_l("Send the offer"))
 
     def __init__(self, *args, **kwargs):
@@ -126,6 +137,14 @@ class DeclineForm(PrefixedForm):
         _l("Why you decline to settle"), validators=[DataRequired(REQUIRED), length(10000)]
     )
     submit = SubmitField(_l("Decline and send to mediation"))
+
+
+class ChangesForm(PrefixedForm):
+    prefix_name = "changes"
+    reasons = TextAreaField(
+        _l("What should change, and why"), validators=[DataRequired(REQUIRED), length(4000)]
+    )
+    submit = SubmitField(_l("Ask the mediator for changes"))
 
 
 class PerformanceForm(PrefixedForm):

@@ -171,6 +171,7 @@ def apply():
         try:
             enterprise = enterprises.apply(
                 name=form.name.data,
+                name_en=form.name_en.data,
                 credit_code=form.credit_code.data,
                 region_code=form.region_code.data,
                 address=form.address.data,

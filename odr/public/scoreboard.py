@@ -4,9 +4,9 @@ from flask import abort, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from odr.disputes import stats, supervision
+from odr.disputes import enterprises, stats, supervision
 from odr.disputes.memo import kept
-from odr.disputes.models import ConsumerWarning
+from odr.disputes.models import ConsumerWarning, Enterprise
 from odr.extensions import db
 from odr.public.views import bp
 
@@ -39,12 +39,9 @@ RENDERED_KEPT = 128  # languages × pages: bounded
 
 def _content(rows: list[dict], q: str, page: int) -> Markup:
     if q:
-        folded = q.casefold()
-        rows = [
-            r
-            for r in rows
-            if folded in r["name"].casefold() or folded in r["credit_code"].casefold()
-        ]
+        # The one search of enterprises (name, English name, pinyin, credit code).
+        found = set(db.session.scalars(db.select(Enterprise.id).where(enterprises.matching(q))))
+        rows = [r for r in rows if r["enterprise_id"] in found]
     pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     if page < 1 or page > pages:
         abort(404)
@@ -66,18 +63,23 @@ def _value(value) -> str:
 
 def _shown(row: dict) -> tuple:
     """A row as the table prints it, worked out here rather than by a macro call per cell:
-    (id, name, credit code, cases, agreements, then (data-value, text) for the settlement
-    rate, the on-time rate and the average days; text None prints a dash)."""
+    (id, name, credit code, exited, cases, agreements, then (data-value, text) for the
+    settlement rate, the on-time rate, the average days, the breaches and the satisfaction;
+    text None prints a dash)."""
     rate, on_time, days = row["settlement_rate"], row["on_time_rate"], row["average_days"]
+    breaches, satisfaction = row.get("breaches") or 0, row.get("satisfaction")
     return (
         row["enterprise_id"],
         row["name"],
         row["credit_code"],
+        row.get("status") == "exited",
         row["cases"],
         row["settled"],
         (_value(rate), None if rate is None else f"{rate * 100:.1f}%"),
         (_value(on_time), None if on_time is None else f"{on_time * 100:.1f}%"),
         (_value(days), None if days is None else f"{days:.1f}"),
+        (_value(breaches), str(breaches)),
+        (_value(satisfaction), None if satisfaction is None else f"{satisfaction:.1f} / 5"),
     )
 
 

@@ -30,6 +30,12 @@ def home():
     return render_template("public/home.html", warnings=warnings)
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading the page's icon link."""
+    return redirect(url_for("static", filename="img/favicon.svg"), 301)
+
+
 @bp.route("/healthz")
 def healthz():
     db.session.execute(db.text("SELECT 1"))

@@ -74,6 +74,12 @@ class Complaint(db.Model):
         ),
         # The sweep's overdue-acceptance pass: only the cases not flagged yet.
         sa.Index("ix_complaint_overdue", "state", "overdue_flagged", "deadline_at"),
+        # The sweep's performance question: only the agreed cases not asked yet.
+        sa.Index(
+            "ix_complaint_performance_reminder",
+            "performance_reminder_at",
+            **_only("performance_reminder_at IS NOT NULL"),
+        ),
         # The sweep's look for clocks computed under another calendar (odr/disputes/clocks.py):
         # a closed case has none, so each of its three range scans finds only stale ones.
         sa.Index("ix_complaint_calendar", "state", "calendar_version"),
@@ -177,6 +183,9 @@ class Complaint(db.Model):
     performance_status: Mapped[PerformanceStatus | None] = mapped_column(
         str_enum(PerformanceStatus, "performance_status")
     )
+    # When the parties are asked whether the agreement was carried out (the start of the
+    # performance due date, Asia/Shanghai); cleared once the sweep has asked them.
+    performance_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rating: Mapped[int | None] = mapped_column()
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -247,6 +256,7 @@ class Offer(db.Model):
     __tablename__ = "offer"
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("counter_amount >= 0", name="counter_amount_not_negative"),
         sa.Index("ix_offer_complaint", "complaint_id", "id"),
     )
 
@@ -261,6 +271,11 @@ class Offer(db.Model):
         EnumString(OfferStatus, 16), default=OfferStatus.OPEN
     )
     counter_proposal: Mapped[str | None] = mapped_column(sa.Text)
+    # The consumer's counter-offer on rejecting: a remedy and an amount (and the note above).
+    counter_remedy: Mapped[Remedy | None] = mapped_column(EnumString(Remedy, 16))
+    counter_amount: Mapped[Decimal | None] = mapped_column(Money)
+    # The last day (Asia/Shanghai) the offer may be accepted; none: open until answered.
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -6,7 +6,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from odr.extensions import db
 from odr.types import UTCDateTime, str_enum, utcnow
@@ -47,6 +48,21 @@ class Region(db.Model):
         return chain
 
 
+def pinyin_key(name: str | None) -> str:
+    """What a Latin-letter search matches an enterprise name against: its pinyin whole and
+    as initials, letters and digits only, lower case ("河南丹尼斯百货" -> "henandanisibaihuo
+    hndnsbh"); letters already Latin in the name stay as they are."""
+    if not name:
+        return ""
+    syllables = [s for s in lazy_pinyin(name, errors="default") if s.strip()]
+    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
+
+    def squeeze(parts) -> str:
+        return "".join(ch for ch in "".join(parts).lower() if ch.isascii() and ch.isalnum())
+
+    return f"{squeeze(syllables)} {squeeze(initials)}"[:1000]
+
+
 class EnterpriseStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -68,6 +84,11 @@ class Enterprise(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    # Optional: the name the enterprise uses in English (searched, shown to English readers).
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    # The name's pinyin, whole and as initials ("henandanisi hndns"), lower case: what the
+    # search matches a Latin-letter query against (set by odr.disputes.enterprises).
+    name_pinyin: Mapped[str | None] = mapped_column(sa.String(1000))
     credit_code: Mapped[str] = mapped_column(sa.String(18), unique=True)
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)
     address: Mapped[str] = mapped_column(sa.String(300))
@@ -90,6 +111,16 @@ class Enterprise(db.Model):
     @property
     def is_odr(self) -> bool:
         return self.status == EnterpriseStatus.APPROVED
+
+    def display_name(self) -> str:
+        if self.name_en and str(get_locale()) == "en":
+            return self.name_en
+        return self.name
+
+    @validates("name")
+    def _keep_pinyin(self, _key, name):
+        self.name_pinyin = pinyin_key(name)
+        return name
 
 
 class EnterpriseEvent(db.Model):
