@@ -259,3 +259,26 @@ def record_path(record):
     from flask import current_app
 
     return Path(current_app.config["RECORD_DIR"]) / record.path
+
+
+def test_the_api_list_marks_and_filters_the_cases_waiting_on_the_caller(world, api, db):
+    waiting = file_case(world.consumer, world.enterprise)
+    quiet = file_case(world.consumer, world.enterprise)
+    ops.make_offer(world.agent, waiting, remedy="refund", amount="100.00", terms="退款")
+    db.session.commit()
+
+    def listed(user, query=""):
+        return {
+            i["id"]: i["your_turn"]
+            for i in api.get(user, "/complaints" + query).get_json()["items"]
+        }
+
+    mine = listed(world.consumer)
+    assert mine[waiting.id]["step"] == "answer_offer" and mine[quiet.id] is None
+    assert set(listed(world.consumer, "?your_turn=1")) == {waiting.id}
+    # The enterprise's turn is the other case: it has no answer yet.
+    assert set(listed(world.agent, "?your_turn=1")) == {quiet.id}
+    assert listed(world.agent)[quiet.id]["step"] == "answer_complaint"
+    # The regulator takes no turn: the list is the same with or without the filter.
+    assert listed(world.admin, "?your_turn=1") == listed(world.admin)
+    assert all(turn is None for turn in listed(world.admin).values())

@@ -29,10 +29,11 @@ from odr.api.render import (
     message_dict,
     messages_query,
     offer_dict,
+    turn_dict,
 )
 from odr.api.spec import ICS, endpoint
 from odr.auth.models import UserRole
-from odr.disputes import notifications, permissions, sessions
+from odr.disputes import notifications, permissions, sessions, turns
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint, Message
 from odr.disputes.permissions import role_in_case
@@ -88,33 +89,57 @@ def list_complaints():
     kind, params = permissions.visibility(user)
     params.update(size=args.limit + 1, state=args.state, after=decode_cursor(args.cursor))
     by_state, paged = params["state"] is not None, params["after"] is not None
-    statement = _list_statement(kind, by_state, paged, db.engine.dialect.name)
+    role = TURN_ROLES.get(user.role)
+    statement = _list_statement(
+        kind, by_state, paged, db.engine.dialect.name, role, args.your_turn and role is not None
+    )
     params = {k: v for k, v in params.items() if v is not None}
     rows, cursor = page(db.session.execute(statement, params).all(), args.limit)
-    return {"items": case_rows_out(rows), "next_cursor": cursor}, 200
+    items = case_rows_out(rows)
+    for item, row in zip(items, rows, strict=True):
+        item["your_turn"] = turn_dict(turns.turn(row.turn, row.deadline_at, row.performance_due))
+    return {"items": items, "next_cursor": cursor}, 200
+
+
+# Whose turn a list shows is the caller's part: a consumer's, the enterprise's staff's, a
+# mediator's (the regulator takes no turn).
+TURN_ROLES = {
+    UserRole.CONSUMER: Role.CONSUMER,
+    UserRole.ENTERPRISE: Role.ENTERPRISE,
+    UserRole.MEDIATOR: Role.MEDIATOR,
+}
 
 
 @functools.cache
-def _list_statement(kind: str, by_state: bool, paged: bool, dialect: str):
+def _list_statement(
+    kind: str, by_state: bool, paged: bool, dialect: str, role=None, waiting: bool = False
+):
     """The list's statement for one kind of visibility (permissions.visible_arms), with
     bound parameters (size, the visibility's values, state, after): built once, so
-    SQLAlchemy need not walk its thirty-odd columns for a cache key on every request."""
+    SQLAlchemy need not walk its thirty-odd columns for a cache key on every request. Each
+    row carries the caller's turn (turns.step_column); `waiting`: only the cases waiting on
+    the caller."""
     arms = permissions.visible_arms(kind, Complaint)
+    waits = turns.waiting_on(role, Complaint) if waiting else None
     if len(arms) > 1:
-        filters = [Complaint.id.in_(_newest_of_arms(arms, by_state, paged, dialect == "sqlite"))]
+        newest = _newest_of_arms(arms, by_state, paged, dialect == "sqlite", waits)
+        filters = [Complaint.id.in_(newest)]
     else:
         filters = list(arms)
         if by_state:
             filters.append(Complaint.state == db.bindparam("state"))
         if paged:
             filters.append(Complaint.id < db.bindparam("after"))
-    return case_list_select().where(*filters).order_by(Complaint.id.desc()).limit(SIZE)
+        if waits is not None:
+            filters.append(waits)
+    columns = case_list_select().add_columns(turns.step_column(role, Complaint))
+    return columns.where(*filters).order_by(Complaint.id.desc()).limit(SIZE)
 
 
 SIZE = db.bindparam("size")
 
 
-def _newest_of_arms(arms: list, by_state: bool, paged: bool, sqlite: bool):
+def _newest_of_arms(arms: list, by_state: bool, paged: bool, sqlite: bool, waits=None):
     """The ids of the newest `size` cases of each arm of the visibility (a mediator's: at
     their bodies, raised to them): one arm per column, each on its own index, instead of
     `body_id IN .. OR raised_to_body_id IN ..`, which walks the whole table backwards for a
@@ -133,6 +158,8 @@ def _newest_of_arms(arms: list, by_state: bool, paged: bool, sqlite: bool):
             found = found.where(Complaint.state == db.bindparam("state"))
         if paged:
             found = found.where(key < db.bindparam("after"))
+        if waits is not None:
+            found = found.where(waits)
         found = found.order_by(key.desc()).limit(SIZE).subquery()
         return db.select(found.c.id)
 

@@ -420,6 +420,9 @@ class PageQuery(In):
 
 class CaseListQuery(PageQuery):
     state: State | None = None
+    your_turn: bool = Field(
+        False, description="Only the cases waiting on the caller (see `your_turn`)."
+    )
 
 
 class JointListQuery(PageQuery):
@@ -687,8 +690,14 @@ class ReadAllOut(Out):
     marked: int
 
 
+class CaseListItem(CaseOut):
+    your_turn: TurnOut | None = Field(
+        None, description="What the case waits for from the caller, and by when; null if nothing."
+    )
+
+
 class CasePage(Out):
-    items: list[CaseOut]
+    items: list[CaseListItem]
     next_cursor: str | None
 
 

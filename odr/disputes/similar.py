@@ -264,29 +264,45 @@ def cluster_warnings(now: datetime | None = None) -> list[dict]:
     consumers, baseline None, enterprise_id."""
     now = now or utcnow()
     since = [Complaint.filed_at >= now - timedelta(days=CLUSTER_DAYS), Complaint.filed_at <= now]
-    busy = db.session.execute(
+    # The enterprises with enough different consumers in the window ...
+    busy = (
         sa.select(Complaint.enterprise_id)
         .where(*since, Complaint.enterprise_id.is_not(None))
         .group_by(Complaint.enterprise_id)
         .having(sa.func.count(sa.distinct(Complaint.consumer_id)) >= CLUSTER_SIZE)
-    ).scalars()
-    busy = list(busy)
-    if not busy:
-        return []
-    names = dict(
-        db.session.execute(
-            sa.select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(busy))
-        ).all()
     )
+    # ... and the newest CLUSTER_SCAN filings of each, with its name: one statement.
+    ranked = (
+        sa.select(
+            Complaint.id,
+            Complaint.subject,
+            Complaint.consumer_id,
+            Complaint.enterprise_id,
+            Enterprise.name,
+            sa.func.row_number()
+            .over(partition_by=Complaint.enterprise_id, order_by=Complaint.id.desc())
+            .label("n"),
+        )
+        .join(Enterprise, Enterprise.id == Complaint.enterprise_id)
+        .where(*since, Complaint.enterprise_id.in_(busy))
+        .subquery()
+    )
+    by_enterprise: dict[int, list] = {}
+    names: dict[int, str] = {}
+    for row in db.session.execute(
+        sa.select(ranked)
+        .where(ranked.c.n <= CLUSTER_SCAN)
+        .order_by(ranked.c.enterprise_id, ranked.c.id.desc())
+    ):
+        names[row.enterprise_id] = row.name
+        by_enterprise.setdefault(row.enterprise_id, []).append(
+            (row.id, row.subject, row.consumer_id)
+        )
+    busy = list(by_enterprise)
     alerts = []
     for enterprise_id in busy:
-        rows = db.session.execute(
-            sa.select(Complaint.id, Complaint.subject, Complaint.consumer_id)
-            .where(*since, Complaint.enterprise_id == enterprise_id)
-            .order_by(Complaint.id.desc())
-            .limit(CLUSTER_SCAN)
-        ).all()
-        subjects = {row.id: row.subject for row in rows}
+        rows = by_enterprise[enterprise_id]
+        subjects = {case_id: subject for case_id, subject, _ in rows}
         for ids, people in clusters(reversed(rows)):
             alerts.append(
                 {
