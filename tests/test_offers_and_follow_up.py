@@ -271,7 +271,7 @@ def test_the_openapi_document_names_the_new_fields_and_paths(client):
     schemas = spec["components"]["schemas"]
     assert "expires_on" in schemas["OfferIn"]["properties"]
     assert {"counter_remedy", "counter_amount"} <= set(schemas["RejectIn"]["properties"])
-    assert "warnings" in schemas["OfferCreated"]["properties"]
+    assert "warnings" in schemas["OfferOut"]["properties"]  # created and read back alike
 
 
 def test_the_timeline_names_a_counter_offer_and_a_change_request(world, client, db):

@@ -287,7 +287,15 @@ def actor_for(role: Role, w):
         Role.ADMIN: w.admin,
         Role.SYSTEM: None,
         Role.REPRESENTATIVE: w.consumer_en,
+        Role.INTAKE: role == Role.INTAKE and _hotline_seat(w),
     }[role]
+
+
+def _hotline_seat(w):
+    """A hotline seat of the office that holds the world's cases (made once per world)."""
+    if getattr(w, "seat", None) is None:
+        w.seat = factories.intake_user(w.jinshui)
+    return w.seat
 
 
 # -- snapshots ---------------------------------------------------------------------------------
@@ -406,7 +414,7 @@ def test_transition_table(world, db, state, role):
 
 def test_the_table_covers_every_move_state_and_role():
     combinations = {(s, m, r) for s in State for m in TRANSITIONS for r in Role}
-    assert len(combinations) == len(State) * len(TRANSITIONS) * len(Role) == 10 * 25 * 6
+    assert len(combinations) == len(State) * len(TRANSITIONS) * len(Role) == 10 * 25 * 7
     allowed = {
         (s, m, r) for (s, m, r) in combinations if s in TRANSITIONS[m][0] and r in TRANSITIONS[m][1]
     }
@@ -416,6 +424,8 @@ def test_the_table_covers_every_move_state_and_role():
     assert (State.SUSPENDED, Move.WITHDRAW, Role.CONSUMER) in allowed
     assert (State.SUSPENDED, Move.EXPIRE, Role.SYSTEM) not in allowed
     assert not {c for c in allowed if c[2] == Role.ADMIN}
+    # Intake staff file for callers and pass records on; they take no move in a case.
+    assert not {c for c in allowed if c[2] == Role.INTAKE}
     # A representative only submits the group; a member leaves by withdrawing.
     assert {c for c in allowed if c[2] == Role.REPRESENTATIVE} == {
         (State.GATHERING, Move.SUBMIT, Role.REPRESENTATIVE)

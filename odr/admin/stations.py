@@ -91,7 +91,7 @@ def station_create():
     return _render(station_form=form, status=422)
 
 
-@bp.route("/stations/<int(max=2147483647):station_id>/active", methods=["POST"])
+@bp.route("/stations/<int:station_id>/active", methods=["POST"])
 def station_active(station_id: int):
     station = db.session.get(ServiceStation, station_id)
     if station is None:
@@ -131,7 +131,7 @@ def intake_user_create():
     return _render(user_form=form, status=422)
 
 
-@bp.route("/intake-staff/<int(max=2147483647):user_id>/active", methods=["POST"])
+@bp.route("/intake-staff/<int:user_id>/active", methods=["POST"])
 def intake_user_active(user_id: int):
     if CsrfForm(request.form).validate():
         intake.set_intake_user_active(current_user, user_id, request.form.get("active") == "1")

@@ -290,7 +290,7 @@ def upload_evidence(complaint_id: int):
     summary="Make a settlement offer (enterprise)",
     tags=("enterprise",),
     body=schemas.OfferIn,
-    responses={201: schemas.OfferCreated},
+    responses={201: schemas.OfferOut},
     idempotent=True,
     errors=(403, 409),
 )
@@ -310,7 +310,7 @@ def make_offer(complaint_id: int):
         expires_on=data.expires_on,
     )
     # Before the commit expires it (one query fewer).
-    answer = {**offer_dict(offer), "warnings": ops.offer_warnings(offer.remedy, offer.amount)}
+    answer = offer_dict(offer)
     db.session.commit()
     return answer, 201
 

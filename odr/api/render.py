@@ -206,6 +206,7 @@ def offer_dict(offer: Offer) -> dict:
         else None,
         "created_at": iso(offer.created_at),
         "answered_at": iso(offer.answered_at),
+        "warnings": ops.offer_warnings(offer.remedy, offer.amount),
     }
 
 

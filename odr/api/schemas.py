@@ -560,6 +560,11 @@ class EventOut(Out):
     details: dict[str, Any]
 
 
+class WarningOut(Out):
+    code: str
+    message: str
+
+
 class OfferOut(Out):
     id: int
     remedy: Remedy
@@ -573,17 +578,9 @@ class OfferOut(Out):
     counter_amount: MoneyText | None
     created_at: datetime
     answered_at: datetime | None
-
-
-class WarningOut(Out):
-    code: str
-    message: str
-
-
-class OfferCreated(OfferOut):
     warnings: list[WarningOut] = Field(
         description="What the enterprise may not have meant: `zero_amount` for a ¥0 refund "
-        "or compensation (accepted all the same)."
+        "or compensation (made all the same; the consumer is shown it too)."
     )
 
 

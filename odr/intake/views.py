@@ -211,7 +211,7 @@ def _load_case(complaint_id: int) -> Complaint:
     return complaint
 
 
-@bp.route("/cases/<int(max=2147483647):complaint_id>", methods=["GET", "POST"])
+@bp.route("/cases/<int:complaint_id>", methods=["GET", "POST"])
 def case(complaint_id: int):
     complaint = _load_case(complaint_id)
     transfer = forms.TransferForm(prefix="transfer")
@@ -280,7 +280,7 @@ def new_consultation():
     return render_template("intake/consultation_new.html", form=form)
 
 
-@bp.route("/consultations/<int(max=2147483647):consultation_id>", methods=["GET", "POST"])
+@bp.route("/consultations/<int:consultation_id>", methods=["GET", "POST"])
 def consultation(consultation_id: int):
     item = intake.load_consultation(current_user, consultation_id)
     transfer = forms.TransferForm(prefix="transfer")

@@ -211,7 +211,9 @@ def test_register_file_by_keyboard_get_an_offer_accept_and_rate(page, live_serve
         ops.make_offer(agent, complaint, remedy="refund", amount="1299.00", terms="全额退款。")
         db.session.commit()
     page.goto(f"{base}/consumer/cases")
-    expect(page.locator(".case-item .who-must-act")).to_have_text("企业须在以下日期前答复：")
+    # The offer waits on the consumer now: the row says it is their turn, with the deadline.
+    expect(page.locator(".case-item")).to_have_attribute("data-turn", "answer_offer")
+    expect(page.locator(".case-item .your-turn .turn-clock")).to_be_visible()
     assert_accessible(page, "my cases")
     page.goto(f"{base}/consumer/cases/{complaint_id}")
     expect(page.locator(".offer[data-status=open] .offer-amount")).to_have_text("¥1,299.00")

@@ -92,7 +92,9 @@ def test_unanswered_complaint_is_escalated_mediated_and_closed_with_an_agreement
     row = page.locator(f"tr.queue-row[data-case='{complaint.id}']")
     expect(row).to_be_visible()
     row.get_by_role("link", name=complaint.reference).click()
-    page.click("#to-acceptance")
+    # The workspace opens with the next step: the acceptance decision, its one action.
+    expect(page.locator("#next-step")).to_have_attribute("data-step", "decide_acceptance")
+    page.click("#next-step-action")
     page.click("#accept-submit")
     expect(page.locator(".state-badge")).to_have_attribute("data-state", "mediating")
 
@@ -143,6 +145,7 @@ def test_unanswered_complaint_is_escalated_mediated_and_closed_with_an_agreement
     download.save_as(target)
     data = Path(target).read_bytes()
     assert data.startswith(b"%PDF")
+    db.session.refresh(record)  # rendered by the worker or, at the latest, by this download
     assert hashlib.sha256(data).hexdigest() == record.sha256
 
     # Anyone can check it on the public verify page.
