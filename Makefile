@@ -44,16 +44,23 @@ run: install sysdeps-run translations
 	@$(FLASK) odr seed-demo --if-empty
 	@FLASK_BIN=$(VENV)/bin/flask scripts/run.sh
 
-# Both databases run even when the first fails (CI shows every failure); fails if either did.
+# Both databases run at once (each pytest is one process; the machine has two cores), the
+# PostgreSQL run's output is printed when it ends; fails if either did (CI shows every failure).
 test: install-dev sysdeps-test translations
 	@status=0; \
+	export ODR_TEST_DATABASE_URL="$${ODR_TEST_DATABASE_URL:-$(PG_URL)}"; \
+	pg_log=$$(mktemp); \
+	if scripts/postgres-up.sh; then \
+	  ( ODR_TEST_DB=postgres $(VENV)/bin/pytest -m "not browser" -p no:cacheprovider \
+	      > $$pg_log 2>&1; echo $$? > $$pg_log.rc ) & \
+	else echo 1 > $$pg_log.rc; fi; \
 	echo "== tests on SQLite (with the browser tests) =="; \
 	ODR_TEST_DB=sqlite $(VENV)/bin/pytest || status=1; \
-	export ODR_TEST_DATABASE_URL="$${ODR_TEST_DATABASE_URL:-$(PG_URL)}"; \
+	wait; \
 	echo "== tests on PostgreSQL ($$ODR_TEST_DATABASE_URL) =="; \
-	if scripts/postgres-up.sh; then \
-	  ODR_TEST_DB=postgres $(VENV)/bin/pytest -m "not browser" || status=1; \
-	else status=1; fi; \
+	cat $$pg_log; \
+	[ "$$(cat $$pg_log.rc)" = 0 ] || status=1; \
+	rm -f $$pg_log $$pg_log.rc; \
 	exit $$status
 
 lint: install-dev
