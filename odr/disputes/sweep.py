@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -219,7 +220,11 @@ KINDS = (
         lambda as_of, version: [
             Complaint.state.in_(list(OPEN_STATES)),
             Complaint.reminder_at <= as_of,
-            Complaint.deadline_at >= as_of,
+            # Written as an expression so that no index can serve it: SQLite would
+            # otherwise read (state, deadline_at), whose range holds every open case with a
+            # future deadline (0.3 s of a sweep with nothing due at 200,000 open cases),
+            # instead of (state, reminder_at, deadline_at), 1 ms.
+            sa.case((Complaint.deadline_at >= as_of, True), else_=False) == sa.true(),
             Complaint.calendar_version == version,
         ],
         lambda cases, now: ops.send_reminder(cases, now=now),
