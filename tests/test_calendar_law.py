@@ -17,8 +17,8 @@ from odr.disputes import deadlines
 from odr.disputes.deadlines import SHANGHAI, add_working_days, is_workday
 from tests.factories import PASSWORD, day, file_case, shanghai
 
-LAW_2027 = not deadlines.official_schedule_known(2027)
-law_2027 = pytest.mark.skipif(not LAW_2027, reason="chinese-calendar knows 2027's schedule")
+# These tests count 2027 on the law: chinese-calendar (pinned to 1.11 in requirements.txt)
+# has no 2027 schedule. An upgrade that brings one fails the first test below, which says so.
 
 
 def _days(year):
@@ -46,14 +46,12 @@ def test_chinese_calendar_covers_up_to_2026_and_the_law_covers_2028(app, db):
         chinese_calendar.is_workday(date(2028, 1, 3))
     assert deadlines.year_source(2026) == "official"
     assert deadlines.year_source(2028) == "law"
-    assert deadlines.year_source(2027) == ("law" if LAW_2027 else "official")
+    assert deadlines.year_source(2027) == "law", "chinese-calendar knows 2027: move to 2029"
 
 
 @pytest.mark.parametrize("year", [2027, 2028])
 def test_every_day_of_the_law_years_is_the_holidays_packages(app, db, year):
     """Not a list of our own: each day of the year as holidays.China says, weekends off."""
-    if year == 2027 and not LAW_2027:
-        pytest.skip("chinese-calendar knows 2027's schedule")
     law = holidays.China(years=year)
     mine = {d: is_workday(d) for d in _days(year)}
     assert mine == {d: law.is_working_day(d) for d in _days(year)}
@@ -71,7 +69,6 @@ def test_the_official_years_are_chinese_calendars(app, db):
 # -- 2027 on the law, weekend holidays and their make-up rest ------------------------------
 
 
-@law_2027
 def test_2027_spring_festival_from_new_years_eve_with_make_up_rest(app, db):
     # 除夕 Fri 02-05, 初一 Sat 02-06, 初二 Sun 02-07, 初三 Mon 02-08; the two weekend days
     # give rest on Tue 02-09 and Wed 02-10.
@@ -82,7 +79,6 @@ def test_2027_spring_festival_from_new_years_eve_with_make_up_rest(app, db):
     assert _deadline_cli(app, "2027-02-04", 1) == "2027-02-11"
 
 
-@law_2027
 @pytest.mark.parametrize(
     ("start", "n", "expected"),
     [
@@ -118,7 +114,6 @@ def test_2028_deadlines_on_the_law(app, db, start, n, expected):
     assert _deadline_cli(app, start, n) == expected
 
 
-@law_2027
 def test_late_december_2027_runs_into_january_2028(app, db):
     # 元旦 2028 is a Saturday: rest on Monday 01-03.
     assert not is_workday(day("2028-01-03"))
@@ -134,8 +129,7 @@ def test_the_api_answers_a_2027_deadline_on_the_law(world, api, db):
     # Filed on Thursday 2027-02-04, the day before 除夕: ten working days from 02-11.
     c = file_case(world.consumer, world.enterprise, now=shanghai(2027, 2, 4, 10))
     assert c.deadline_at == deadlines.working_day_deadline(day("2027-02-04"), 10)
-    if LAW_2027:
-        assert c.deadline_at == datetime(2027, 2, 24, 23, 59, 59, tzinfo=SHANGHAI)
+    assert c.deadline_at == datetime(2027, 2, 24, 23, 59, 59, tzinfo=SHANGHAI)
     answer = api.get(world.consumer, f"/complaints/{c.id}").get_json()
     assert datetime.fromisoformat(answer["deadline_at"]) == c.deadline_at
 
@@ -162,9 +156,6 @@ def test_the_console_warns_from_november_while_next_year_is_missing(world, clien
 
     _frozen(monkeypatch, 2026, 11, 5)
     page = client.get("/admin/").get_data(as_text=True)
-    if not LAW_2027:  # chinese-calendar has it: nothing to load
-        assert 'id="calendar-warning"' not in page
-        return
     assert 'id="calendar-warning" data-year="2027"' in page
     assert 'href="/admin/calendar?year=2027"' in page
     assert 'id="calendar-warning"' in client.get("/admin/calendar").get_data(as_text=True)
@@ -194,8 +185,6 @@ def _file(text):
 
 
 def test_calendar_load_prints_the_days_that_change(app, db, tmp_path):
-    if not LAW_2027:
-        pytest.skip("chinese-calendar knows 2027's schedule")
     path = tmp_path / "2027.csv"
     path.write_text(
         "date,type,note\n"
