@@ -1,12 +1,16 @@
 """Form helpers, and the forms of pages that more than one role package shows (the request
 handlers' pages: odr/request_handling.py). Web only: operations never receive a form."""
 
+from flask import abort, flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from odr.disputes.states import DomainError, NotFound
+from odr.extensions import db
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -54,3 +58,14 @@ class DecideForm(FlaskForm):
         _l("Explanation (sent to a real-name reporter)"),
         validators=[DataRequired(), Length(max=10_000)],
     )
+
+
+def refused(exc: DomainError, back: str):
+    """A rule said no to a form's action (the case moved on, the offer is gone): nothing of
+    it is kept; what the reader may not see is 404, anything else is said on the page
+    `back` (a URL) the action came from."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        abort(404)
+    flash(str(exc.message), "danger")
+    return redirect(back)

@@ -13,9 +13,9 @@ from odr.consumer.views import bp
 from odr.disputes import joint as groups
 from odr.disputes.joint_record import group_record_pdf
 from odr.disputes.models import Enterprise, EnterpriseStatus
-from odr.disputes.states import DomainError, Invalid, NotFound
+from odr.disputes.states import DomainError, Invalid
 from odr.extensions import db
-from odr.forms import add_errors, options
+from odr.forms import add_errors, options, refused
 
 
 def _approved_enterprises():
@@ -109,11 +109,7 @@ def joint_detail(joint_id: int):
 
 
 def _refused(joint_id: int, exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(str(exc.message), "danger")
-    return redirect(url_for("consumer.joint_detail", joint_id=joint_id))
+    return refused(exc, url_for("consumer.joint_detail", joint_id=joint_id))
 
 
 @bp.route("/joint/<int:joint_id>/join", methods=["POST"])

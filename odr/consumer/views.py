@@ -63,7 +63,7 @@ from odr.disputes.states import (
     State,
 )
 from odr.extensions import db, login_manager
-from odr.forms import add_errors
+from odr.forms import add_errors, refused
 from odr.types import utcnow
 from odr.urls import same_site_path
 
@@ -116,11 +116,7 @@ def own_case(complaint_id: int) -> Complaint:
 
 def _fail(complaint: Complaint, exc: DomainError):
     """A rule said no (the case moved on, the offer is gone): say so on the case page."""
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(str(exc.message), "danger")
-    return redirect(url_for("consumer.case", complaint_id=complaint.id))
+    return refused(exc, url_for("consumer.case", complaint_id=complaint.id))
 
 
 def _field_errors(form, exc: Invalid) -> None:

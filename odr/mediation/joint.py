@@ -13,8 +13,9 @@ from odr import display as rows
 from odr.disputes import formats
 from odr.disputes import joint as groups
 from odr.disputes.choices import Request
-from odr.disputes.states import DomainError, Invalid, NotFound, State
+from odr.disputes.states import DomainError, Invalid, State
 from odr.extensions import db
+from odr.forms import refused
 from odr.mediation import forms
 from odr.mediation.views import bp, one_line_ending
 
@@ -98,11 +99,7 @@ def joint_group(joint_id: int):
 
 
 def _refused(joint_id, exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(str(exc.message), "danger")
-    return redirect(url_for("mediation.joint_group", joint_id=joint_id))
+    return refused(exc, url_for("mediation.joint_group", joint_id=joint_id))
 
 
 @bp.route("/joint/<int:joint_id>/accept", methods=["POST"])

@@ -10,9 +10,9 @@ from odr import display as rows
 from odr.disputes import formats
 from odr.disputes import joint as groups
 from odr.disputes.choices import Request
-from odr.disputes.states import DomainError, Invalid, NotFound, State
+from odr.disputes.states import DomainError, Invalid, State
 from odr.extensions import db
-from odr.forms import add_errors
+from odr.forms import add_errors, refused
 from odr.merchant.forms import DeclineForm, JointOfferForm, SignForm
 from odr.merchant.views import bp
 
@@ -94,11 +94,7 @@ def joint_case(joint_id: int):
 
 
 def _refused(joint_id, exc: DomainError):
-    db.session.rollback()
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(str(exc.message), "danger")
-    return redirect(url_for("merchant.joint_case", joint_id=joint_id))
+    return refused(exc, url_for("merchant.joint_case", joint_id=joint_id))
 
 
 @bp.route("/joint/<int:joint_id>/offers", methods=["POST"])
