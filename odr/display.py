@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from odr.disputes import deadlines, formats, turns
+from odr.disputes.operations import offer_status
 from odr.disputes.states import State
 from odr.types import utcnow
 
@@ -190,7 +191,6 @@ def clock_parts(deadline_at: datetime, left: int | None = None, locale: str | No
 def offer_status_of(offer):
     """Where an offer stands as its parties see it today (an open one past its day is
     expired: operations.offer_status)."""
-    from odr.disputes.operations import offer_status
 
     return offer_status(offer, deadlines.local_date(utcnow()))
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole
-from odr.disputes import joint, records
+from odr.disputes import intake, joint, records
 from odr.disputes import operations as ops
 from odr.disputes import requests as service_requests
 from odr.disputes.models import (
@@ -570,7 +570,6 @@ def _seed_intake(admin, bodies, respondent) -> None:
     """A 12315 hotline seat at the Jinshui office and a service station in a Jinshui mall
     with its staff member; the seat has taken a call (a complaint for a caller without an
     account, whose link went out by SMS) and answered a consultation."""
-    from odr.disputes import intake
 
     station = intake.register_station(
         admin,
