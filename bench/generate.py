@@ -1560,6 +1560,8 @@ def reset_due(meta: dict, progress=print) -> None:
         for table in children:
             cur.execute(f'DELETE FROM "{table}" WHERE complaint_id IN ({marks})')
         cur.execute(f"DELETE FROM complaint WHERE id IN ({marks})")
+        # Built again below, they are sealed again (at the end of the chain of cases).
+        cur.execute(f"DELETE FROM audit_seal WHERE complaint_id IN ({marks})")
         # The generator queues no mail: what the outbox holds came from earlier sweeps (and
         # filings) of the bench. A re-escalated case writes the same event again, so its
         # e-mails would have the same idempotency keys.
@@ -1584,7 +1586,67 @@ def reset_due(meta: dict, progress=print) -> None:
     rows.flush(sink)
     sink.commit()
     sink.finish()
+    if meta.get("sealed"):
+        seal_cases(sorted(due), progress=progress)
     progress(f"reset {len(due)} due cases")
+
+
+def seal_cases(case_ids=None, progress=print) -> int:
+    """Give cases without a seal the seal filing gives them (odr/disputes/seals.py): the
+    keyed seals of every fact as the database holds it, each case registered in the chain of
+    cases in id order. `case_ids` None: every case without one. A deployment's cases all
+    have seals, and a move re-seals what it changes: without them the sweep's figure would
+    leave out reading and writing the seals."""
+    from odr.disputes import seals
+    from odr.disputes.models import AuditSeal, Complaint
+    from odr.extensions import db
+
+    table, cases = AuditSeal.__table__, Complaint.__table__
+    connection = db.session.connection()
+    if case_ids is None:
+        unsealed = (
+            sa.select(cases.c.id)
+            .outerjoin(table, table.c.complaint_id == cases.c.id)
+            .where(table.c.complaint_id.is_(None))
+        )
+        case_ids = sorted(connection.scalars(unsealed))
+    last = connection.execute(
+        sa.select(table.c.serial, table.c.link).order_by(table.c.serial.desc()).limit(1)
+    ).first()
+    serial, link = (last.serial, last.link) if last else (0, None)
+    started = time.perf_counter()
+    for start in range(0, len(case_ids), 5_000):
+        chunk = case_ids[start : start + 5_000]
+        facts = seals.current_facts(connection, chunk)
+        references = dict(
+            connection.execute(
+                sa.select(cases.c.id, cases.c.reference).where(cases.c.id.in_(chunk))
+            ).all()
+        )
+        values = []
+        for case_id in chunk:
+            serial, prev_link = serial + 1, link
+            link = seals.link_mac(serial, case_id, references[case_id], prev_link)
+            text = seals.facts_text(facts.get(case_id, {}))
+            values.append(
+                {
+                    "complaint_id": case_id,
+                    "reference": references[case_id],
+                    "serial": serial,
+                    "prev_link": prev_link,
+                    "link": link,
+                    "version": 1,
+                    "facts": text,
+                    "mac": seals.seal_mac(case_id, 1, link, text),
+                }
+            )
+        connection.execute(sa.insert(table), values)
+        db.session.commit()
+        connection = db.session.connection()
+        if (start // 5_000) % 20 == 19:
+            progress(f"  sealed {start + len(chunk):>9,} cases")
+    progress(f"sealed {len(case_ids):,} cases in {time.perf_counter() - started:.1f} s")
+    return len(case_ids)
 
 
 def _load_world(meta: dict, as_of: datetime) -> World:
@@ -1793,6 +1855,8 @@ def build(
         meta = generate(
             n=n, k_due=k_due, as_of=as_of, seed=seed, mix=mix, tune=True, progress=progress
         )
+        seal_cases(progress=progress)
+        meta["sealed"] = True
         from odr.extensions import db
 
         db.engine.dispose()

@@ -235,3 +235,24 @@ def test_a_gathering_member_case_looks_like_the_portals(db):
             )
         )
     )
+
+
+def test_sealed_bench_cases_audit_clean_before_and_after_the_sweep(db):
+    """The bench seals its cases as filing does (seal_cases), so the sweep's figure pays for
+    reading and re-sealing them; the seals are real: the audit finds nothing, and still
+    nothing after the sweep re-sealed the due cases from what it wrote."""
+    from bench.generate import seal_cases
+    from odr.maintenance.audit import AuditReport, verify_registry, verify_seals
+
+    meta = _generate()
+    assert seal_cases(progress=lambda *_: None) == 200
+
+    def problems():
+        report = AuditReport()
+        verify_registry(report)
+        verify_seals(report)
+        return report.problems
+
+    assert problems() == []
+    assert sweep(AS_OF).count("escalated") == len(meta["due_ids"])
+    assert problems() == []
