@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 65536  # 64 MiB at most per connection, taken as pages are read
 
 _WRITE = re.compile(
     r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|SAVEPOINT)\b"
@@ -46,6 +47,9 @@ def configure_engine(engine: Engine) -> None:
         if on_disk:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # SQLite's default page cache is 2 MB; a million cases' indexes need more for
+            # writes to find their pages in memory (the sweep's batches: docs/PERFORMANCE.md).
+            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
