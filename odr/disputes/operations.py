@@ -2301,15 +2301,19 @@ class _Batch:
             (row.id, row.version, *(bind(n, update[n]) for n in names))
             for row, update in zip(self.rows, self.updates, strict=True)
         ]
-        seals.remember_before(db.session(), "case", [row.id for row in self.rows])
+        # The cases' sealed columns (state, body, chain head) change by statement: sealed
+        # from the one reading before it and what it writes.
+        seals.remember_before(
+            db.session(),
+            "case",
+            [row.id for row in self.rows],
+            writes={row.id: update for row, update in zip(self.rows, self.updates, strict=True)},
+        )
         statement, parameters = _case_update(dialect, names, rows)
         result = connection.exec_driver_sql(statement, parameters)
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(self.rows):
             raise StaleDataError(f"{len(self.rows) - result.rowcount} cases changed meanwhile")
         _insert(CaseEvent.__table__, self.events)
-        # The cases' sealed columns (state, body, chain head) changed by statement.
-        for row in self.rows:
-            seals.note(db.session(), "case", [row.id], [row.id])
         loaded = {case.id: case for case in self.cases if isinstance(case, Complaint)}
         moved = []
         for row, update in zip(self.rows, self.updates, strict=True):
