@@ -11,8 +11,11 @@ before, named after it, and shows it fails now (on SQLite and PostgreSQL).
 import re
 
 import pytest
+from werkzeug import security
 
-from odr.auth.models import StaffRole, UserRole
+from odr.auth import models as account_models
+from odr.auth import operations as auth_ops
+from odr.auth.models import StaffRole, User, UserRole, UserSession
 from odr.disputes import integration as integration_ops
 from odr.disputes.models import Complaint, Draft, Outbox
 from odr.extensions import db as _db
@@ -493,3 +496,139 @@ def test_login_timing_of_unknown_and_known_addresses_costs_one_password_hash_eac
         checked.clear()
         assert login(client, email, "wrong-password").status_code == 200
         assert len(checked) == 1 and checked[0].startswith("scrypt"), (email, checked)
+
+
+# -- 11. registration says nothing about which addresses have accounts ----------------------
+
+SIGN_UP = {"password": "Long-enough-1", "name": "王五", "phone": "13900000000"}
+SIGN_UP_FORM = {**SIGN_UP, "confirm": "Long-enough-1", "region_code": "410105"}
+
+
+def _mails_to(email: str) -> list[Outbox]:
+    return list(_db.session.scalars(_db.select(Outbox).where(Outbox.recipient == email)))
+
+
+def _user_count() -> int:
+    return _db.session.scalar(_db.select(_db.func.count(User.id)))
+
+
+def _assert_told_alike(app, owner, owner_hash, new_email: str) -> None:
+    """The owner of the taken address got the "someone tried" mail in their language, the
+    new address its welcome in the language it registered in; both are the same kind of
+    outbox row; the owner's account is as it was."""
+    base = app.config["PUBLIC_BASE_URL"]
+    (tried,) = _mails_to(owner.email)
+    assert tried.subject == "Someone tried to create an account with your e-mail address"
+    assert "Someone tried to create an account on ODR portal with this address at" in tried.body
+    assert "(China time, UTC+8)" in tried.body and f"{base}/auth/login" in tried.body
+    (welcome,) = _mails_to(new_email)
+    assert welcome.subject == "您的账号已创建"
+    assert "消费者账号已创建" in welcome.body and f"{base}/auth/login" in welcome.body
+    for row in (tried, welcome):
+        assert (row.channel, row.status, row.notice) == ("email", "pending", None)
+        assert row.idempotency_key.startswith("account:")
+    assert len(tried.idempotency_key) == len(welcome.idempotency_key)
+    _db.session.refresh(owner)
+    assert owner.password_hash == owner_hash and owner.check_password(PASSWORD)
+    assert not owner.check_password(SIGN_UP["password"])
+    assert owner.name != SIGN_UP["name"] and owner.locale == "en"
+
+
+def test_registration_of_a_taken_email_answers_like_a_new_one_on_the_api(app, world, db, client):
+    owner = world.consumer_en
+    owner_hash, users = owner.password_hash, _user_count()
+    top = db.session.scalar(db.select(db.func.max(User.id)))
+    taken = client.post("/api/v1/consumers", json={**SIGN_UP, "email": "Consumer.EN@test.example"})
+    new = client.post("/api/v1/consumers", json={**SIGN_UP, "email": "new.one@test.example"})
+    assert taken.status_code == new.status_code == 201
+    taken, new = taken.get_json(), new.get_json()
+    assert set(taken) == set(new) == {"id", "email", "name", "phone", "region_code", "role"}
+    assert {k: v for k, v in taken.items() if k not in ("id", "email")} == {
+        k: v for k, v in new.items() if k not in ("id", "email")
+    }
+    assert taken["email"] == "consumer.en@test.example"
+    assert type(taken["id"]) is int and type(new["id"]) is int
+    assert taken["id"] > top and new["id"] > top
+    if db.engine.dialect.name == "postgresql":
+        # The id was taken from the sequence as an insert takes it: the next account's follows.
+        assert new["id"] == taken["id"] + 1
+    # One account more (the new one), none for the taken address, no sign-in either way.
+    assert _user_count() == users + 1
+    assert db.session.get(User, new["id"]).email == "new.one@test.example"
+    assert db.session.scalar(db.select(db.func.count(UserSession.id))) == 0
+    _assert_told_alike(app, owner, owner_hash, "new.one@test.example")
+    # The owner still signs in with their own password, not with the one just typed.
+    for password, status in ((PASSWORD, 201), (SIGN_UP["password"], 401)):
+        tokens = client.post(
+            "/api/v1/auth/tokens", json={"email": owner.email, "password": password}
+        )
+        assert tokens.status_code == status
+
+
+def _flashes(client) -> list:
+    with client.session_transaction() as session:
+        return list(session.get("_flashes", []))
+
+
+def test_registration_of_a_taken_email_answers_like_a_new_one_on_the_web(app, world, db):
+    owner = world.consumer_en
+    owner_hash, users = owner.password_hash, _user_count()
+    answers = {}
+    for email in ("CONSUMER.en@test.example", "new.one@test.example"):
+        browser = app.test_client()
+        response = browser.post("/auth/register", data={**SIGN_UP_FORM, "email": email})
+        said = [(kind, text.replace(email.lower(), "<email>")) for kind, text in _flashes(browser)]
+        # Not signed in: the case list sends to the sign-in page, whose form has the address.
+        cases = browser.get("/consumer/cases")
+        form = browser.get("/auth/login").get_data(as_text=True)
+        answers[email] = (
+            response.status_code,
+            response.headers["Location"],
+            said,
+            cases.status_code,
+            cases.headers.get("Location", "").split("?")[0],
+            f'value="{email.lower()}"' in form,
+        )
+    taken, new = answers.values()
+    assert taken == new
+    assert taken[:3] == (
+        302,
+        "/auth/login",
+        [("success", "谢谢。我们已向 <email> 发送了一封邮件。请用该邮箱地址和您的密码登录。")],
+    )
+    assert taken[3:] == (302, "/auth/login", True)
+    assert _user_count() == users + 1
+    assert db.session.scalar(db.select(db.func.count(UserSession.id))) == 0
+    _assert_told_alike(app, owner, owner_hash, "new.one@test.example")
+
+
+@pytest.mark.parametrize("channel", ["api", "web"])
+def test_registration_hashes_the_password_once_whether_the_address_is_new_or_taken(
+    app, world, db, monkeypatch, channel
+):
+    """The same work either way: one scrypt hash each, and no check of the owner's password
+    (which a new address would not cost). Counted, not timed."""
+    calls = []
+
+    def hashing(password, **kw):
+        calls.append(("hash", kw.get("method")))
+        return security.generate_password_hash(password, **kw)
+
+    def checking(hash_, password):
+        calls.append(("check", hash_.split("$", 1)[0]))
+        return security.check_password_hash(hash_, password)
+
+    monkeypatch.setattr(account_models, "generate_password_hash", hashing)
+    monkeypatch.setattr(account_models, "check_password_hash", checking)
+    monkeypatch.setattr(auth_ops, "check_password_hash", checking)
+    auth_ops._stand_in_hash()  # made once per process, before: not the registration's work
+    for email in ("consumer@test.example", "new.one@test.example"):
+        calls.clear()
+        browser = app.test_client()
+        if channel == "api":
+            answer = browser.post("/api/v1/consumers", json={**SIGN_UP, "email": email})
+            assert answer.status_code == 201
+        else:
+            answer = browser.post("/auth/register", data={**SIGN_UP_FORM, "email": email})
+            assert answer.status_code == 302
+        assert calls == [("hash", "scrypt")], (email, calls)

@@ -10,6 +10,7 @@ from odr.api.render import enterprise_dict, enterprise_public, user_dict
 from odr.api.spec import endpoint
 from odr.auth import operations as auth_ops
 from odr.auth.models import UserRole
+from odr.disputes import accounts as account_ops
 from odr.disputes import enterprises as enterprise_ops
 from odr.disputes.models import Enterprise
 from odr.disputes.permissions import incapacity, nameable
@@ -69,8 +70,11 @@ def create_token():
     decorators=(limiter.limit(_signup_limit, methods=["POST"]),),
 )
 def register_consumer():
+    """An address that already has an account is answered like a new one (201, an id like
+    a new account's) and its owner is told by e-mail; that account is left as it was. The
+    new account's holder gets a welcome e-mail and signs in with `POST /auth/tokens`."""
     data = payload(schemas.ConsumerIn)
-    user = auth_ops.register_consumer(
+    registration = account_ops.register_consumer(
         email=data.email,
         password=data.password,
         name=data.name,
@@ -80,8 +84,9 @@ def register_consumer():
         locale=data.locale,
         sms_notices=data.sms_notices,
     )
+    answer = user_dict(registration.user)  # before the commit, which would reload a new one
     db.session.commit()
-    return user_dict(user), 201
+    return answer, 201
 
 
 @endpoint(

@@ -83,7 +83,7 @@ class User(UserMixin, db.Model):
     station = relationship("ServiceStation", foreign_keys=[station_id])
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -127,6 +127,11 @@ class TokenScope(enum.StrEnum):
 # An integration token created without a choice of scopes: what a customer-service system
 # answering claims needs, and no more (webhooks and tokens are asked for by name).
 DEFAULT_SCOPES = frozenset({TokenScope.READ_CASES, TokenScope.ACT_ON_CASES})
+
+
+def hash_password(password: str) -> str:
+    """How every account's password is kept: scrypt, deliberately slow, with its own salt."""
+    return generate_password_hash(password, method="scrypt")
 
 
 def hash_token(raw: str) -> str:

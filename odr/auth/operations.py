@@ -1,13 +1,14 @@
 """Account use cases, shared by the web and the API."""
 
 import functools
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.orm import contains_eager
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from odr.auth.models import (
     ApiToken,
@@ -18,6 +19,7 @@ from odr.auth.models import (
     User,
     UserRole,
     UserSession,
+    hash_password,
     hash_token,
     new_secret,
 )
@@ -33,6 +35,20 @@ def normalise_email(email: str) -> str:
 
 
 def validate_account(email, password, name, *, phone=None, region_code=None) -> dict:
+    """The account's fields, cleaned; Invalid naming each bad field, an address that already
+    has an account included. For accounts made by staff, owners and the command line; the
+    public's registration (`register`) never says whether an address has an account."""
+    clean, errors = _account_fields(email, password, name, phone=phone, region_code=region_code)
+    if "email" in clean and account_of(clean["email"]) is not None:
+        errors["email"] = str(_l("An account with this e-mail address already exists."))
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    return clean
+
+
+def _account_fields(email, password, name, *, phone=None, region_code=None):
+    """The cleaned fields of an account and the errors found in them (a dict each), whether
+    the address is taken aside."""
     from email_validator import EmailNotValidError, validate_email
 
     errors: dict[str, str] = {}
@@ -60,13 +76,12 @@ def validate_account(email, password, name, *, phone=None, region_code=None) -> 
         if not _region_exists(str(region_code)):
             errors["region_code"] = str(_l("Unknown region."))
         clean["region_code"] = str(region_code)
-    if "email" in clean and db.session.scalar(
-        db.select(func.count(User.id)).where(User.email == clean["email"])
-    ):
-        errors["email"] = str(_l("An account with this e-mail address already exists."))
-    if errors:
-        raise Invalid(_l("Please correct the marked fields."), errors)
-    return clean
+    return clean, errors
+
+
+def account_of(email: str) -> User | None:
+    """The account of a cleaned address (lower case, as `_account_fields` leaves it)."""
+    return db.session.scalar(db.select(User).where(User.email == email))
 
 
 def _region_exists(code: str) -> bool:
@@ -74,6 +89,82 @@ def _region_exists(code: str) -> bool:
     # domain's models (the domain imports these).
     (key,) = User.__table__.c.region_code.foreign_keys
     return db.session.scalar(db.select(key.column).where(key.column == code)) is not None
+
+
+def _consumer(clean: dict, password_hash: str, *, locale, address, sms_notices) -> User:
+    """A consumer account of cleaned fields, not yet in the session."""
+    return User(
+        role=UserRole.CONSUMER,
+        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
+        address=(address or "").strip()[:300] or None,
+        sms_notices=bool(sms_notices),
+        password_hash=password_hash,
+        **clean,
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a registration did; only this tells a new address from a taken one.
+
+    `user` is what the person registering is answered with either way: the new account,
+    or, for an address that already has one, a stand-in made of what they typed that is
+    never saved, its id reserved as an insert would take it (`_reserved_user_id`). `owner`
+    is the address's existing account (None for a new one): it is to be told by e-mail.
+    `at` is when it happened."""
+
+    user: User
+    owner: User | None
+    at: datetime
+
+
+def register(
+    *,
+    email,
+    password,
+    name,
+    phone=None,
+    region_code=None,
+    address=None,
+    locale="zh_CN",
+    sms_notices=False,
+) -> Registration:
+    """A consumer registers (web and API). Bad fields raise Invalid as for any account;
+    an address that already has an account is not one of them: it is answered like a new
+    one, with the same work (one scrypt hash, one statement for the id) and nothing of the
+    existing account changed, so neither the answer nor its time says which addresses have
+    accounts (issue 16). The caller tells whoever needs telling
+    (odr.disputes.accounts.register_consumer mails both)."""
+    clean, errors = _account_fields(email, password, name, phone=phone, region_code=region_code)
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    user = _consumer(
+        clean, hash_password(password), locale=locale, address=address, sms_notices=sms_notices
+    )
+    owner = account_of(clean["email"])
+    if owner is None:
+        db.session.add(user)
+        db.session.flush()
+    else:
+        user.id = _reserved_user_id()
+    return Registration(user=user, owner=owner, at=utcnow())
+
+
+def _reserved_user_id() -> int:
+    """An id as the next account inserted would take it, for the stand-in of a taken address.
+
+    PostgreSQL: the next value of the user table's sequence, which no account will take.
+    SQLite has no sequence: this is the largest id + 1, which the next account inserted
+    also gets (the table reuses ids, it has no AUTOINCREMENT). Whoever registers a taken
+    address and then a new one there sees the same id twice and learns the first was
+    taken; PostgreSQL, which production runs, leaves no such trace."""
+    table, dialect = User.__table__, db.session.get_bind().dialect
+    if dialect.name == "postgresql":
+        # "user" is a reserved word: the table's name goes in quoted.
+        name = dialect.identifier_preparer.format_table(table)
+        sequence = sa.func.pg_get_serial_sequence(name, "id")
+        return db.session.scalar(sa.select(sa.func.nextval(sequence)))
+    return db.session.scalar(sa.select(func.coalesce(func.max(table.c.id), 0) + 1))
 
 
 def register_consumer(
@@ -87,15 +178,12 @@ def register_consumer(
     locale="zh_CN",
     sms_notices=False,
 ) -> User:
+    """A consumer account made by the portal's own code (the demo seed, tests), refused like
+    any account when the address is taken. The public registers through `register`."""
     clean = validate_account(email, password, name, phone=phone, region_code=region_code)
-    user = User(
-        role=UserRole.CONSUMER,
-        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
-        address=(address or "").strip()[:300] or None,
-        sms_notices=bool(sms_notices),
-        **clean,
+    user = _consumer(
+        clean, hash_password(password), locale=locale, address=address, sms_notices=sms_notices
     )
-    user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user
@@ -134,7 +222,7 @@ def create_user(
 @functools.cache
 def _stand_in_hash() -> str:
     """A password hash no password matches, made like every account's (scrypt)."""
-    return generate_password_hash(new_secret(), method="scrypt")
+    return hash_password(new_secret())
 
 
 def authenticate(email: str, password: str) -> User | None:

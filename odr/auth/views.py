@@ -24,6 +24,7 @@ from odr.auth.forms import (
     SetPasswordForm,
 )
 from odr.auth.models import LinkPurpose, User, UserRole
+from odr.disputes import accounts as account_ops
 from odr.disputes import intake
 from odr.disputes.models import Region, RegionLevel
 from odr.disputes.notifications import queue_plain_email
@@ -54,10 +55,17 @@ def signup_limit() -> str:
     return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
+# The session's key for the address just registered, filled into the sign-in form once
+# (kept out of the URL, which servers and browsers log).
+SIGN_IN_EMAIL = "sign_in_email"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     form = LoginForm()
+    if request.method == "GET" and SIGN_IN_EMAIL in session:
+        form.email.data = session.pop(SIGN_IN_EMAIL)
     if form.validate_on_submit():
         user = auth_ops.authenticate(form.email.data, form.password.data)
         if user is None:
@@ -119,7 +127,7 @@ def register():
     form.region_code.choices = region_choices()
     if form.validate_on_submit():
         try:
-            user = auth_ops.register_consumer(
+            registration = account_ops.register_consumer(
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
@@ -134,10 +142,21 @@ def register():
                 if field in form:
                     form[field].errors.append(message)
         else:
+            # The same answer whether the address was new or had an account (the operation
+            # tells them apart, and mails whoever it concerns): a new account is not signed
+            # in either, its owner signs in like anyone.
+            email = registration.user.email
             db.session.commit()
-            sign_in(user)
-            flash(_("Welcome! Your account is ready."), "success")
-            return redirect(url_for("consumer.cases"))
+            session[SIGN_IN_EMAIL] = email
+            flash(
+                _(
+                    "Thank you. We have sent a message to %(email)s. Sign in with this "
+                    "address and your password.",
+                    email=email,
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 

@@ -119,6 +119,11 @@ def test_register_file_by_keyboard_get_an_offer_accept_and_rate(page, live_serve
     page.fill("#password", "Xiaoming-2026")
     page.fill("#confirm", "Xiaoming-2026")
     page.click("#submit")
+    # Registered, not signed in (a taken address is answered alike): sign in, address filled.
+    expect(page).to_have_url(re.compile(r"/auth/login$"))
+    expect(page.locator("#email")).to_have_value("xiaoming@example.cn")
+    page.fill("#password", "Xiaoming-2026")
+    page.click("#submit")
     expect(page).to_have_url(re.compile(r"/consumer/cases$"))
     assert_accessible(page, "my cases (empty)")
 

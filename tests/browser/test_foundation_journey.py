@@ -42,6 +42,11 @@ def test_register_sign_in_empty_list_and_switch_language(live_server, page):
     page.fill("#password", "Browser-pass-1")
     page.fill("#confirm", "Browser-pass-1")
     page.click("#submit")
+    # Registered, not signed in (a taken address is answered alike): sign in, address filled.
+    expect(page).to_have_url(re.compile(r"/auth/login$"))
+    expect(page.locator("#email")).to_have_value("browser.user@test.example")
+    page.fill("#password", "Browser-pass-1")
+    page.click("#submit")
     expect(page.locator("#no-cases")).to_be_visible()
     with live_server.app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == "browser.user@test.example"))
