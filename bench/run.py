@@ -19,6 +19,7 @@ For each database (SQLite file and/or PostgreSQL database of its own):
     python -m bench.run --db sqlite --cases 100000 --duration 5
     python -m bench.run --db postgres --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/odr_bench
     python -m bench.run --only inbox,case_page  # some pages only (no sweep, no PDF)
+    python -m bench.run --view-cache off        # ODR_VIEW_CACHE=0 in the portal's workers
 """
 
 from __future__ import annotations
@@ -579,6 +580,8 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
         "ODR_RECORD_DIR": str(BENCH_DIR / "records"),
         "ODR_MAIL_DIR": str(BENCH_DIR / "mail"),
         "ODR_LOGIN_RATE_LIMIT": "1000 per minute",
+        # The web layer's cache (odr/viewcache.py) on or off in the portal's workers.
+        "ODR_VIEW_CACHE": "1" if args.view_cache == "on" else "0",
     }
     app = gen.make_app(url)
     prep = prepare_users(app, meta)
@@ -761,16 +764,17 @@ def measure_dashboard_cold(url: str) -> dict:
     return out
 
 
-def measure_cpu(url: str, meta: dict, repeat: int = 10) -> dict:
+def measure_cpu(url: str, meta: dict, repeat: int = 10, view_cache: bool = True) -> dict:
     """CPU milliseconds a request costs in this process (Flask test client, no HTTP, no
     gunicorn), for each page, each write and the floors: unlike req/s, this hardly moves
     when other programs share the cores. On PostgreSQL the server's own CPU is not
-    included."""
+    included. `view_cache`: the web layer's cache on or off, as in the portal's workers."""
     from bench import floor
     from odr.extensions import db
 
     app = gen.make_app(url)
     app.config["WTF_CSRF_ENABLED"] = False
+    app.config["VIEW_CACHE"] = view_cache
     prep = prepare_users(app, meta)
     by_name = {s.name: s for s in scenarios(meta, prep, argparse.Namespace())}
     bare = floor.create_app(url)
@@ -935,6 +939,7 @@ def render(kind: str, url: str, meta: dict, res: dict, args, command: str) -> st
         f"Load average before the run: {m['load_before']}. Commit {m.get('commit', '?')}.",
         "",
         f"Command: `{command}`  ",
+        f"View cache (`ODR_VIEW_CACHE`, odr/viewcache.py): {res.get('view_cache', 'on')}.  ",
         f"Data: {sa.engine.make_url(url).render_as_string(hide_password=True)}, "
         f"generated in {meta.get('seconds', '?')} s "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(meta['counts'].items()))}).  ",
@@ -1055,6 +1060,12 @@ def main(argv=None) -> None:
     parser.add_argument("--skip", default="", help="pages,sweep,dashboard,pdf")
     parser.add_argument("--pdf-count", type=int, default=10)
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument(
+        "--view-cache",
+        choices=["on", "off"],
+        default="on",
+        help="ODR_VIEW_CACHE for the portal's processes; off: results and doc block *-cache-off",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -1070,13 +1081,14 @@ def main(argv=None) -> None:
         urls.append(args.pg_url)
     for url in urls:
         kind = db_kind(url) + ("" if args.mix == "default" else f"-{args.mix}")
+        kind += "" if args.view_cache == "on" else "-cache-off"
         log(f"== {kind}: {sa.engine.make_url(url).render_as_string(hide_password=True)}")
-        res: dict = {"machine": machine()}
+        res: dict = {"machine": machine(), "view_cache": args.view_cache}
         meta = ensure_data(url, args)
         if "pages" not in skip:
             res["pages"] = measure_pages(kind, url, meta, args)
         if "cpu" not in skip:
-            res["cpu"] = measure_cpu(url, meta)
+            res["cpu"] = measure_cpu(url, meta, view_cache=args.view_cache == "on")
         if "dashboard" not in skip:
             res["dashboard_cold"] = measure_dashboard_cold(url)
         if "sweep" not in skip:

@@ -95,6 +95,10 @@ class Config:
     ODR_ONTIME_MIN_CASES = int(os.environ.get("ODR_ONTIME_MIN_CASES", "5"))
     ODR_STATS_TTL = float(os.environ.get("ODR_STATS_TTL", "300"))
     ODR_STATS_SNAPSHOTS = _env_bool("ODR_STATS_SNAPSHOTS", True)
+    # The web layer's one cache (odr/viewcache.py): what the statistics pages, the
+    # scoreboard and the outcome guidance are made from, kept in each worker while its
+    # version stays the same. Off, every request computes them (to measure what it buys).
+    VIEW_CACHE = _env_bool("ODR_VIEW_CACHE", True)
 
 
 class DevelopmentConfig(Config):

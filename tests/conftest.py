@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from odr import create_app
+from odr import create_app, viewcache
 from odr.config import TestConfig
 from odr.extensions import db as _db
 from tests import factories
@@ -86,15 +86,9 @@ def _wipe(app) -> None:
         from odr.disputes.deadlines import invalidate_overrides
 
         invalidate_overrides()
-    # Values kept per process until what they are made from changes (odr.disputes.memo.kept):
+    # Values kept per process until what they are made from changes (odr/viewcache.py):
     # after a wipe the ids start again, so a version could repeat with other contents.
-    for store in (
-        "odr_stats_kept",
-        "odr_admin_dashboard",
-        "odr_public_scoreboard",
-        "odr_view_cache",
-    ):
-        app.extensions.pop(store, None)
+    viewcache.clear(app)
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from odr import viewcache
 from odr.admin.views import bp
 from odr.disputes import formats, similar, stats
 from odr.disputes.choices import Channel, Issue
-from odr.disputes.memo import kept
 from odr.disputes.models import EnterpriseStatus, RequestKind
 from odr.disputes.requests import kind_label
 from odr.disputes.states import State
@@ -38,9 +38,42 @@ def _region_param(version: stats.Versions | None = None) -> str | None:
     code = (request.args.get("region") or "").strip()
     if not code:
         return None
-    if code not in stats.kept_region_tree(version):
+    if code not in _region_tree(version):
         abort(404)
     return code
+
+
+def _region_tree(version: stats.Versions | None = None) -> dict:
+    """stats.region_tree(), kept until a region is added (computed now with snapshots
+    off)."""
+    if not stats.snapshots_enabled():
+        return stats.region_tree()
+    if version is None:
+        version = stats.versions()
+    return viewcache.kept("region_tree", version.regions, stats.region_tree)
+
+
+def _region_breakdown(parent: str | None, data: dict, version: stats.Versions | None) -> dict:
+    """stats.region_breakdown() of the dashboard figures `data`, kept for each `parent`
+    until the snapshot, an enterprise or the regions change; computed now without a
+    version (snapshots off)."""
+    if version is None or not stats.snapshots_enabled():
+        return stats.region_breakdown(parent, data["by_enterprise"], data["unlisted"])
+    return viewcache.kept(
+        ("region_breakdown", parent),
+        (version.dashboard, version.enterprises, version.regions),
+        lambda: stats.region_breakdown(
+            parent, data["by_enterprise"], data["unlisted"], _region_tree(version)
+        ),
+    )
+
+
+def _figures(version: stats.Versions | None = None) -> dict:
+    """The dashboard's figures: computed now with snapshots off, else the snapshot's, parsed
+    once per moment (`version`: this request's, else the moment is read)."""
+    if not stats.snapshots_enabled():
+        return stats.dashboard()
+    return viewcache.snapshot("dashboard", version)
 
 
 # The dashboard shows the first few of each list; the rest is a link away (and in the CSV).
@@ -52,7 +85,7 @@ ONTIME_SHOWN = 10  # enterprises answering late
 def dashboard():
     """The dashboard's content is the same for every reader of one language until the
     snapshots, an enterprise or the regions change: with snapshots on, it is rendered once
-    per version, language and region shown, and kept in the process (the freshness checks
+    per version, language and region shown, and kept (odr/viewcache.py; the freshness checks
     still run on every request)."""
     if not stats.snapshots_enabled():
         content = _dashboard_content(None, stats.dashboard(), _region_param())
@@ -63,10 +96,9 @@ def dashboard():
     key = (str(get_locale()), request.script_root, region)
     made_of = (version, stats.ontime_threshold(), stats.ontime_min_cases())
 
-    data = stats.dashboard(version)
-    content = kept(
-        "odr_admin_dashboard",
-        key,
+    data = _figures(version)
+    content = viewcache.kept(
+        ("admin_dashboard", *key),
         made_of,
         lambda: _dashboard_content(version, data, _region_param(version)),
         bound=RENDERED_KEPT,
@@ -78,13 +110,18 @@ RENDERED_KEPT = 64  # languages × regions drilled into: bounded
 
 
 def _dashboard_content(version: stats.Versions | None, data: dict, region: str | None) -> Markup:
-    regions = stats.kept_region_breakdown(region, data, version)
+    regions = _region_breakdown(region, data, version)
     shown, seen = [], {}
     for alert in data["alerts"]:
         seen[alert["kind"]] = seen.get(alert["kind"], 0) + 1
         if seen[alert["kind"]] <= ALERTS_SHOWN:
             shown.append(alert)
-    ontime = stats.ontime_warnings() if version is None else stats.ontime_warnings(version=version)
+    if version is None:
+        ontime = stats.ontime_warnings()
+    else:
+        ontime = stats.ontime_warnings(
+            rows=viewcache.performance_table(version, approved_only=True)
+        )
     # An autoescaped template's output: its values are escaped already.
     return Markup(  # noqa: S704
         render_template(
@@ -123,7 +160,7 @@ def alerts():
     kind = request.args.get("kind") or None
     if kind is not None and kind not in ALERT_KINDS:
         abort(404)
-    data = stats.dashboard()
+    data = _figures()
     rows = [a for a in data["alerts"] if kind is None or a["kind"] == kind]
     rows, page, pages = paginate(rows)
     return render_template(
@@ -145,7 +182,7 @@ def _alerts(alerts: list[dict], version: stats.Versions | None = None) -> list[d
         if alert["kind"] == "category":
             label = str(Issue(alert["key"]).label)
         elif alert["kind"] == "region":
-            tree = tree if tree is not None else stats.kept_region_tree(version)
+            tree = tree if tree is not None else _region_tree(version)
             _parent, name, name_en, _level = tree.get(alert["key"], (None, alert["name"], None, ""))
             label = region_name({"name": name, "name_en": name_en, "code": alert["key"]})
         elif alert["kind"] == "cluster":
@@ -212,7 +249,7 @@ def performance():
     status = request.args.get("status") or None
     if status is not None and status not in {s.value for s in EnterpriseStatus}:
         abort(404)
-    rows = stats.performance_table()
+    rows = viewcache.performance_table()
     if status:
         rows = [r for r in rows if r["status"] == status]
     warned = [r for r in rows if r["warning"]]
@@ -252,7 +289,7 @@ def _percent(value) -> str:
 
 def _csv_rows(name: str) -> tuple[list[str], list[list]]:
     if name == "performance":
-        rows = stats.performance_table()
+        rows = viewcache.performance_table()
         return (
             [
                 "enterprise_id",
@@ -293,7 +330,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             ],
         )
     version = stats.versions() if stats.snapshots_enabled() else None
-    data = stats.dashboard(version)
+    data = _figures(version)
     overview = data["overview"]
     if name == "states":
         return (
@@ -314,7 +351,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             ],
         )
     if name == "regions":
-        breakdown = stats.kept_region_breakdown(_region_param(version), data, version)
+        breakdown = _region_breakdown(_region_param(version), data, version)
         return (
             ["region_code", "name", "cases"],
             [[r["code"], region_name(r), r["cases"]] for r in breakdown["rows"]],

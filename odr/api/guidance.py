@@ -1,5 +1,6 @@
 """Outcome guidance for anyone: how closed cases like a given one ended."""
 
+from odr import viewcache
 from odr.api import bp, schemas
 from odr.api.core import query
 from odr.api.spec import endpoint
@@ -27,7 +28,10 @@ def outcome_guidance():
     args = query(schemas.GuidanceQuery)
     return (
         guidance.for_filing(
-            enterprise_id=args.enterprise_id, issue=str(args.issue), amount=args.amount
+            enterprise_id=args.enterprise_id,
+            issue=str(args.issue),
+            amount=args.amount,
+            figures=viewcache.snapshot("guidance"),
         ),
         200,
     )

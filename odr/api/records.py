@@ -6,7 +6,7 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from odr import downloads
+from odr import downloads, viewcache
 from odr.api import bp, schemas
 from odr.api.complaints import CASE
 from odr.api.core import caller, load_case, query
@@ -18,7 +18,6 @@ from odr.disputes.permissions import role_in_case
 from odr.disputes.records import render_pending
 from odr.disputes.serialize import iso
 from odr.disputes.states import NotFound, Role
-from odr.disputes.stats import enterprise_scoreboard
 from odr.extensions import db
 
 CODE = re.compile(r"^[A-Z0-9]{1,32}$")
@@ -150,6 +149,6 @@ def enterprise_stats():
             "breaches": int(row.get("breaches") or 0),
             "satisfaction": number(row.get("satisfaction")),
         }
-        for row in enterprise_scoreboard()
+        for row in viewcache.scoreboard()
     ]
     return {"items": items}, 200

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from odr import viewcache
 from odr.consumer import forms
 from odr.consumer.views import _send_evidence, bp, store_uploads
 from odr.disputes import deadlines, enterprises, guidance, routing, similar
@@ -425,6 +426,7 @@ def _guidance(enterprise, data: dict) -> dict | None:
             enterprise_id=enterprise.id if enterprise is not None else None,
             issue=data["issue"],
             amount=data.get("amount"),
+            figures=viewcache.snapshot("guidance"),
         )
     except Invalid:
         return None

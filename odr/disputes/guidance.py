@@ -13,8 +13,10 @@ the cases that ended in an agreement; and the median working days from filing to
 
 The groups are computed with the statistics snapshots (stats.BUILDERS["guidance"]): three
 grouped scans of the closed cases at the finest grouping, whose counts and histograms add up
-into the coarser ones, so a refresh reads each case once and a question reads one kept
-dictionary (`for_filing`), whatever the number of cases.
+into the coarser ones, so a refresh reads each case once and a question is at most four
+lookups in one dictionary (`for_filing`), whatever the number of cases. Parsing that
+dictionary costs more than the question: callers that ask often pass it in, parsed once
+for each moment of the snapshot (`stats.fresh`).
 """
 
 from collections import Counter
@@ -235,11 +237,12 @@ EMPTY = {
 }
 
 
-def for_filing(*, enterprise_id=None, issue, amount=None) -> dict:
+def for_filing(*, enterprise_id=None, issue, amount=None, figures: dict | None = None) -> dict:
     """How closed cases like this one ended: {similar_cases, settled_directly, mediated,
     terminated, median_refund_share, median_working_days, basis}. The finest group with at
     least FLOOR cases answers; when none has, every figure is None (basis None) and
-    similar_cases is the issue's count."""
+    similar_cases is the issue's count. `figures`: the guidance snapshot's
+    (`stats.snapshot("guidance")`, read here when not given)."""
     try:
         issue = str(Issue(issue))
     except ValueError:
@@ -248,7 +251,7 @@ def for_filing(*, enterprise_id=None, issue, amount=None) -> dict:
         enterprise_id = int(enterprise_id) if enterprise_id not in (None, "") else None
     except (TypeError, ValueError):
         raise Invalid(INVALID, {"enterprise_id": str(_l("Not a valid choice."))}) from None
-    data = stats.snapshot("guidance")
+    data = figures if figures is not None else stats.snapshot("guidance")
     groups = data.get("groups", {})
     for level, key in _keys(enterprise_id, issue, band_of(amount)):
         found = groups.get(key)

@@ -33,25 +33,6 @@ def memo(key: Hashable, compute: Callable[[], T]) -> T:
     return store[key]
 
 
-def kept(
-    store: str, key: Hashable, version: Hashable, compute: Callable[[], T], *, bound=None
-) -> T:
-    """A value kept for the life of the process (in the app's `store`) while the `version`
-    of what it is made from stays the same; with `bound`, the store is emptied when it is
-    full (keys that callers make from request parameters)."""
-    from flask import current_app
-
-    kept_values = current_app.extensions.setdefault(store, {})
-    found = kept_values.get(key)
-    if found is not None and found[0] == version:
-        return found[1]
-    value = compute()
-    if bound is not None and len(kept_values) >= bound:
-        kept_values.clear()
-    kept_values[key] = (version, value)
-    return value
-
-
 def unknown(keys: Iterable[Hashable]) -> list[Hashable]:
     """The keys without an answer yet (all of them outside `scope()`)."""
     store = _store.get()

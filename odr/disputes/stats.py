@@ -31,7 +31,6 @@ from sqlalchemy.exc import IntegrityError
 
 from odr.disputes import deadlines, similar
 from odr.disputes.choices import Channel, Issue, PerformanceStatus
-from odr.disputes.memo import kept
 from odr.disputes.models import (
     Complaint,
     Enterprise,
@@ -394,38 +393,21 @@ def enterprise_performance(
 
 
 def performance_table(
-    *, approved_only: bool = False, version: "Versions | None" = None, public: bool = False
+    *, approved_only: bool = False, public: bool = False, numbers: dict | None = None
 ) -> list[dict]:
-    """The enterprises as they are now, with their numbers from the snapshot. Kept in the
-    process (read-only for callers) until the snapshot or an enterprise changes: with two
-    thousand enterprises, combining them cost more than the rest of the page. `version`:
-    what `versions()` read for this request, else it is read here. `public`: the
-    scoreboard's enterprises (PUBLIC_STATUSES)."""
-
-    def listed():
-        return _enterprises(approved_only, public=public)
-
-    if not snapshots_enabled():
-        return _combine(listed(), snapshot("performance")["numbers"])
-    moment, enterprises = _performance_version(version)
-    if moment is not None:
-        _check_stale("performance", moment)
-    return _kept(
-        ("performance_table", approved_only, public),
-        (moment, *enterprises),
-        lambda: _combine(listed(), snapshot("performance", moment)["numbers"]),
-    )
-
-
-def _performance_version(version: "Versions | None" = None) -> tuple:
-    """(the performance snapshot's moment, the enterprises' version)."""
-    if version is None:
-        version = versions()
-    return version.performance, version.enterprises
+    """The enterprises as they are now, with their `numbers` (the performance snapshot's,
+    read here when not given). `public`: the scoreboard's enterprises (PUBLIC_STATUSES).
+    Computed on every call: with two thousand enterprises, combining them costs more than
+    the rest of a page, so a page that shows it often keeps it for as long as its version
+    (`versions()`: the performance snapshot's moment and the enterprises) stays the same."""
+    if numbers is None:
+        numbers = snapshot("performance")["numbers"]
+    return _combine(_enterprises(approved_only, public=public), numbers)
 
 
 class Versions(NamedTuple):
-    """What the kept figures and pages are made from, read in one statement a request: the
+    """What the figures and the pages made from them depend on, read in one statement a
+    request (a page may keep what it shows for as long as they stay the same): the
     two snapshots' moments, the enterprises' version (the highest enterprise id and event
     id: an enterprise is added, or changes status, name or region only with an event) and
     the number of regions (regions are only ever added, by the seed)."""
@@ -459,11 +441,6 @@ def _versions(dashboard_at, performance_at, enterprise_id, event_id, regions) ->
     return Versions(dashboard_at, performance_at, (enterprise_id, event_id), int(regions or 0))
 
 
-def _kept(key, version, compute):
-    """A value computed once per process for a given version of what it is made from."""
-    return kept("odr_stats_kept", key, version, compute)
-
-
 SCOREBOARD_KEYS = (
     "enterprise_id",
     "name",
@@ -480,33 +457,26 @@ SCOREBOARD_KEYS = (
 )
 
 
-def enterprise_scoreboard(version: Versions | None = None) -> list[dict]:
+def enterprise_scoreboard(table: list[dict] | None = None) -> list[dict]:
     """The public scoreboard: approved ODR enterprises, and those that left the programme
     (`status` "exited"), with their cases, agreements, settlement rate, on-time answer
     rate, average working days to an agreement, breaches reported and satisfaction.
     Rates are fractions (0-1, four decimals) or None when there is nothing to measure yet.
-    No personal data."""
-
-    def compute():
-        return [
-            {key: row[key] for key in SCOREBOARD_KEYS}
-            for row in performance_table(public=True, version=version)
-        ]
-
-    if not snapshots_enabled():
-        return compute()
-    moment, enterprises = _performance_version(version)
-    if moment is not None:
-        _check_stale("performance", moment)
-    return _kept("scoreboard", (moment, *enterprises), compute)
+    No personal data. `table`: `performance_table(public=True)`, computed here when not
+    given."""
+    if table is None:
+        table = performance_table(public=True)
+    return [{key: row[key] for key in SCOREBOARD_KEYS} for row in table]
 
 
-def ontime_warnings(now: datetime | None = None, version: Versions | None = None) -> list[dict]:
-    """Approved ODR enterprises whose on-time answer rate is under the threshold."""
+def ontime_warnings(now: datetime | None = None, rows: list[dict] | None = None) -> list[dict]:
+    """Approved ODR enterprises whose on-time answer rate is under the threshold: computed
+    as of `now`, else from `rows` (`performance_table(approved_only=True)`, computed here
+    from the snapshot when not given)."""
     if now is not None:
         rows = enterprise_performance(approved_only=True, now=now)
-    else:
-        rows = performance_table(approved_only=True, version=version)
+    elif rows is None:
+        rows = performance_table(approved_only=True)
     return [r for r in rows if r["warning"]]
 
 
@@ -651,29 +621,6 @@ def _ancestors(code: str | None, tree) -> list[str]:
         chain.append(code)
         code = tree[code][0]
     return chain
-
-
-def kept_region_tree(version: Versions | None = None) -> dict:
-    """region_tree(), kept in the process until a region is added (read-only for callers)."""
-    if not snapshots_enabled():
-        return region_tree()
-    version = version or versions()
-    return _kept("region_tree", version.regions, region_tree)
-
-
-def kept_region_breakdown(parent: str | None, data: dict, version: Versions | None) -> dict:
-    """region_breakdown() of the dashboard figures `data`, kept in the process for each
-    `parent` until the snapshot, an enterprise or the regions change (read-only for
-    callers); computed now without a version (snapshots off)."""
-    if version is None or not snapshots_enabled():
-        return region_breakdown(parent, data["by_enterprise"], data["unlisted"])
-    return _kept(
-        ("region_breakdown", parent),
-        (version.dashboard, version.enterprises, version.regions),
-        lambda: region_breakdown(
-            parent, data["by_enterprise"], data["unlisted"], kept_region_tree(version)
-        ),
-    )
 
 
 def region_breakdown(
@@ -972,27 +919,38 @@ _READ = object()
 
 
 def snapshot(key: str, computed_at=_READ) -> dict:
-    """The figures as last computed. A stale snapshot is served as it is and recomputed in
-    the background; without one (or with snapshots off, as in tests) they are computed now.
-    `computed_at`: the snapshot's moment if the caller has read it (`versions()`)."""
+    """The figures as last computed, read and parsed on every call. A stale snapshot is
+    served as it is and recomputed in the background; without one (or with snapshots off,
+    as in tests) they are computed now. `computed_at`: the snapshot's moment if the caller
+    has read it (`versions()`)."""
+    moment = fresh(key, computed_at)
+    if moment is None:
+        return refresh(key) if snapshots_enabled() else BUILDERS[key](None)
+    return stored(key)
+
+
+def fresh(key: str, computed_at=_READ) -> datetime | None:
+    """The moment of the stored figures of `key` (read here unless the caller has read it),
+    after the freshness rule: a snapshot older than the TTL is recomputed in the background.
+    None when the figures are to be computed now: snapshots off, or none stored yet. What
+    is made from the figures alone stays the same for as long as this moment does."""
     if not snapshots_enabled():
-        return BUILDERS[key](None)
+        return None
     if computed_at is _READ:
         computed_at = _snapshot_moment(key)
-    if computed_at is None:
-        return refresh(key)
-    _check_stale(key, computed_at)
-    # The figures are parsed once per process and version, not on every page.
-    return _kept(
-        ("snapshot", key),
-        computed_at,
-        lambda: db.session.scalar(sa.select(StatsSnapshot.data).where(StatsSnapshot.key == key)),
-    )
+    if computed_at is not None:
+        _check_stale(key, computed_at)
+    return computed_at
+
+
+def stored(key: str) -> dict | None:
+    """The stored figures of `key` as they are (no freshness rule: see `fresh`)."""
+    return db.session.scalar(sa.select(StatsSnapshot.data).where(StatsSnapshot.key == key))
 
 
 def check_stale(version: Versions) -> None:
     """The freshness rule of the dashboard's two snapshots, for a request that may not
-    read them (the dashboard's content is kept per version)."""
+    read them (a page made from them alone may be kept for as long as `version` stays)."""
     for key, moment in (("dashboard", version.dashboard), ("performance", version.performance)):
         if moment is not None:
             _check_stale(key, moment)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from odr import viewcache
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
 from odr.disputes import enterprises, guidance, intake
@@ -184,6 +185,7 @@ def _guide(form):
             enterprise_id=form.enterprise_id.data or None,
             issue=form.issue.data,
             amount=form.amount.data or None,
+            figures=viewcache.snapshot("guidance"),
         )
     except Invalid:
         return None

@@ -23,7 +23,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectChoice
 
-from odr import casepage, downloads
+from odr import casepage, downloads, viewcache
 from odr import display as rows_kit
 from odr.auth.decorators import gate_blueprint
 from odr.auth.models import User, UserRole
@@ -538,6 +538,7 @@ def render_workspace(complaint: Complaint, status: int = 200, **bound):
                 enterprise_id=complaint.enterprise_id,
                 issue=complaint.issue,
                 amount=complaint.amount,
+                figures=viewcache.snapshot("guidance"),
             ),
             **data,
         ),

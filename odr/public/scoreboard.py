@@ -4,8 +4,8 @@ from flask import abort, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from odr import viewcache
 from odr.disputes import enterprises, stats, supervision
-from odr.disputes.memo import kept
 from odr.disputes.models import ConsumerWarning, Enterprise
 from odr.extensions import db
 from odr.public.views import bp
@@ -17,20 +17,18 @@ PAGE_SIZE = 50  # as the case lists
 def scoreboard():
     """Without a search, a page is the same for every reader of one language until the
     performance snapshot or an enterprise changes: with snapshots on, it is rendered once
-    per version, language and page and kept in the process (the snapshot's freshness
+    per version, language and page and kept (odr/viewcache.py; the snapshot's freshness
     check still runs on every request)."""
     q = (request.args.get("q") or "").strip()[:100]
     page = request.args.get("page", 1, type=int)
     if q or not stats.snapshots_enabled():
-        content = _content(stats.enterprise_scoreboard(), q, page)
+        content = _content(viewcache.scoreboard(), q, page)
         return render_template("public/scoreboard.html", content=content)
     version = stats.versions()  # one statement
-    rows = stats.enterprise_scoreboard(version)  # kept; checks the snapshot's freshness
-    key = (str(get_locale()), request.script_root, page)
+    rows = viewcache.scoreboard(version)  # kept; checks the snapshot's freshness
+    key = ("public_scoreboard", str(get_locale()), request.script_root, page)
     made_of = (version.performance, version.enterprises)
-    content = kept(
-        "odr_public_scoreboard", key, made_of, lambda: _content(rows, q, page), bound=RENDERED_KEPT
-    )
+    content = viewcache.kept(key, made_of, lambda: _content(rows, q, page), bound=RENDERED_KEPT)
     return render_template("public/scoreboard.html", content=content)
 
 
