@@ -1020,15 +1020,25 @@ def _to_mediation(
 
 
 def _lapse_open_offers(ids: list[int]) -> None:
-    seals.remember_before(db.session(), "offer", ids)
+    lapsing = {"status": OfferStatus.LAPSED}
+    expected = seals.remember_before(
+        db.session(),
+        "offer",
+        ids,
+        writes=lambda row: lapsing if row.status == OfferStatus.OPEN else None,
+    )
     lapsed = db.session.execute(
         db.update(Offer)
         .where(Offer.complaint_id.in_(ids), Offer.status == OfferStatus.OPEN)
         .values(status=OfferStatus.LAPSED)
         .returning(Offer.id, Offer.complaint_id)
     ).all()
+    # Sealed as lapsed from the reading above; any other outcome is read back at the commit.
     for offer_id, complaint_id in lapsed:
-        seals.note(db.session(), "offer", [complaint_id], [offer_id])
+        if offer_id not in expected:
+            seals.note(db.session(), "offer", [complaint_id], [offer_id])
+    if expected - {offer_id for offer_id, _ in lapsed}:
+        seals.note(db.session(), "offer", {complaint_id for _, complaint_id in lapsed} | set(ids))
 
 
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:
@@ -2303,11 +2313,9 @@ class _Batch:
         ]
         # The cases' sealed columns (state, body, chain head) change by statement: sealed
         # from the one reading before it and what it writes.
+        updates = {row.id: update for row, update in zip(self.rows, self.updates, strict=True)}
         seals.remember_before(
-            db.session(),
-            "case",
-            [row.id for row in self.rows],
-            writes={row.id: update for row, update in zip(self.rows, self.updates, strict=True)},
+            db.session(), "case", list(updates), writes=lambda row: updates.get(row.id)
         )
         statement, parameters = _case_update(dialect, names, rows)
         result = connection.exec_driver_sql(statement, parameters)

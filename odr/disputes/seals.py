@@ -256,20 +256,26 @@ def _pending(session: Session) -> dict:
     return found
 
 
-def remember_before(session: Session, kind: str, case_ids, writes=None) -> None:
+def remember_before(session: Session, kind: str, case_ids, writes=None) -> set[int]:
     """Before a statement changes rows of `kind` in these cases: note how they are now.
-    `writes` ({row id: the values the statement writes}): the rows are then sealed from
-    that one reading, as they will be, and the commit does not read them back (the sweep's
-    batches: ten thousand cases read once instead of twice); they need no `note`. A later
-    change through the session, or a `note`, has them read again."""
+    `writes(row)` (the values the statement will write to a row read now, or None for a row
+    it leaves alone): the rows written are then sealed from that one reading, as they will
+    be, and the commit does not read them back (the sweep's batches: ten thousand cases
+    read once instead of twice); they need no `note`. A later change through the session,
+    or a `note`, has them read again. Answers the ids of the rows `writes` wrote to."""
     pending = _pending(session)
     before, known = pending["before"], pending["known"]
+    written = set()
     for row in session.connection().execute(_query(kind, case_ids)):
+        values = writes(row) if writes is not None else None
+        if writes is not None and values is None:
+            continue  # not changed by the statement: its seal stays as it is
         before.setdefault((row.case_id, kind, row.id), row_seal(kind, row))
-        if writes is not None and row.id in writes:
+        if values is not None:
             note(session, kind, [row.case_id], [row.id])
-            after = _Written(row, writes[row.id])
-            known[(row.case_id, kind)][row.id] = row_seal(kind, after)
+            known[(row.case_id, kind)][row.id] = row_seal(kind, _Written(row, values))
+            written.add(row.id)
+    return written
 
 
 class _Written:
