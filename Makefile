@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := FLASK_APP=wsgi $(VENV)/bin/flask
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format bench translations translations-update install install-dev sysdeps-run sysdeps-test clean
+.PHONY: run test lint format bench translations translations-update install install-dev sysdeps-run sysdeps-test sysdeps-bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,9 @@ sysdeps-run:
 
 sysdeps-test:
 	@scripts/system-deps.sh test
+
+sysdeps-bench:
+	@scripts/system-deps.sh bench
 
 # The catalog: odr/translations/zh_CN/LC_MESSAGES/messages.po is the source (in git), the
 # compiled .mo is built here. After changing a message, run `make translations-update` and
@@ -72,7 +75,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install-dev sysdeps-test translations
+bench: install-dev sysdeps-bench translations
 	$(PY) -m bench.run
 
 clean:
