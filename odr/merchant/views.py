@@ -41,6 +41,7 @@ from odr.extensions import db, limiter, login_manager
 from odr.merchant import queries
 from odr.merchant.forms import ApplyForm, AssignForm
 from odr.types import utcnow
+from odr.urls import id_urls
 
 bp = Blueprint("merchant", __name__)
 
@@ -262,6 +263,7 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
     locale = rows.locale_key()
     labels = rows.state_labels()
     select = _("Select %(reference)s")
+    case_url = id_urls("merchant.case", "case_id")
     out = []
     for r in complaints:
         left = rows.days_left(r.deadline_at) if r.state in OPEN_STATES else None
@@ -273,7 +275,7 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
         out.append(
             InboxRow(
                 r.id,
-                url_for("merchant.case", case_id=r.id),
+                case_url(r.id),
                 r.reference,
                 urgency,
                 select % {"reference": r.reference},
