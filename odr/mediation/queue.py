@@ -148,11 +148,14 @@ def _rows(complaints, now: datetime) -> list[Row]:
     return rows
 
 
-def _visible(user: User, scope: str, my_turn: bool = False) -> tuple[tuple, dict]:
+Bodies = tuple[frozenset[int], frozenset[int]]  # what bodies_of returns
+
+
+def _visible(user: User, bodies: Bodies, scope: str, my_turn: bool = False) -> tuple[tuple, dict]:
     """Which of the user's bodies' cases the user sees, as (shape, bound values). A body's
     head sees all its cases ("h"); another mediator ("o") the cases assigned to them and the
     ones nobody has taken yet. `scope="mine"`: only the cases assigned to the user."""
-    all_bodies, heads = bodies_of(user)
+    all_bodies, heads = bodies
     bodies = sorted(all_bodies)
     kinds = tuple("h" if b in heads else "o" for b in bodies)
     visible, params = permissions.visibility(user, all_bodies)
@@ -170,15 +173,17 @@ def queue_page(
     size: int = PAGE_SIZE,
     now: datetime | None = None,
     my_turn: bool = False,
+    bodies: Bodies | None = None,
 ) -> tuple[list[Row], str | None]:
     """One page of the cases of the user's bodies, the most urgent first, and the cursor of
     the next page. `scope="mine"`: only the cases assigned to the user; `my_turn`: only
     the cases waiting for the mediator (turns.py). Closed cases: the most recently closed
-    first."""
+    first. `bodies`: bodies_of(user) where the caller has read it already."""
     now = now or utcnow()
-    if not bodies_of(user)[0]:
+    bodies = bodies or bodies_of(user)
+    if not bodies[0]:
         return [], None
-    visible, params = _visible(user, scope, my_turn and state != "closed")
+    visible, params = _visible(user, bodies, scope, my_turn and state != "closed")
     if state == "closed":
         keys, next_cursor = _closed_keys(visible, params, cursor, size)
         return [Row(c, CLOSED, None) for c in _load(keys)], next_cursor
@@ -191,11 +196,17 @@ def queue_page(
 
 
 def raised_page(
-    user: User, *, cursor: str | None = None, size: int = PAGE_SIZE, now: datetime | None = None
+    user: User,
+    *,
+    cursor: str | None = None,
+    size: int = PAGE_SIZE,
+    now: datetime | None = None,
+    bodies: Bodies | None = None,
 ) -> tuple[list[Row], str | None]:
-    """Overdue acceptance decisions of child offices, raised to one of the user's bodies."""
+    """Overdue acceptance decisions of child offices, raised to one of the user's bodies
+    (`bodies`: as for queue_page)."""
     now = now or utcnow()
-    bodies = sorted(bodies_of(user)[0])
+    bodies = sorted((bodies or bodies_of(user))[0])
     if not bodies:
         return [], None
     visible, params = permissions.visibility(user, bodies)

@@ -46,7 +46,7 @@ from odr.disputes.states import TRANSITIONS, Invalid, Move, Role, State, action_
 from odr.extensions import db
 from odr.mediation import forms
 from odr.mediation import queue as q
-from odr.urls import same_site_path
+from odr.urls import id_urls, same_site_path
 
 bp = Blueprint("mediation", __name__)
 gate_blueprint(bp, UserRole.MEDIATOR)
@@ -188,10 +188,10 @@ def assignment(c, heads: set[int]) -> tuple[list[SelectChoice], int | None] | No
     return choices, selected
 
 
-def hand_down_choices(rows: list) -> dict[int, list[SelectChoice]]:
+def hand_down_choices(rows: list, user_bodies: frozenset[int]) -> dict[int, list[SelectChoice]]:
     """{case id: the offices it may be handed down to} of the raised cases that may be
-    handed down (hand_down_form's choices); the template places the form."""
-    user_bodies = q.bodies_of(current_user)[0]
+    handed down (hand_down_form's choices); the template places the form. `user_bodies`:
+    the bodies the reader is a member of."""
     out = {}
     for row in rows:
         c = row.complaint
@@ -227,6 +227,8 @@ class QueueLine(NamedTuple):
     urgency: int
     days_left: int | None
     url: str  # the workspace
+    action_url: str  # the row's button: the acceptance decision while pending, else the workspace
+    assign_url: str | None  # where the assignment form posts (with `assign`)
     css: str  # the row's class: table-danger (overdue), table-warning (due soon) or ""
     respondent: str
     colour: str
@@ -244,23 +246,30 @@ def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
     locale = rows_kit.locale_key()
     labels = rows_kit.state_labels()
     assign_label = _("Mediator of %(reference)s")
+    workspace_url = id_urls("mediation.workspace", "complaint_id")
+    acceptance_url = id_urls("mediation.acceptance", "complaint_id")
+    assign_url = id_urls("mediation.assign", "complaint_id")
     out = []
     for row in found:
         c = row.complaint
         clock = None
         if c.deadline_at and c.state in RUNNING_CLOCK:
             clock = rows_kit.clock_parts(c.deadline_at, row.days_left, locale)
+        url = workspace_url(c.id)
+        assign = assignment(c, heads)
         out.append(
             QueueLine(
                 c,
                 row.urgency,
                 row.days_left,
-                url_for("mediation.workspace", complaint_id=c.id),
+                url,
+                acceptance_url(c.id) if c.state == State.PENDING_ACCEPTANCE else url,
+                assign_url(c.id) if assign else None,
                 _URGENCY_CLASSES.get(row.urgency, ""),
                 respondent(c),
                 rows_kit.state_colour(c.state),
                 labels[c.state],
-                assignment(c, heads),
+                assign,
                 assign_label % {"reference": c.reference},
                 clock,
                 rows_kit.turn_cell(c.turn, c.deadline_at, None, locale)
@@ -280,19 +289,20 @@ def queue():
     cursor = request.args.get("cursor") or None
     raised_cursor = request.args.get("raised") or None
     my_turn = request.args.get("turn") == "1" and state != "closed"
+    # The reader's bodies, read once for the page's statements and forms.
+    bodies = user_bodies, heads = q.bodies_of(current_user)
     rows, next_cursor = q.queue_page(
-        current_user, state=state, scope=scope, cursor=cursor, my_turn=my_turn
+        current_user, state=state, scope=scope, cursor=cursor, my_turn=my_turn, bodies=bodies
     )
     raised, raised_next = [], None
     if state in (None, "pending_acceptance"):
-        raised, raised_next = q.raised_page(current_user, cursor=raised_cursor)
-    user_bodies, heads = q.bodies_of(current_user)
+        raised, raised_next = q.raised_page(current_user, cursor=raised_cursor, bodies=bodies)
     workloads = {body_id: workload(body_id) for body_id in sorted(heads)}
     return render_template(
         "mediation/queue.html",
         rows=queue_lines(rows, heads),
         raised=raised,
-        hand_down=hand_down_choices(raised),
+        hand_down=hand_down_choices(raised, user_bodies),
         body_name=body_name,
         respondent=respondent,
         running_clock=RUNNING_CLOCK,
