@@ -17,6 +17,7 @@ same expression (`turn_of_case`). `Turn` gives the step its words and its date.
 """
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -215,6 +216,13 @@ def turn_of_case(complaint: Complaint, role: Role | str | None) -> Turn | None:
     """The reader's turn on one case, by the same expression the lists use."""
     if role not in TURN_STATES or complaint.state not in TURN_STATES[role]:
         return None
-    c = Complaint.__table__.c
-    step = db.session.scalar(sa.select(step_column(role, c)).where(c.id == complaint.id))
+    step = db.session.scalar(_turn_statement(Role(role)), {"turn_case": complaint.id})
     return turn(step, complaint.deadline_at, complaint.performance_due)
+
+
+@functools.cache
+def _turn_statement(role: Role):
+    """turn_of_case's statement for `role`, built once (building the CASE with its
+    subqueries costs more than running it); the case's id is bound as turn_case."""
+    c = Complaint.__table__.c
+    return sa.select(step_column(role, c)).where(c.id == sa.bindparam("turn_case"))
