@@ -1,5 +1,6 @@
 """Request hooks, security headers and template helpers shared by every page."""
 
+import functools
 from datetime import datetime
 
 from flask import Flask, abort, redirect, request, session, url_for
@@ -107,13 +108,20 @@ def unread_count() -> int:
     enterprise owner may have a hundred thousand."""
     if not current_user.is_authenticated:
         return 0
+    return db.session.scalar(_unread_statement(), {"unread_user": current_user.id})
+
+
+@functools.cache
+def _unread_statement():
+    """unread_count's statement, built once with the user bound (building it and its
+    subquery on every page cost more than running it)."""
     unread = (
         db.select(Notification.id)
-        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == db.bindparam("unread_user"), Notification.read_at.is_(None))
         .limit(UNREAD_SHOWN + 1)
         .subquery()
     )
-    return db.session.scalar(db.select(db.func.count()).select_from(unread))
+    return db.select(db.func.count()).select_from(unread)
 
 
 def localdt(value: datetime | None, fmt: str = formats.DATETIME_FORMAT) -> str:
