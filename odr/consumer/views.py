@@ -6,7 +6,6 @@ again; a button shown here is only a convenience.
 """
 
 import functools
-from datetime import datetime
 from typing import NamedTuple
 
 from flask import (
@@ -65,7 +64,7 @@ from odr.disputes.states import (
 from odr.extensions import db, login_manager
 from odr.forms import add_errors, refused
 from odr.types import utcnow
-from odr.urls import same_site_path
+from odr.urls import id_urls, same_site_path
 
 bp = Blueprint("consumer", __name__)
 
@@ -143,7 +142,7 @@ class CaseRow(NamedTuple):
     subject: str
     filed: Markup
     who: str | None
-    deadline_at: datetime | None  # shown with macros.clock where someone must act
+    clock: rows.Clock | None  # the deadline's clock (macros.clock) where someone must act
     turn: rows.TurnCell | None  # what the case waits for from the consumer
 
 
@@ -248,6 +247,7 @@ def cases():
     labels = rows.state_labels()
     filed = rows.translated("consumer.list", LIST_TEXTS)["filed"]
     locale = rows.locale_key()
+    case_url = id_urls("consumer.case", "complaint_id")
     case_rows = []
     for row in found:
         case_state = row.state
@@ -257,16 +257,18 @@ def cases():
         case_rows.append(
             CaseRow(
                 row.id,
-                url_for("consumer.case", complaint_id=row.id),
+                case_url(row.id),
                 row.reference,
                 case_state.value,
                 rows.state_colour(case_state),
                 labels[case_state],
                 row.name if row.enterprise_id else (row.respondent_name or ""),
                 row.subject,
-                filed % {"when": rows.local_day(row.filed_at)},
+                filed % {"when": rows.local_day(row.filed_at, locale=locale)},
                 who,
-                row.deadline_at if who else None,
+                rows.clock_parts(row.deadline_at, locale=locale)
+                if who and row.deadline_at
+                else None,
                 rows.turn_cell(row.turn, row.deadline_at, row.performance_due, locale),
             )
         )
