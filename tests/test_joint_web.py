@@ -5,6 +5,7 @@ re-renders the form with its message and writes nothing."""
 import pytest
 
 from odr.auth.models import UserRole
+from odr.disputes.joint import enterprise_groups
 from odr.disputes.models import Complaint, JointComplaint, Offer
 from odr.disputes.states import State
 from odr.extensions import db
@@ -116,6 +117,10 @@ def test_consumers_start_join_elect_and_submit_then_the_enterprise_answers_once(
     owner = login(app, world.owner)
     inbox = owner.get("/merchant/inbox").get_data(as_text=True)
     assert joint.reference in inbox
+    (listed,) = enterprise_groups(world.enterprise.id)
+    assert (listed.id, listed.members, listed.open) == (joint.id, 3, 3)
+    assert listed.deadline_at is not None
+    assert enterprise_groups(-1) == []
     grouped = owner.get(f"/merchant/joint/{joint.id}")
     assert grouped.status_code == 200, grouped.get_data(as_text=True)[:2000]
     text = grouped.get_data(as_text=True)
