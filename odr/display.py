@@ -79,11 +79,13 @@ def state_labels() -> dict[str, Markup]:
     return per_locale("state", lambda: {s: Markup(str(s.label)) for s in State})  # noqa: S704
 
 
-def labels_of(enum_class) -> dict[str, Markup]:
-    """{member: label} of a labelled enum (State, Issue, ...), once per language."""
+def labels_of(enum_class, locale: str | None = None) -> dict[str, Markup]:
+    """{member: label} of a labelled enum (State, Issue, ...), once per language; `locale`
+    as for per_locale."""
     return per_locale(
         enum_class.__name__,
         lambda: {m: Markup(str(m.label)) for m in enum_class},  # noqa: S704 (as above)
+        locale,
     )
 
 
@@ -211,7 +213,7 @@ def turn_cell(step: str | None, deadline_at, performance_due, locale: str | None
     if found is None:
         return None
     locale = locale or locale_key()
-    label = labels_of(turns.Step)[found.step]
+    label = labels_of(turns.Step, locale)[found.step]
     if isinstance(found.due, datetime):
         return TurnCell(found.step.value, label, clock_parts(found.due, locale=locale), None)
     day = local_day(found.due, locale=locale) if found.due is not None else None

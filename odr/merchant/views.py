@@ -264,9 +264,12 @@ def inbox_rows(complaints, staff: dict[int, str], issues: dict) -> list[InboxRow
     labels = rows.state_labels()
     select = _("Select %(reference)s")
     case_url = id_urls("merchant.case", "case_id")
+    days_from = rows.days_counter()  # display.days_left's counter, looked up once
     out = []
     for r in complaints:
-        left = rows.days_left(r.deadline_at) if r.state in OPEN_STATES else None
+        left = None
+        if r.state in OPEN_STATES and r.deadline_at is not None:
+            left = days_from(deadlines.local_date(r.deadline_at))
         urgency = ""
         if left is not None and left < 0:
             urgency = "table-danger"
