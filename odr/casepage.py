@@ -210,6 +210,10 @@ def _waiting_text(complaint: Complaint, role: Role) -> str:
     return str(WAITING.get(state, ""))
 
 
+# journey's `step` when the caller did not read it.
+NOT_READ = object()
+
+
 def journey(
     complaint: Complaint,
     role: Role,
@@ -219,13 +223,18 @@ def journey(
     record_url: Callable[[str], str],
     may_write: bool = False,
     messages_anchor: str = "#messages",
+    step: str | None | object = NOT_READ,
 ) -> Journey:
     """The banner, the progress line and the sessions of a case page, for `role`. Marks the
     reader's notices about the case read when the page is read (a GET; not when a form
-    comes back with its errors)."""
+    comes back with its errors). `step`: the reader's step on the case as
+    turns.step_column gives it, where the page read it with the case (else it is read)."""
     if request.method == "GET":
         open_case(user_id, complaint.id)
-    turn = turns.turn_of_case(complaint, role)
+    if step is NOT_READ:
+        turn = turns.turn_of_case(complaint, role)
+    else:
+        turn = turns.turn(step, complaint.deadline_at, complaint.performance_due)
     state = complaint.state
     record = None if state.is_open else _outcome_record(records, state, record_url)
     if turn is not None:

@@ -341,16 +341,22 @@ def _present(cid) -> list:
     ]
 
 
+def _consumer_turn():
+    """The consumer's step on the case (turns.step_column), read with the case: the
+    journey's banner then needs no statement of its own."""
+    return turns.step_column(Role.CONSUMER, Complaint)
+
+
 @functools.cache
 def _page_statements() -> dict:
     """The case page's queries, built once with the case's id as a bound parameter."""
     cid = db.bindparam("cid")
     return {
         # The case, its enterprise (respondent_display) and what it has, in one query.
-        "case": db.select(Complaint, *_present(Complaint.id))
+        "case": db.select(Complaint, *_present(Complaint.id), _consumer_turn())
         .options(joinedload(Complaint.enterprise))
         .where(Complaint.id == cid),
-        "present": db.select(*_present(cid)),
+        "present": db.select(*_present(Complaint.id), _consumer_turn()).where(Complaint.id == cid),
         "messages": db.select(Message)
         .where(Message.complaint_id == cid, Message.internal.is_(False))
         .order_by(Message.id),
@@ -367,7 +373,8 @@ def _page_statements() -> dict:
 
 def render_case(complaint: Complaint, *, status: int = 200, present=None, **submitted):
     """The case page; `submitted` replaces a blank form with the one that had errors.
-    `present` (from own_page_case) says which of the case's lists have rows."""
+    `present` (from own_page_case) says which of the case's lists have rows, and the
+    consumer's step on the case (turn)."""
     user = current_user._get_current_object()  # not the proxy, for the checks below
     statements = _page_statements()
     bound = {"cid": complaint.id}
@@ -398,6 +405,7 @@ def render_case(complaint: Complaint, *, status: int = 200, present=None, **subm
         records=records,
         record_url=lambda code: url_for("consumer.record", complaint_id=complaint.id, code=code),
         may_write=may_write,
+        step=present.turn,
     )
     context = {
         "journey": journey,
