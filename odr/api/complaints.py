@@ -33,6 +33,7 @@ from odr.api.render import (
 )
 from odr.api.spec import ICS, endpoint
 from odr.auth.models import UserRole
+from odr.database import plain_rows
 from odr.disputes import notifications, permissions, sessions, turns
 from odr.disputes import operations as ops
 from odr.disputes.models import Complaint, Message
@@ -94,7 +95,8 @@ def list_complaints():
         kind, by_state, paged, db.engine.dialect.name, role, args.your_turn and role is not None
     )
     params = {k: v for k, v in params.items() if v is not None}
-    rows, cursor = page(db.session.execute(statement, params).all(), args.limit)
+    found = plain_rows(db.session.execute(statement, params))
+    rows, cursor = page(found, args.limit)
     items = case_rows_out(rows)
     for item, row in zip(items, rows, strict=True):
         item["your_turn"] = turn_dict(turns.turn(row.turn, row.deadline_at, row.performance_due))

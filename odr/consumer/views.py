@@ -37,6 +37,7 @@ from odr.consumer.timeline import (
     who_must_act,
     who_must_act_in,
 )
+from odr.database import plain_rows
 from odr.disputes import deadlines, permissions, sessions, turns
 from odr.disputes import operations as ops
 from odr.disputes.choices import AgreementStatus
@@ -217,16 +218,20 @@ def cases():
         params["state"] = State(state)
     if after:
         params["cursor"] = after
-        found = db.session.execute(_list_statement(kind, "after", visible, my_turn), params).all()
+        found = plain_rows(
+            db.session.execute(_list_statement(kind, "after", visible, my_turn), params)
+        )
         has_newer = len(found) > PAGE_SIZE
         found = list(reversed(found[:PAGE_SIZE]))
         has_older = True
     else:
         if before:
             params["cursor"] = before
-        found = db.session.execute(
-            _list_statement(kind, "before" if before else "first", visible, my_turn), params
-        ).all()
+        found = plain_rows(
+            db.session.execute(
+                _list_statement(kind, "before" if before else "first", visible, my_turn), params
+            )
+        )
         has_older = len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]
         has_newer = bool(before)

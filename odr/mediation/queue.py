@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 
 from odr import display as rows_kit
 from odr.auth.models import User, UserRole
+from odr.database import plain_rows
 from odr.disputes import deadlines, permissions, turns
 from odr.disputes.models import BodyMembership, Complaint, Enterprise, MediationBody, Region
 from odr.disputes.paging import after_cursor, decode_cursor, encode_cursor
@@ -220,7 +221,7 @@ def raised_page(
 def _load(ids: list[int]) -> list[sa.Row]:
     if not ids:
         return []
-    loaded = {row.id: row for row in db.session.execute(_ROWS, {"ids": ids})}
+    loaded = {row.id: row for row in plain_rows(db.session.execute(_ROWS, {"ids": ids}))}
     return [loaded[i] for i in ids if i in loaded]
 
 

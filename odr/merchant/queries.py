@@ -15,6 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from odr.auth.models import User
+from odr.database import plain_rows
 from odr.disputes import deadlines, permissions, turns
 from odr.disputes.choices import Issue
 from odr.disputes.models import Complaint, Enterprise
@@ -291,7 +292,7 @@ def page(
     ids = [k[1] for k in keys]
     if not ids:
         return [], next_cursor
-    loaded = {row.id: row for row in db.session.execute(_ROWS, {"ids": ids})}
+    loaded = {row.id: row for row in plain_rows(db.session.execute(_ROWS, {"ids": ids}))}
     return [loaded[i] for i in ids if i in loaded], next_cursor
 
 
