@@ -176,8 +176,9 @@ def respondent(c) -> str:
 def assignment(c, heads: set[int]) -> tuple[list[SelectChoice], int | None] | None:
     """(the mediators offered, the one selected) where the reader may assign the queue's
     case: a head of its body, in the states ASSIGN is open in (as permissions.can decides
-    for a mediator of the body); else None."""
-    if c.body_id not in heads or not current_user.active:
+    for a mediator of the body); else None. `heads`: the bodies an active reader heads
+    (none for a reader whose account is not active)."""
+    if c.body_id not in heads:
         return None
     if c.state not in TRANSITIONS[Move.ASSIGN][0]:
         return None
@@ -249,6 +250,8 @@ def queue_lines(found: list, heads: set[int]) -> list[QueueLine]:
     workspace_url = id_urls("mediation.workspace", "complaint_id")
     acceptance_url = id_urls("mediation.acceptance", "complaint_id")
     assign_url = id_urls("mediation.assign", "complaint_id")
+    if not current_user.active:  # asked once, not on every row (a proxy's lookup each)
+        heads = frozenset()
     out = []
     for row in found:
         c = row.complaint
