@@ -164,12 +164,16 @@ def clock_class(left: int) -> str:
 
 
 def clock_text(left: int, locale: str | None = None) -> Markup:
-    texts = translated("clock", CLOCK_TEXTS, locale)
+    # The catalog's texts as str, formatted with an int (nothing to escape), then Markup
+    # as translated() gives them: Markup's own % wraps and escapes each argument.
+    texts = per_locale("clock_str", lambda: {k: str(v) for k, v in CLOCK_TEXTS.items()}, locale)
     if left < 0:
-        return texts["overdue"] % {"n": -left}
-    if left == 0:
-        return texts["today"] % {}
-    return texts["left"] % {"n": left}
+        text = texts["overdue"] % {"n": -left}
+    elif left == 0:
+        text = texts["today"] % {}
+    else:
+        text = texts["left"] % {"n": left}
+    return Markup(text)  # noqa: S704 (our catalog's text and a number)
 
 
 class Clock(NamedTuple):
