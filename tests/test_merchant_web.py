@@ -175,7 +175,13 @@ def test_admin_lists_applications_and_approves_with_event_and_mail(client, world
         .order_by(EnterpriseEvent.id.desc())
     ).first()
     assert (event.action, event.actor_id, event.reason) == ("approve", world.admin.id, "材料齐全")
-    mail = db.session.scalar(db.select(Outbox).where(Outbox.recipient == "zhao@newshop.example"))
+    # The newest mail: the application's receipt went to the owner before the decision.
+    mail = db.session.scalar(
+        db.select(Outbox)
+        .where(Outbox.recipient == "zhao@newshop.example")
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
     assert mail is not None and "材料齐全" in mail.body
 
     # Only an approved enterprise receives complaints directly.

@@ -6,9 +6,12 @@ before, named after it, and shows it fails now (on SQLite and PostgreSQL).
 3. `next` leaves the site, or answers 500;
 4. sessions and tokens outlive logout, password change and reset;
 5. a suspended enterprise acts on the web;
-11. login time, registration, ids out of range, rate limits, deactivated mediators."""
+11. login time, registration and enterprise applications, ids out of range, rate limits,
+    deactivated mediators."""
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 from werkzeug import security
@@ -17,9 +20,23 @@ from odr.auth import models as account_models
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole, UserSession
 from odr.disputes import integration as integration_ops
-from odr.disputes.models import Complaint, Draft, Outbox
+from odr.disputes.models import (
+    Complaint,
+    Draft,
+    Enterprise,
+    EnterpriseEvent,
+    EnterpriseStatus,
+    Outbox,
+)
 from odr.extensions import db as _db
-from tests.factories import PASSWORD, browser_session, complaint_data, file_case, user
+from tests.factories import (
+    PASSWORD,
+    browser_session,
+    complaint_data,
+    credit_code,
+    file_case,
+    user,
+)
 
 
 def login(client, email, password=PASSWORD, **kw):
@@ -602,12 +619,9 @@ def test_registration_of_a_taken_email_answers_like_a_new_one_on_the_web(app, wo
     _assert_told_alike(app, owner, owner_hash, "new.one@test.example")
 
 
-@pytest.mark.parametrize("channel", ["api", "web"])
-def test_registration_hashes_the_password_once_whether_the_address_is_new_or_taken(
-    app, world, db, monkeypatch, channel
-):
-    """The same work either way: one scrypt hash each, and no check of the owner's password
-    (which a new address would not cost). Counted, not timed."""
+@pytest.fixture
+def password_work(monkeypatch):
+    """The password hashes made and checked from here on, as (what, method) pairs."""
     calls = []
 
     def hashing(password, **kw):
@@ -622,8 +636,17 @@ def test_registration_hashes_the_password_once_whether_the_address_is_new_or_tak
     monkeypatch.setattr(account_models, "check_password_hash", checking)
     monkeypatch.setattr(auth_ops, "check_password_hash", checking)
     auth_ops._stand_in_hash()  # made once per process, before: not the registration's work
+    return calls
+
+
+@pytest.mark.parametrize("channel", ["api", "web"])
+def test_registration_hashes_the_password_once_whether_the_address_is_new_or_taken(
+    app, world, db, password_work, channel
+):
+    """The same work either way: one scrypt hash each, and no check of the owner's password
+    (which a new address would not cost). Counted, not timed."""
     for email in ("consumer@test.example", "new.one@test.example"):
-        calls.clear()
+        password_work.clear()
         browser = app.test_client()
         if channel == "api":
             answer = browser.post("/api/v1/consumers", json={**SIGN_UP, "email": email})
@@ -631,4 +654,200 @@ def test_registration_hashes_the_password_once_whether_the_address_is_new_or_tak
         else:
             answer = browser.post("/auth/register", data={**SIGN_UP_FORM, "email": email})
             assert answer.status_code == 302
-        assert calls == [("hash", "scrypt")], (email, calls)
+        assert password_work == [("hash", "scrypt")], (email, password_work)
+
+
+# -- 11. an enterprise application says nothing about which addresses have accounts ----------
+
+
+def _application(email: str, code: str) -> dict:
+    return {
+        "name": "新申请商贸有限公司",
+        "credit_code": code,
+        "region_code": "410103",
+        "address": "郑州市二七区测试路 8 号",
+        "contact_phone": "0371-66668888",
+        "owner": {"email": email, "password": "Long-enough-1", "name": "赵老板"},
+    }
+
+
+def _application_form(email: str, code: str) -> dict:
+    data = _application(email, code)
+    owner = data.pop("owner")
+    return {
+        **data,
+        "owner_email": owner["email"],
+        "owner_password": owner["password"],
+        "owner_confirm": owner["password"],
+        "owner_name": owner["name"],
+        "commitment": "y",
+        "licence": (io.BytesIO(LICENCE), "营业执照.pdf"),
+    }
+
+
+LICENCE = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _enterprise_count() -> int:
+    return _db.session.scalar(_db.select(_db.func.count(Enterprise.id)))
+
+
+def _recorded(code: str) -> Enterprise | None:
+    return _db.session.scalar(_db.select(Enterprise).where(Enterprise.credit_code == code))
+
+
+def _assert_applications_told_alike(app, owner, owner_hash, taken_code, new_email, new_code):
+    """Nothing was recorded for the taken address's application and its owner's account is
+    as it was; that owner got the "someone applied" mail in their language, the new owner
+    the application's receipt in the language applied in, as the same kind of outbox row;
+    the new application was recorded pending, owned by its new account."""
+    assert _recorded(taken_code) is None
+    _db.session.refresh(owner)
+    assert owner.password_hash == owner_hash and owner.check_password(PASSWORD)
+    assert not owner.check_password("Long-enough-1")
+    assert (owner.role, owner.enterprise_id, owner.staff_role) == (UserRole.CONSUMER, None, None)
+    assert owner.name == "Jane Doe" and owner.locale == "en"
+    base = app.config["PUBLIC_BASE_URL"]
+    (tried,) = _mails_to(owner.email)
+    assert tried.subject == "Someone applied for an enterprise with your e-mail address"
+    assert (
+        "Someone applied on ODR portal to register the enterprise 新申请商贸有限公司 "
+        f"(credit code {taken_code}) with this address as the owner's at"
+    ) in tried.body
+    assert "(China time, UTC+8)" in tried.body and "contact the regulator" in tried.body
+    assert f"{base}/auth/login" in tried.body
+    (receipt,) = _mails_to(new_email)
+    assert receipt.subject == "您的企业入驻申请已收到"
+    assert new_code in receipt.body and "新申请商贸有限公司" in receipt.body
+    assert f"{base}/auth/login" in receipt.body
+    for row in (tried, receipt):
+        assert (row.channel, row.status, row.notice) == ("email", "pending", None)
+        assert row.idempotency_key.startswith("account:")
+    assert len(tried.idempotency_key) == len(receipt.idempotency_key)
+    enterprise = _recorded(new_code)
+    assert enterprise.status == EnterpriseStatus.PENDING
+    (new_owner,) = enterprise.staff
+    assert (new_owner.email, new_owner.staff_role) == (new_email, StaffRole.OWNER)
+    events = _db.session.scalars(_db.select(EnterpriseEvent.enterprise_id)).all()
+    assert events.count(enterprise.id) == 1 and len(set(events)) == len(events)
+
+
+def test_enterprise_application_with_a_taken_owner_email_answers_like_a_new_one_on_the_api(
+    app, world, db, client
+):
+    owner = world.consumer_en
+    owner_hash, users, enterprises = owner.password_hash, _user_count(), _enterprise_count()
+    top = db.session.scalar(db.select(db.func.max(Enterprise.id)))
+    taken_code, new_code = credit_code(901), credit_code(902)
+    taken = client.post(
+        "/api/v1/enterprises", json=_application("Consumer.EN@test.example", taken_code)
+    )
+    new = client.post("/api/v1/enterprises", json=_application("boss@new.example", new_code))
+    assert taken.status_code == new.status_code == 201
+    taken, new = taken.get_json(), new.get_json()
+    assert set(taken) == set(new)
+    assert {k: v for k, v in taken.items() if k not in ("id", "credit_code", "created_at")} == {
+        k: v for k, v in new.items() if k not in ("id", "credit_code", "created_at")
+    }
+    assert taken["status"] == "pending" and taken["approved_at"] is None
+    assert (taken["credit_code"], new["credit_code"]) == (taken_code, new_code)
+    assert type(taken["created_at"]) is str and type(new["created_at"]) is str
+    assert type(taken["id"]) is int and type(new["id"]) is int
+    assert taken["id"] > top and new["id"] > top
+    if db.engine.dialect.name == "postgresql":
+        # The id was taken from the sequence as an insert takes it: the next one's follows.
+        assert new["id"] == taken["id"] + 1
+    # One enterprise and one account more (the new application's), none for the taken one.
+    assert _enterprise_count() == enterprises + 1 and _user_count() == users + 1
+    assert _recorded(new_code).id == new["id"]
+    _assert_applications_told_alike(
+        app, owner, owner_hash, taken_code, "boss@new.example", new_code
+    )
+    # The owner still signs in with their own password, not with the one just typed.
+    for password, status in ((PASSWORD, 201), ("Long-enough-1", 401)):
+        tokens = client.post(
+            "/api/v1/auth/tokens", json={"email": owner.email, "password": password}
+        )
+        assert tokens.status_code == status
+
+
+def test_enterprise_application_with_a_taken_owner_email_answers_like_a_new_one_on_the_web(
+    app, world, db
+):
+    owner = world.consumer_en
+    owner_hash, users, enterprises = owner.password_hash, _user_count(), _enterprise_count()
+    uploads = Path(app.config["UPLOAD_DIR"])
+    licences = set(uploads.glob("licence-*"))
+    answers = {}
+    for email, code in (
+        ("CONSUMER.en@test.example", credit_code(903)),
+        ("boss@new.example", credit_code(904)),
+    ):
+        browser = app.test_client()
+        response = browser.post(
+            "/merchant/apply",
+            data=_application_form(email, code),
+            content_type="multipart/form-data",
+        )
+        location = response.headers["Location"].replace(code, "<code>")
+        page = browser.get(response.headers["Location"]).get_data(as_text=True)
+        answers[email] = (
+            response.status_code,
+            location,
+            _flashes(browser),
+            page.replace(code, "<code>"),
+        )
+    taken, new = answers.values()
+    assert taken == new
+    assert taken[:3] == (302, "/merchant/apply/submitted?ref=<code>", [])
+    assert 'id="application-received"' in taken[3]
+    assert _enterprise_count() == enterprises + 1 and _user_count() == users + 1
+    # The licence is kept for the recorded application only.
+    (licence,) = set(uploads.glob("licence-*")) - licences
+    assert licence.name == _recorded(credit_code(904)).licence_path
+    assert licence.read_bytes() == LICENCE
+    _assert_applications_told_alike(
+        app, owner, owner_hash, credit_code(903), "boss@new.example", credit_code(904)
+    )
+
+
+@pytest.mark.parametrize("channel", ["api", "web"])
+def test_enterprise_application_hashes_the_password_once_whether_the_owner_is_new_or_taken(
+    app, world, db, password_work, channel
+):
+    for n, email in enumerate(("consumer@test.example", "boss@new.example")):
+        code = credit_code(910 + n)
+        password_work.clear()
+        browser = app.test_client()
+        if channel == "api":
+            answer = browser.post("/api/v1/enterprises", json=_application(email, code))
+            assert answer.status_code == 201
+        else:
+            answer = browser.post(
+                "/merchant/apply",
+                data=_application_form(email, code),
+                content_type="multipart/form-data",
+            )
+            assert answer.status_code == 302
+        assert password_work == [("hash", "scrypt")], (email, password_work)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("credit_code", "91330100716105852F", "already registered"),
+        ("credit_code", "914101000000009060", "check character"),  # 906 ends in D
+    ],
+)
+def test_enterprise_application_with_a_taken_owner_email_still_names_its_other_mistakes(
+    world, client, field, value, message
+):
+    """Only the taken address is answered alike: a registered credit code (public anyway,
+    approved enterprises are found by it) or a wrong check character is named as before,
+    and nothing is mailed for a refused application."""
+    application = {**_application(world.consumer_en.email, credit_code(905)), field: value}
+    answer = client.post("/api/v1/enterprises?lang=en", json=application)
+    assert answer.status_code == 422
+    fields = answer.get_json()["error"]["fields"]
+    assert set(fields) == {field} and message in fields[field]
+    assert _mails_to(world.consumer_en.email) == []

@@ -129,7 +129,10 @@ def search_enterprises():
 )
 def apply_enterprise():
     """The unified social credit code's check character is validated (GB 32100-2015).
-    Errors name the field, e.g. `credit_code` or `owner.email`."""
+    Errors name the field, e.g. `credit_code` or `owner.email`. An owner address that
+    already has an account is answered like a new one (201, an id like a new
+    application's) but nothing is recorded and that account is left as it was; its owner
+    is told by e-mail. A new owner gets the application's receipt by e-mail."""
     data = payload(schemas.EnterpriseIn)
     enterprise = enterprise_ops.apply(
         name=data.name,
@@ -144,8 +147,9 @@ def apply_enterprise():
         commitment=data.commitment,
         locale=data.locale,
     )
+    answer = enterprise_dict(enterprise)  # before the commit, which would reload a new one
     db.session.commit()
-    return enterprise_dict(enterprise), 201
+    return answer, 201
 
 
 def _decide(enterprise_id: int, action: str):

@@ -37,8 +37,8 @@ def normalise_email(email: str) -> str:
 def validate_account(email, password, name, *, phone=None, region_code=None) -> dict:
     """The account's fields, cleaned; Invalid naming each bad field, an address that already
     has an account included. For accounts made by staff, owners and the command line; the
-    public's registration (`register`) never says whether an address has an account."""
-    clean, errors = _account_fields(email, password, name, phone=phone, region_code=region_code)
+    public's sign-up (`sign_up`) never says whether an address has an account."""
+    clean, errors = account_fields(email, password, name, phone=phone, region_code=region_code)
     if "email" in clean and account_of(clean["email"]) is not None:
         errors["email"] = str(_l("An account with this e-mail address already exists."))
     if errors:
@@ -46,9 +46,9 @@ def validate_account(email, password, name, *, phone=None, region_code=None) -> 
     return clean
 
 
-def _account_fields(email, password, name, *, phone=None, region_code=None):
+def account_fields(email, password, name, *, phone=None, region_code=None):
     """The cleaned fields of an account and the errors found in them (a dict each), whether
-    the address is taken aside."""
+    the address is taken aside (`validate_account` refuses it, `sign_up` answers alike)."""
     from email_validator import EmailNotValidError, validate_email
 
     errors: dict[str, str] = {}
@@ -80,7 +80,7 @@ def _account_fields(email, password, name, *, phone=None, region_code=None):
 
 
 def account_of(email: str) -> User | None:
-    """The account of a cleaned address (lower case, as `_account_fields` leaves it)."""
+    """The account of a cleaned address (lower case, as `account_fields` leaves it)."""
     return db.session.scalar(db.select(User).where(User.email == email))
 
 
@@ -91,25 +91,23 @@ def _region_exists(code: str) -> bool:
     return db.session.scalar(db.select(key.column).where(key.column == code)) is not None
 
 
-def _consumer(clean: dict, password_hash: str, *, locale, address, sms_notices) -> User:
-    """A consumer account of cleaned fields, not yet in the session."""
-    return User(
-        role=UserRole.CONSUMER,
-        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
-        address=(address or "").strip()[:300] or None,
-        sms_notices=bool(sms_notices),
-        password_hash=password_hash,
-        **clean,
-    )
+def _consumer(*, locale, address, sms_notices) -> dict:
+    """A consumer account's own fields, beside those of every account (`account_fields`)."""
+    return {
+        "role": UserRole.CONSUMER,
+        "locale": locale if locale in ("zh_CN", "en") else "zh_CN",
+        "address": (address or "").strip()[:300] or None,
+        "sms_notices": bool(sms_notices),
+    }
 
 
 @dataclass(frozen=True)
 class Registration:
-    """What a registration did; only this tells a new address from a taken one.
+    """What a sign-up did; only this tells a new address from a taken one.
 
-    `user` is what the person registering is answered with either way: the new account,
+    `user` is what the person signing up is answered with either way: the new account,
     or, for an address that already has one, a stand-in made of what they typed that is
-    never saved, its id reserved as an insert would take it (`_reserved_user_id`). `owner`
+    never saved, its id reserved as an insert would take it (`reserved_id`). `owner`
     is the address's existing account (None for a new one): it is to be told by e-mail.
     `at` is when it happened."""
 
@@ -135,30 +133,42 @@ def register(
     existing account changed, so neither the answer nor its time says which addresses have
     accounts (issue 16). The caller tells whoever needs telling
     (odr.disputes.accounts.register_consumer mails both)."""
-    clean, errors = _account_fields(email, password, name, phone=phone, region_code=region_code)
+    clean, errors = account_fields(email, password, name, phone=phone, region_code=region_code)
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
-    user = _consumer(
-        clean, hash_password(password), locale=locale, address=address, sms_notices=sms_notices
+    return sign_up(
+        clean, password, **_consumer(locale=locale, address=address, sms_notices=sms_notices)
     )
+
+
+def sign_up(clean: dict, password: str, **account) -> Registration:
+    """The one decision of every public sign-up (a consumer registering, an enterprise's
+    owner applying): a new address gets its account, added and flushed; an address that
+    already has one gets nothing made or changed, only a stand-in `user` to answer with.
+    `clean` are the fields `account_fields` cleaned without errors, `account` the rest of
+    the account (role, locale, enterprise...). The same work either way (one scrypt hash,
+    one statement for the id), so neither the answer nor its time says which addresses have
+    accounts (issue 16); the caller tells the person concerned (odr.disputes.accounts)."""
+    user = User(password_hash=hash_password(password), **account, **clean)
     owner = account_of(clean["email"])
     if owner is None:
         db.session.add(user)
         db.session.flush()
     else:
-        user.id = _reserved_user_id()
+        user.id = reserved_id(User.__table__)
     return Registration(user=user, owner=owner, at=utcnow())
 
 
-def _reserved_user_id() -> int:
-    """An id as the next account inserted would take it, for the stand-in of a taken address.
+def reserved_id(table: sa.Table) -> int:
+    """An id as the next row inserted into `table` would take it, for a stand-in answered
+    in place of a row that is not made (`sign_up`, an application for a taken address).
 
-    PostgreSQL: the next value of the user table's sequence, which no account will take.
-    SQLite has no sequence: this is the largest id + 1, which the next account inserted
-    also gets (the table reuses ids, it has no AUTOINCREMENT). Whoever registers a taken
+    PostgreSQL: the next value of the table's sequence, which no row will take.
+    SQLite has no sequence: this is the largest id + 1, which the next row inserted also
+    gets (the tables reuse ids, they have no AUTOINCREMENT). Whoever signs up with a taken
     address and then a new one there sees the same id twice and learns the first was
     taken; PostgreSQL, which production runs, leaves no such trace."""
-    table, dialect = User.__table__, db.session.get_bind().dialect
+    dialect = db.session.get_bind().dialect
     if dialect.name == "postgresql":
         # "user" is a reserved word: the table's name goes in quoted.
         name = dialect.identifier_preparer.format_table(table)
@@ -181,8 +191,10 @@ def register_consumer(
     """A consumer account made by the portal's own code (the demo seed, tests), refused like
     any account when the address is taken. The public registers through `register`."""
     clean = validate_account(email, password, name, phone=phone, region_code=region_code)
-    user = _consumer(
-        clean, hash_password(password), locale=locale, address=address, sms_notices=sms_notices
+    user = User(
+        password_hash=hash_password(password),
+        **clean,
+        **_consumer(locale=locale, address=address, sms_notices=sms_notices),
     )
     db.session.add(user)
     db.session.flush()

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from odr.auth import operations as auth_ops
 from odr.auth.models import StaffRole, User, UserRole
+from odr.disputes import accounts as account_ops
 from odr.disputes.credit_code import credit_code_error, normalise
 from odr.disputes.models import Enterprise, EnterpriseEvent, EnterpriseStatus, Region
 from odr.disputes.notifications import queue_plain_email
@@ -68,7 +69,28 @@ def apply(
     licence_path=None,
     locale="zh_CN",
 ) -> Enterprise:
-    """An enterprise applies to join; it waits, pending, for a regulator."""
+    """An enterprise applies to join; it waits, pending, for a regulator (flushes, never
+    commits). Bad fields raise Invalid naming each, as `owner.email` for the owner's.
+
+    An owner address that already has an account is not a bad field: saying so would tell
+    anyone which addresses have accounts (issue 16). Such an application is answered like
+    a new one, with the same checks and work (one scrypt hash, auth_ops.sign_up decides)
+    but records nothing: the enterprise returned is a stand-in never added to the session
+    (`enterprise in db.session` tells), its id reserved as an insert would take it
+    (auth_ops.reserved_id), and the address's owner is told by e-mail that someone applied
+    (odr.disputes.accounts.tell_applicant; a new owner gets the application's receipt).
+
+    Why not record the application pending with no owner until the regulator attaches the
+    existing account: an enterprise without an owner is half made (nobody can run it once
+    approved, the approval mail goes to no one, and the regulator has no way to attach an
+    owner), and granting the existing account the enterprise would let anyone attach an
+    enterprise to someone else's account. The owner who did apply signs in and asks the
+    regulator. What is left: an application for a taken address keeps no hold on its
+    credit code, so its applicant could try the code again with another address (refused
+    as registered only if the first was recorded); but that applicant can already tell by
+    signing in with the address and password they typed, as after any sign-up without a
+    confirmed address. A credit code already registered is still named as such: approved
+    enterprises are public by credit code anyway (`matching`)."""
     errors: dict[str, str] = {}
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
@@ -94,10 +116,8 @@ def apply(
         errors["contact_phone"] = str(_l("Enter a contact phone number."))
     if not commitment:
         errors["commitment"] = str(_l("The commitment to handle complaints promptly is required."))
-    try:
-        auth_ops.validate_account(owner_email, owner_password, owner_name)
-    except Invalid as exc:
-        errors.update({f"owner.{k}": v for k, v in exc.fields.items()})
+    owner, owner_errors = auth_ops.account_fields(owner_email, owner_password, owner_name)
+    errors.update({f"owner.{k}": v for k, v in owner_errors.items()})
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
     enterprise = Enterprise(
@@ -110,21 +130,25 @@ def apply(
         status=S.PENDING,
         commitment=True,
         licence_path=licence_path,
+        # Set here, not at the insert, so that a stand-in is answered with it too.
+        created_at=utcnow(),
     )
-    db.session.add(enterprise)
-    db.session.flush()
-    auth_ops.create_user(
+    # The owner's account brings the enterprise into the session with it, or neither goes.
+    registration = auth_ops.sign_up(
+        owner,
+        owner_password,
         role=UserRole.ENTERPRISE,
-        email=owner_email,
-        password=owner_password,
-        name=owner_name,
-        enterprise=enterprise,
         staff_role=StaffRole.OWNER,
+        enterprise=enterprise,
         locale=locale if locale in ("zh_CN", "en") else "zh_CN",
     )
-    db.session.add(
-        EnterpriseEvent(enterprise_id=enterprise.id, action="apply", to_status=str(S.PENDING))
-    )
+    if registration.owner is None:
+        db.session.add(
+            EnterpriseEvent(enterprise_id=enterprise.id, action="apply", to_status=str(S.PENDING))
+        )
+    else:
+        enterprise.id = auth_ops.reserved_id(Enterprise.__table__)
+    account_ops.tell_applicant(registration, enterprise)
     db.session.flush()
     return enterprise
 

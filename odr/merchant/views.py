@@ -191,9 +191,13 @@ def apply():
         if not valid:
             db.session.rollback()
         else:
+            # The same answer whether the owner's address was new or had an account; for
+            # the latter the operation recorded nothing (it answers with a stand-in and
+            # mails the address's owner), so no licence is kept either.
             target = Path(current_app.config["UPLOAD_DIR"]) / stored_name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            if enterprise in db.session:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
             try:
                 db.session.commit()
             except Exception:
