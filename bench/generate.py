@@ -53,6 +53,8 @@ BENCH_EMAILS = {
     "admin": "bench.admin@odr.bench",
 }
 BIG_ENTERPRISE = "全国在线零售集团有限公司"
+# The audit key the bench seals under and its portal runs with (not a secret: bench data).
+BENCH_AUDIT_KEY = "bench-audit-key-" + "0" * 48
 
 # A plausible mix for a platform that has run for two years: most cases are closed. A few
 # are members' claims in joint complaints still gathering members (plan_joints groups them,
@@ -1732,6 +1734,7 @@ def make_app(url: str):
         UPLOAD_DIR=str(bench_dir / "uploads"),
         RECORD_DIR=str(bench_dir / "records"),
         MAIL_DIR=str(bench_dir / "mail"),
+        AUDIT_KEY=BENCH_AUDIT_KEY,
     )
 
 

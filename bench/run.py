@@ -580,6 +580,9 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
         "ODR_RECORD_DIR": str(BENCH_DIR / "records"),
         "ODR_MAIL_DIR": str(BENCH_DIR / "mail"),
         "ODR_LOGIN_RATE_LIMIT": "1000 per minute",
+        # Production refuses to start without an audit key; the one the data were sealed
+        # under (bench.generate.make_app), so the portal's writes extend intact seals.
+        "ODR_AUDIT_KEY": gen.BENCH_AUDIT_KEY,
         # The web layer's cache (odr/viewcache.py) on or off in the portal's workers.
         "ODR_VIEW_CACHE": "1" if args.view_cache == "on" else "0",
     }
