@@ -621,7 +621,7 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
         emails["filer"] = prep["filer"]["email"]
         for role in ("consumer", "owner", "mediator", "admin", "filer"):
             cookies[role] = web_login(servers["app"].base, emails[role], meta["password"])
-            csrf[role] = _csrf_for(servers["app"].base, cookies[role])
+            cookies[role], csrf[role] = _csrf_for(servers["app"].base, cookies[role])
         selected = [s for s in scenarios(meta, prep, args) if _wanted(s, args)]
         floor_runs = []
         order = [s for s in selected if s.kind == "floor"] + [
@@ -689,14 +689,17 @@ def measure_pages(kind: str, url: str, meta: dict, args) -> dict:
     return results
 
 
-def _csrf_for(base: str, cookie: str) -> str:
-    """A CSRF token bound to this session (any page with a form has one)."""
+def _csrf_for(base: str, cookie: str) -> tuple[str, str]:
+    """(the session cookie, a CSRF token bound to it): any page with a form has one. Sign-in
+    drops the CSRF secret with the old session (issue 16), so the first form after it
+    makes a new secret, sent back in a new session cookie: that cookie is the one to use."""
     for path in ("/consumer/file", "/merchant/inbox", "/auth/login", "/"):
-        status, _, body = http("GET", base + path, headers={"Cookie": cookie})
+        status, headers, body = http("GET", base + path, headers={"Cookie": cookie})
+        cookie = session_cookie(headers) or cookie
         token = csrf_token(body) if status == 200 else None
         if token:
-            return token
-    return ""
+            return cookie, token
+    return cookie, ""
 
 
 def _wanted(scenario: Scenario, args) -> bool:
