@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from odr.disputes import deadlines, formats, turns
+from odr.disputes.choices import Request
 from odr.disputes.operations import offer_status
 from odr.disputes.states import State
 from odr.types import utcnow
@@ -95,6 +96,39 @@ def state_label(state) -> Markup:
 
 def state_colour(state) -> str:
     return STATE_COLOURS.get(state, "secondary")
+
+
+def joint_member_rows(members, url_of: Callable[[int], str]) -> list[tuple[dict, dict]]:
+    """The values the group pages of a joint complaint (the enterprise's and the mediator's)
+    show for each member with a case: (the member as `joint.view` gives it, its row), the row
+    holding what both pages print; each page adds its own values. `url_of(case id)`: the
+    member's case page for the reader."""
+    labels, requests = state_labels(), labels_of(Request)
+    shown = []
+    for member in members:
+        if not member["complaint_id"]:
+            continue
+        state = member["state"]
+        shown.append(
+            (
+                member,
+                {
+                    "complaint_id": member["complaint_id"],
+                    "url": url_of(member["complaint_id"]),
+                    "reference": member["reference"],
+                    "name": member["name"],
+                    "active": member["active"],
+                    "amount": formats.money(member["amount"]),
+                    "claimed": formats.money(member["claimed_amount"]),
+                    "request_text": ", ".join(
+                        str(requests[Request(r)]) for r in (member["requests"] or [])
+                    ),
+                    "state_label": labels[state] if state else "",
+                    "colour": state_colour(state),
+                },
+            )
+        )
+    return shown
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,12 +12,12 @@ from flask_login import current_user
 from odr import display as rows
 from odr.disputes import formats
 from odr.disputes import joint as groups
-from odr.disputes.choices import Request
 from odr.disputes.states import DomainError, Invalid, State
 from odr.extensions import db
 from odr.forms import refused
 from odr.mediation import forms
 from odr.mediation.views import bp, one_line_ending
+from odr.urls import id_urls
 
 # Members shown a page at a time: a group of a thousand members stays one quick page.
 PAGE_SIZE = 100
@@ -41,38 +41,24 @@ def _load(joint_id: int):
 def _page(joint, seen, status=200, agreement_form=None, amounts=None):
     page = max(request.args.get("page", 1, type=int), 1)
     totals = groups.totals(joint.id)
-    labels = rows.state_labels()
-    requests = rows.labels_of(Request)
     amounts = amounts or {}
     mine = {c.id for c in groups.mediator_cases(current_user, joint, {State.MEDIATING})}
     waiting = len(groups.mediator_cases(current_user, joint, {State.PENDING_ACCEPTANCE}))
     label_of = _("Amount agreed for %(reference)s")
-    case_url = url_for("mediation.workspace", complaint_id=0)[:-1]
-    members = []
-    for m in seen["members"]:
-        if not m["complaint_id"]:
-            continue
-        state = m["state"]
-        members.append(
-            {
-                "complaint_id": m["complaint_id"],
-                "url": f"{case_url}{m['complaint_id']}",
-                "reference": m["reference"],
-                "name": m["name"],
-                "representative": m["representative"],
-                "active": m["active"],
-                "amount": formats.money(m["amount"]),
-                "claimed": formats.money(m["claimed_amount"]),
-                "claimed_value": m["claimed_amount"],
-                "request_text": ", ".join(str(requests[Request(r)]) for r in (m["requests"] or [])),
-                "state_label": labels[state] if state else "",
-                "colour": rows.state_colour(state),
-                "settled": formats.money(m["settled_amount"]) if m["settled_amount"] else "",
-                "mediating": m["active"] and m["complaint_id"] in mine,
-                "input_label": label_of % {"reference": m["reference"]},
-                "agreed": amounts.get(m["complaint_id"], ""),
-            }
+    members = [
+        {
+            **row,
+            "representative": m["representative"],
+            "claimed_value": m["claimed_amount"],
+            "settled": formats.money(m["settled_amount"]) if m["settled_amount"] else "",
+            "mediating": m["active"] and m["complaint_id"] in mine,
+            "input_label": label_of % {"reference": m["reference"]},
+            "agreed": amounts.get(m["complaint_id"], ""),
+        }
+        for m, row in rows.joint_member_rows(
+            seen["members"], id_urls("mediation.workspace", "complaint_id")
         )
+    ]
     pages = max((totals["all"] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return (
         render_template(

@@ -9,12 +9,12 @@ from flask_login import current_user
 from odr import display as rows
 from odr.disputes import formats
 from odr.disputes import joint as groups
-from odr.disputes.choices import Request
 from odr.disputes.states import DomainError, Invalid, State
 from odr.extensions import db
 from odr.forms import add_errors, refused
 from odr.merchant.forms import DeclineForm, JointOfferForm, SignForm
 from odr.merchant.views import bp
+from odr.urls import id_urls
 
 # Claims shown a page at a time: a group of a thousand members stays one quick page.
 PAGE_SIZE = 100
@@ -40,34 +40,18 @@ def _page(joint, seen, status=200, offer_form=None, decline_form=None, amounts=N
     work): the page of claims, and the totals of the whole group."""
     page = max(request.args.get("page", 1, type=int), 1)
     totals = groups.totals(joint.id)
-    labels = rows.state_labels()
-    requests = rows.labels_of(Request)
     amounts = amounts or {}
     label_of = _("Amount offered to %(reference)s")
-    case_url = url_for("merchant.case", case_id=0)[:-1]
-    members = []
-    for m in seen["members"]:
-        if not m["complaint_id"]:
-            continue
-        state = m["state"]
-        members.append(
-            {
-                "complaint_id": m["complaint_id"],
-                "url": f"{case_url}{m['complaint_id']}",
-                "reference": m["reference"],
-                "name": m["name"],
-                "purchase_date": m["purchase_date"] or "",
-                "amount": formats.money(m["amount"]),
-                "claimed": formats.money(m["claimed_amount"]),
-                "request_text": ", ".join(str(requests[Request(r)]) for r in (m["requests"] or [])),
-                "state_label": labels[state] if state else "",
-                "colour": rows.state_colour(state),
-                "active": m["active"],
-                "negotiating": m["active"] and state == State.NEGOTIATING,
-                "input_label": label_of % {"reference": m["reference"]},
-                "offered": amounts.get(m["complaint_id"], ""),
-            }
-        )
+    members = [
+        {
+            **row,
+            "purchase_date": m["purchase_date"] or "",
+            "negotiating": m["active"] and m["state"] == State.NEGOTIATING,
+            "input_label": label_of % {"reference": m["reference"]},
+            "offered": amounts.get(m["complaint_id"], ""),
+        }
+        for m, row in rows.joint_member_rows(seen["members"], id_urls("merchant.case", "case_id"))
+    ]
     pages = max((totals["all"] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return (
         render_template(
