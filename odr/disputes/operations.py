@@ -1033,12 +1033,10 @@ def _lapse_open_offers(ids: list[int]) -> None:
         .values(status=OfferStatus.LAPSED)
         .returning(Offer.id, Offer.complaint_id)
     ).all()
-    # Sealed as lapsed from the reading above; any other outcome is read back at the commit.
-    for offer_id, complaint_id in lapsed:
-        if offer_id not in expected:
-            seals.note(db.session(), "offer", [complaint_id], [offer_id])
-    if expected - {offer_id for offer_id, _ in lapsed}:
-        seals.note(db.session(), "offer", {complaint_id for _, complaint_id in lapsed} | set(ids))
+    # Sealed as lapsed from the reading above; any other outcome (an offer that changed
+    # between the reading and the UPDATE) has every offer of these cases read back.
+    if {offer_id for offer_id, _ in lapsed} != expected:
+        seals.note(db.session(), "offer", ids)
 
 
 def decline(actor: User, complaint: Complaint, *, reason=None, now=None) -> Complaint:

@@ -420,9 +420,9 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
     for case_id, kind in everything:
         wanted[kind].add(case_id)
     for (case_id, kind), ids in rows.items():
-        written = known.get((case_id, kind))
         if (case_id, kind) in everything:
             continue
+        written = known.get((case_id, kind))
         if case_id not in new_cases and written and ids <= written.keys():
             now[case_id][kind].update((str(i), written[i]) for i in ids)
         else:
