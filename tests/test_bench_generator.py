@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bench.generate import BENCH_EMAILS, BENCH_PASSWORD, generate
+from bench.generate import BENCH_EMAILS, BENCH_PASSWORD, generate, seal_cases
 from odr.auth.models import User
 from odr.disputes.events import verify_chain
 from odr.disputes.models import (
@@ -21,6 +21,7 @@ from odr.disputes.models import (
 )
 from odr.disputes.states import CLOSED_STATES, OPEN_STATES, State
 from odr.disputes.sweep import sweep
+from odr.maintenance.audit import AuditReport, verify_registry, verify_seals
 
 AS_OF = datetime(2026, 6, 16, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai, a Tuesday
 
@@ -241,9 +242,6 @@ def test_sealed_bench_cases_audit_clean_before_and_after_the_sweep(db):
     """The bench seals its cases as filing does (seal_cases), so the sweep's figure pays for
     reading and re-sealing them; the seals are real: the audit finds nothing, and still
     nothing after the sweep re-sealed the due cases from what it wrote."""
-    from bench.generate import seal_cases
-    from odr.maintenance.audit import AuditReport, verify_registry, verify_seals
-
     meta = _generate()
     assert seal_cases(progress=lambda *_: None) == 200
 
