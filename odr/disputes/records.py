@@ -152,6 +152,8 @@ def _url_fetcher():
 
 
 def render_pdf(template: str, context: dict) -> bytes:
+    # Imported when a record is first rendered, not with the app: WeasyPrint and its font
+    # machinery take about 27 MB that most portal workers never use.
     from weasyprint import HTML
 
     html = render_template(template, **context)

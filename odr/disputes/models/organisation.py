@@ -6,7 +6,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from odr.extensions import db
@@ -54,6 +53,10 @@ def pinyin_key(name: str | None) -> str:
     hndnsbh"); letters already Latin in the name stay as they are."""
     if not name:
         return ""
+    # Imported here, not at the top: pypinyin's phrase dictionaries take about 55 MB, which
+    # every portal worker would carry although only a new enterprise name needs them.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = [s for s in lazy_pinyin(name, errors="default") if s.strip()]
     initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
 
