@@ -23,12 +23,17 @@ read while one connection writes).
 import collections
 import functools
 import re
+from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 5000
-CACHE_KIB = 65536  # 64 MiB at most per connection, taken as pages are read
+# SQLite's page cache for a bulk writer (the sweep), at most, taken as pages are read; every
+# other connection keeps SQLite's default (2 MB), since each portal worker would otherwise
+# carry up to this much of pages the operating system caches anyway.
+BULK_CACHE_KIB = 65536
+DEFAULT_CACHE_KIB = 2000
 
 _WRITE = re.compile(
     r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|SAVEPOINT)\b"
@@ -51,9 +56,6 @@ def configure_engine(engine: Engine) -> None:
         if on_disk:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            # SQLite's default page cache is 2 MB; a million cases' indexes need more for
-            # writes to find their pages in memory (the sweep's batches: docs/PERFORMANCE.md).
-            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
@@ -63,6 +65,25 @@ def configure_engine(engine: Engine) -> None:
             return
         if not conn.connection.dbapi_connection.in_transaction:
             cursor.execute("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def bulk_cache(session):
+    """A larger SQLite page cache for the session's connection while many rows are written:
+    with SQLite's default 2 MB, a million cases' indexes missed it on nearly every page the
+    sweep's batches touched (docs/PERFORMANCE.md, "Session 8: the sweep"). Given back after,
+    so the process does not keep the pages. Nothing on other databases."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    # The driver's connection itself: the session hands it back to the pool at each commit
+    # (and takes the same one again in a process writing alone).
+    connection = session.connection().connection.dbapi_connection
+    connection.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.execute(f"PRAGMA cache_size=-{DEFAULT_CACHE_KIB}")
 
 
 def plain_rows(result) -> list:

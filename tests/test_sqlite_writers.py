@@ -10,8 +10,9 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from odr.database import configure_engine
+from odr.database import BULK_CACHE_KIB, DEFAULT_CACHE_KIB, bulk_cache, configure_engine
 
 
 def engine_for(path) -> sa.Engine:
@@ -148,4 +149,23 @@ def test_processes_all_write_none_is_refused(db_file):
         rows = conn.exec_driver_sql("SELECT who, count(*) FROM item GROUP BY who").all()
     assert sorted(rows) == [(f"p{i}", 60) for i in range(4)]
     assert not held_elsewhere(db_file)
+    engine.dispose()
+
+
+def test_a_bulk_writer_gets_a_large_page_cache_and_gives_it_back(db_file):
+    """The sweep's batches find a million cases' index pages in a 64 MiB cache; every other
+    connection (a portal worker's) keeps SQLite's 2 MB, and so does the sweep's after it."""
+    engine = engine_for(db_file)
+
+    def cache_kib(session):
+        return -session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+    with Session(engine) as session:
+        assert cache_kib(session) == DEFAULT_CACHE_KIB
+        with bulk_cache(session):
+            assert cache_kib(session) == BULK_CACHE_KIB
+            session.execute(sa.text("INSERT INTO item (who, n) VALUES ('sweep', 1)"))
+            session.commit()  # the connection goes back to the pool and comes again
+            assert cache_kib(session) == BULK_CACHE_KIB
+        assert cache_kib(session) == DEFAULT_CACHE_KIB
     engine.dispose()
