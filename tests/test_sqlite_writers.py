@@ -1,10 +1,13 @@
 """SQLite writers (odr.database): a transaction takes the write lock with BEGIN IMMEDIATE at
 its first write, waiting within the busy timeout, and holds it to its commit or rollback;
 reads take no lock. So many threads or processes that read and then write all succeed, and
-none is refused with "database is locked". Each test makes its own SQLite file, so both test
-runs (SQLite and PostgreSQL) check it."""
+none is refused with "database is locked"; writers wait in line for it (a flock beside the
+database) rather than in SQLite's sleep-and-retry. Each test makes its own SQLite file, so
+both test runs (SQLite and PostgreSQL) check it."""
 
+import fcntl
 import multiprocessing
+import os
 import sqlite3
 import threading
 
@@ -168,4 +171,58 @@ def test_a_bulk_writer_gets_a_large_page_cache_and_gives_it_back(db_file):
             session.commit()  # the connection goes back to the pool and comes again
             assert cache_kib(session) == BULK_CACHE_KIB
         assert cache_kib(session) == DEFAULT_CACHE_KIB
+    engine.dispose()
+
+
+def queued_elsewhere(path) -> bool:
+    """Is the writers' line (the flock beside the database) held by another connection?"""
+    fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_writers_wait_in_line_from_the_first_write_to_the_commit(db_file):
+    """A writer holds the line from its first write to its commit or rollback (readers never
+    take it), and a writer waiting in line goes on the moment the holder commits, in the
+    kernel's queue rather than in SQLite's sleep-and-retry."""
+    engine = engine_for(db_file)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM item").scalar()
+        assert not queued_elsewhere(db_file), "a read does not queue"
+        conn.exec_driver_sql("INSERT INTO item (who, n) VALUES ('a', 1)")
+        assert queued_elsewhere(db_file)
+        conn.rollback()
+        assert not queued_elsewhere(db_file)
+
+        conn.exec_driver_sql("INSERT INTO item (who, n) VALUES ('a', 1)")
+        waited = threading.Event()
+        done = threading.Event()
+
+        def second_writer():
+            with engine.connect() as other:
+                waited.set()
+                other.exec_driver_sql("INSERT INTO item (who, n) VALUES ('b', 2)")
+                other.commit()
+            done.set()
+
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        assert waited.wait(5)
+        assert not done.wait(0.3), "the second writer waits while the first holds the line"
+        conn.commit()
+        assert done.wait(5), "and goes on once the first commits"
+        thread.join()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT who FROM item ORDER BY id").scalars().all() == [
+            "a",
+            "b",
+        ]
+    assert not queued_elsewhere(db_file)
     engine.dispose()
