@@ -77,7 +77,7 @@ def _figures(version: stats.Versions | None = None) -> dict:
 
 
 # The dashboard shows the first few of each list; the rest is a link away (and in the CSV).
-ALERTS_SHOWN = 10  # early warnings of each kind
+# Early warnings: the first stats.ALERTS_FIRST of each kind, chosen with the snapshot.
 ONTIME_SHOWN = 10  # enterprises answering late
 
 
@@ -111,11 +111,6 @@ RENDERED_KEPT = 64  # languages × regions drilled into: bounded
 
 def _dashboard_content(version: stats.Versions | None, data: dict, region: str | None) -> Markup:
     regions = _region_breakdown(region, data, version)
-    shown, seen = [], {}
-    for alert in data["alerts"]:
-        seen[alert["kind"]] = seen.get(alert["kind"], 0) + 1
-        if seen[alert["kind"]] <= ALERTS_SHOWN:
-            shown.append(alert)
     if version is None:
         ontime = stats.ontime_warnings()
     else:
@@ -130,8 +125,8 @@ def _dashboard_content(version: stats.Versions | None, data: dict, region: str |
             overview=data["overview"],
             regions=regions,
             charts=_chart_rows(data, regions),
-            alerts=_alerts(shown, version),
-            alerts_total=len(data["alerts"]),
+            alerts=_alerts(data["alerts_first"], version),
+            alerts_total=data["alerts_total"],
             computed_at=datetime.fromisoformat(data["computed_at"]),
             ontime=ontime[:ONTIME_SHOWN],
             ontime_total=len(ontime),
@@ -161,7 +156,7 @@ def alerts():
     if kind is not None and kind not in ALERT_KINDS:
         abort(404)
     data = _figures()
-    rows = [a for a in data["alerts"] if kind is None or a["kind"] == kind]
+    rows = [a for a in stats.alerts() if kind is None or a["kind"] == kind]
     rows, page, pages = paginate(rows)
     return render_template(
         "admin/alerts.html",
@@ -399,7 +394,7 @@ def _csv_rows(name: str) -> tuple[list[str], list[list]]:
             ["kind", "key", "label", "last_7_days", "baseline_mean"],
             [
                 [a["kind"], a["key"], a["label"], a["current"], a["baseline"]]
-                for a in _alerts(data["alerts"])
+                for a in _alerts(stats.alerts())
             ],
         )
     abort(404)
