@@ -4,6 +4,7 @@ notifications. Operations flush, never commit: the caller commits once.
 """
 
 import json
+import sqlite3
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -1956,6 +1957,9 @@ class _Binder:
             # column's type.
             if self.processors[column.name] is None and isinstance(column.type, sa.JSON):
                 self.processors[column.name] = json.dumps
+        # sqlite3 adapts a date or datetime parameter (to its text) at every row that holds
+        # it; adapted here by the same adapter, a batch's shared timestamps are adapted once.
+        self._adapt = dialect.driver == "pysqlite"
         self._seen: dict[tuple[str, int], tuple[object, object]] = {}
 
     def __call__(self, name, value):
@@ -1965,7 +1969,10 @@ class _Binder:
             return value
         known = self._seen.get((name, id(value)))
         if known is None or known[0] is not value:
-            known = self._seen[(name, id(value))] = (value, processor(value))
+            bound = processor(value)
+            if self._adapt and isinstance(bound, date):
+                bound = sqlite3.adapt(bound)
+            known = self._seen[(name, id(value))] = (value, bound)
         return known[1]
 
     def rows(self, names: list[str], rows: list[dict], extra: tuple = ()) -> list[tuple]:
