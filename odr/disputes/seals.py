@@ -57,8 +57,8 @@ def audit_key() -> bytes:
     return current_app.config["AUDIT_KEY"].encode()
 
 
-def sign_text(text: str) -> str:
-    return keyed(text.encode())
+def sign_text(text: str, key: bytes | None = None) -> str:
+    return keyed(text.encode(), key)
 
 
 # -- the facts -----------------------------------------------------------------------------
@@ -219,7 +219,8 @@ def _row_values(kind: str, row) -> list:
     if isinstance(row, sa.Row):  # as read: by position, converting only what needs it
         values = list(row)
         for n in _CONVERTED[kind]:
-            values[n] = _plain(values[n])
+            if values[n] is not None:  # many are empty (no settlement, no answer yet)
+                values[n] = _plain(values[n])
         return values
     mapping = row._mapping
     return [row.id, row.case_id, *(_plain(mapping[name]) for name in _NAMES[kind])]
@@ -263,8 +264,10 @@ def facts_text(facts: dict) -> str:
     return json.dumps(facts, sort_keys=True, separators=(",", ":"))
 
 
-def seal_mac(complaint_id: int, version: int, link: str, text: str) -> str:
-    return sign_text(f"seal|{complaint_id}|{version}|{link}|{text}")
+def seal_mac(
+    complaint_id: int, version: int, link: str, text: str, key: bytes | None = None
+) -> str:
+    return sign_text(f"seal|{complaint_id}|{version}|{link}|{text}", key)
 
 
 def link_mac(serial: int, complaint_id: int, reference: str, prev_link: str | None) -> str:
@@ -464,7 +467,7 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
         else:
             wanted[kind].add(case_id)
     references: dict[int, str] = {}
-    key = audit_key()  # asked once for all the rows
+    key = audit_key()  # asked once for all the rows and seals
     for kind, case_ids in wanted.items():
         ids = None
         if not any((c, kind) in everything for c in case_ids):
@@ -485,7 +488,7 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
         else:
             facts = json.loads(seal.facts)
             version = seal.version
-            if seal_mac(case_id, version, seal.link, seal.facts) != seal.mac:
+            if seal_mac(case_id, version, seal.link, seal.facts, key) != seal.mac:
                 facts["!"] = {"broken": str(version)}
         _merge(facts, case_id, rows, everything, now, before)
         text = facts_text(facts)
@@ -498,7 +501,7 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
                 "sealed_case": case_id,
                 "new_version": version,
                 "new_facts": text,
-                "new_mac": seal_mac(case_id, version, seal.link, text),
+                "new_mac": seal_mac(case_id, version, seal.link, text, key),
             }
         )
     if updates:  # one statement for the batch (the sweep's hundreds of cases)
