@@ -4,9 +4,11 @@ notifications. Operations flush, never commit: the caller commits once.
 """
 
 import json
+import sqlite3
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -1942,28 +1944,52 @@ _PERSON = (
 )
 
 
-def _binder(dialect, table):
-    """bound(name, value): a value of the named column as the driver takes it, converted
-    by the column type's own bind processor; each distinct value object once (the rows of
-    a batch share their timestamps, and a case's notices share its params)."""
-    processors = {column.name: column.type.bind_processor(dialect) for column in table.columns}
-    for column in table.columns:
-        # psycopg's dialect leaves JSON to a cast SQLAlchemy renders in its own statements:
-        # here the value goes as its text, which PostgreSQL casts to the column's type.
-        if processors[column.name] is None and isinstance(column.type, sa.JSON):
-            processors[column.name] = json.dumps
-    seen: dict[tuple[str, int], tuple[object, object]] = {}
+class _Binder:
+    """Values of a table's columns as the driver takes them, converted by the column type's
+    own bind processor; each distinct value object once (the rows of a batch share their
+    timestamps, and a case's notices share its params)."""
 
-    def bound(name, value):
-        processor = processors[name]
+    def __init__(self, dialect, table):
+        self.processors = {c.name: c.type.bind_processor(dialect) for c in table.columns}
+        for column in table.columns:
+            # psycopg's dialect leaves JSON to a cast SQLAlchemy renders in its own
+            # statements: here the value goes as its text, which PostgreSQL casts to the
+            # column's type.
+            if self.processors[column.name] is None and isinstance(column.type, sa.JSON):
+                self.processors[column.name] = json.dumps
+        # sqlite3 adapts a date or datetime parameter (to its text) at every row that holds
+        # it; adapted here by the same adapter, a batch's shared timestamps are adapted once.
+        self._adapt = dialect.driver == "pysqlite"
+        self._seen: dict[tuple[str, int], tuple[object, object]] = {}
+
+    def __call__(self, name, value):
+        """One value of the named column, bound."""
+        processor = self.processors[name]
         if processor is None or value is None:
             return value
-        known = seen.get((name, id(value)))
+        known = self._seen.get((name, id(value)))
         if known is None or known[0] is not value:
-            known = seen[(name, id(value))] = (value, processor(value))
+            bound = processor(value)
+            if self._adapt and isinstance(bound, date):
+                bound = sqlite3.adapt(bound)
+            known = self._seen[(name, id(value))] = (value, bound)
         return known[1]
 
-    return bound
+    def rows(self, names: list[str], rows: list[dict], extra: tuple = ()) -> list[tuple]:
+        """Each row's values of `names`, bound, followed by `extra` (bound already)."""
+        # Taken in one go by itemgetter, and only the columns whose type has a processor
+        # (JSON, datetimes, enums) are converted: most of a row's values go as they are.
+        take = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        converted = [(i, name) for i, name in enumerate(names) if self.processors[name]]
+        if not converted:
+            return [(*take(row), *extra) for row in rows]
+        bound = []
+        for row in rows:
+            values = [*take(row), *extra]
+            for i, name in converted:
+                values[i] = self(name, values[i])
+            bound.append(tuple(values))
+        return bound
 
 
 def _insert(table, rows: list[dict]) -> None:
@@ -1982,9 +2008,9 @@ def _insert(table, rows: list[dict]) -> None:
         if column.name in names or column.primary_key or default is None:
             continue
         defaults[column.name] = default.arg(None) if default.is_callable else default.arg
-    bind = _binder(dialect, table)
+    bind = _Binder(dialect, table)
     fixed = tuple(bind(name, value) for name, value in defaults.items())
-    values = [(*(bind(name, row[name]) for name in names), *fixed) for row in rows]
+    values = bind.rows(names, rows, fixed)
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(c) for c in [*names, *defaults])})"
     if dialect.name == "postgresql":
@@ -2223,6 +2249,7 @@ class _Batch:
         audiences = notices.KINDS[kind][1]
         notes, mails, hooked = [], [], []
         hooks = notices.webhook_events(kind)
+        links: dict = {}  # a case's link for each role, made once (notices._case_url)
         for n, (row, event) in enumerate(zip(self.rows, self.events, strict=True)):
             params = {"reference": row.reference, **params_of(row)}
             # Keyed by the event's hash (unique in the case's chain): known before the insert.
@@ -2249,7 +2276,9 @@ class _Batch:
                     {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
                 )
                 mails.extend(
-                    notices.message_rows(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
+                    notices.message_rows(
+                        user, kind, params, row.id, key=f"mail:{key}:{user.id}", links=links
+                    )
                 )
             if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
                 hooked.append((row.id, params, key))
@@ -2303,11 +2332,12 @@ class _Batch:
         table = Complaint.__table__
         connection = db.session.connection()
         dialect = connection.dialect
-        bind = _binder(dialect, table)
         names = list(self.updates[0])
         rows = [
-            (row.id, row.version, *(bind(n, update[n]) for n in names))
-            for row, update in zip(self.rows, self.updates, strict=True)
+            (row.id, row.version, *values)
+            for row, values in zip(
+                self.rows, _Binder(dialect, table).rows(names, self.updates), strict=True
+            )
         ]
         # The cases' sealed columns (state, body, chain head) change by statement: sealed
         # from the one reading before it and what it writes.

@@ -47,13 +47,18 @@ _PENDING = "odr.seals.pending"
 _LOCK_ID = 0x0D5EA1  # PostgreSQL advisory lock taken while a case is registered
 
 
-def keyed(data: bytes) -> str:
-    """HMAC-SHA256 of `data` under the audit key."""
-    return hmac.digest(current_app.config["AUDIT_KEY"].encode(), data, "sha256").hex()
+def keyed(data: bytes, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of `data` under the audit key (`key`: the audit key as bytes, when the
+    caller seals many rows and asked for it once)."""
+    return hmac.digest(key or audit_key(), data, "sha256").hex()
 
 
-def sign_text(text: str) -> str:
-    return keyed(text.encode())
+def audit_key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def sign_text(text: str, key: bytes | None = None) -> str:
+    return keyed(text.encode(), key)
 
 
 # -- the facts -----------------------------------------------------------------------------
@@ -193,11 +198,43 @@ def _plain(value):
     return value
 
 
-def row_seal(kind: str, row) -> str:
-    """The seal of one row (a result row of KINDS[kind].select())."""
+# Column types whose values come back from either driver as str, int, bool, None or decoded
+# JSON, which _plain leaves as they are: in a row read from the database only the other
+# columns (enums, dates, datetimes, amounts) go through _plain (the sweep seals tens of
+# thousands of rows a batch of cases, most of their values text and numbers).
+_AS_STORED = frozenset({sa.String, sa.Text, sa.Integer, sa.Boolean, sa.JSON})
+# Per kind: the positions in a row of KINDS[kind].select() (id, case id, then the columns)
+# whose values are converted, and the position of each column by name.
+_CONVERTED = {
+    kind.name: [n + 2 for n, c in enumerate(kind.columns) if type(c.type) not in _AS_STORED]
+    for kind in KINDS.values()
+}
+_POSITION = {
+    kind.name: {c.name: n + 2 for n, c in enumerate(kind.columns)} for kind in KINDS.values()
+}
+
+
+def _row_values(kind: str, row) -> list:
+    """[id, case id, *plain values of the kind's columns] of a row (see row_seal)."""
+    if isinstance(row, sa.Row):  # as read: by position, converting only what needs it
+        values = list(row)
+        for n in _CONVERTED[kind]:
+            if values[n] is not None:  # many are empty (no settlement, no answer yet)
+                values[n] = _plain(values[n])
+        return values
     mapping = row._mapping
-    values = [kind, row.id, row.case_id, *(_plain(mapping[name]) for name in _NAMES[kind])]
-    return keyed(_encode(values).encode())[:SEAL_CHARS]
+    return [row.id, row.case_id, *(_plain(mapping[name]) for name in _NAMES[kind])]
+
+
+def _sealed(kind: str, values: list, key: bytes | None) -> str:
+    """The seal of a row's [id, case id, *plain values] (see _row_values)."""
+    return keyed(_encode([kind, *values]).encode(), key)[:SEAL_CHARS]
+
+
+def row_seal(kind: str, row, key: bytes | None = None) -> str:
+    """The seal of one row: a result row of KINDS[kind].select(), or an object with `id`,
+    `case_id` and `_mapping` (_Loaded). `key`: as for `keyed`."""
+    return _sealed(kind, _row_values(kind, row), key)
 
 
 def _query(kind: str, case_ids, row_ids=None):
@@ -216,9 +253,10 @@ def _query(kind: str, case_ids, row_ids=None):
 def current_facts(connection, case_ids, kinds=None) -> dict[int, dict[str, dict[str, str]]]:
     """{case id: {kind: {row id: seal}}} as the database holds them now."""
     facts: dict = defaultdict(lambda: defaultdict(dict))
+    key = audit_key()  # asked once for all the rows
     for kind in kinds or KINDS:
         for row in connection.execute(_query(kind, case_ids)):
-            facts[row.case_id][kind][str(row.id)] = row_seal(kind, row)
+            facts[row.case_id][kind][str(row.id)] = row_seal(kind, row, key)
     return facts
 
 
@@ -226,8 +264,10 @@ def facts_text(facts: dict) -> str:
     return json.dumps(facts, sort_keys=True, separators=(",", ":"))
 
 
-def seal_mac(complaint_id: int, version: int, link: str, text: str) -> str:
-    return sign_text(f"seal|{complaint_id}|{version}|{link}|{text}")
+def seal_mac(
+    complaint_id: int, version: int, link: str, text: str, key: bytes | None = None
+) -> str:
+    return sign_text(f"seal|{complaint_id}|{version}|{link}|{text}", key)
 
 
 def link_mac(serial: int, complaint_id: int, reference: str, prev_link: str | None) -> str:
@@ -266,24 +306,23 @@ def remember_before(session: Session, kind: str, case_ids, writes=None) -> set[i
     pending = _pending(session)
     before, known = pending["before"], pending["known"]
     written = set()
+    key, position = audit_key(), _POSITION[kind]  # the key asked once for all the rows
     for row in session.connection().execute(_query(kind, case_ids)):
         values = writes(row) if writes is not None else None
         if writes is not None and values is None:
             continue  # not changed by the statement: its seal stays as it is
-        before.setdefault((row.case_id, kind, row.id), row_seal(kind, row))
+        plain = _row_values(kind, row)
+        if (row.case_id, kind, row.id) not in before:
+            before[(row.case_id, kind, row.id)] = _sealed(kind, plain, key)
         if values is not None:
             note(session, kind, [row.case_id], [row.id])
-            known[(row.case_id, kind)][row.id] = row_seal(kind, _Written(row, values))
+            # The row as the statement leaves it: the values it writes over the ones read.
+            for name, value in values.items():
+                if name in position:
+                    plain[position[name]] = _plain(value)
+            known[(row.case_id, kind)][row.id] = _sealed(kind, plain, key)
             written.add(row.id)
     return written
-
-
-class _Written:
-    """A row read before a statement, with the values the statement writes to it."""
-
-    def __init__(self, row, values):
-        self.id, self.case_id = row.id, row.case_id
-        self._mapping = {**row._mapping, **values}
 
 
 class _Loaded:
@@ -428,12 +467,13 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
         else:
             wanted[kind].add(case_id)
     references: dict[int, str] = {}
+    key = audit_key()  # asked once for all the rows and seals
     for kind, case_ids in wanted.items():
         ids = None
         if not any((c, kind) in everything for c in case_ids):
             ids = set().union(*(rows.get((c, kind), set()) for c in case_ids))
         for row in connection.execute(_query(kind, case_ids, ids)):
-            now[row.case_id][kind][str(row.id)] = row_seal(kind, row)
+            now[row.case_id][kind][str(row.id)] = row_seal(kind, row, key)
             if kind == "case":
                 references[row.id] = row.reference
     updates = []
@@ -448,7 +488,7 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
         else:
             facts = json.loads(seal.facts)
             version = seal.version
-            if seal_mac(case_id, version, seal.link, seal.facts) != seal.mac:
+            if seal_mac(case_id, version, seal.link, seal.facts, key) != seal.mac:
                 facts["!"] = {"broken": str(version)}
         _merge(facts, case_id, rows, everything, now, before)
         text = facts_text(facts)
@@ -461,7 +501,7 @@ def _write_seals(connection, cases, rows, everything, new_cases, before, known) 
                 "sealed_case": case_id,
                 "new_version": version,
                 "new_facts": text,
-                "new_mac": seal_mac(case_id, version, seal.link, text),
+                "new_mac": seal_mac(case_id, version, seal.link, text, key),
             }
         )
     if updates:  # one statement for the batch (the sweep's hundreds of cases)
