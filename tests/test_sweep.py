@@ -2,7 +2,7 @@
 changes nothing."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from odr.disputes import operations as ops
 from odr.disputes.deadlines import SHANGHAI
@@ -447,3 +447,25 @@ def test_the_batch_reminder_writes_what_the_one_case_operation_writes(world, db,
     _same_as_one_at_a_time(by_batch, by_operation, versions, "remind")
     deadline = "2026-05-08"  # the date is in every reminder, in every language
     assert all(deadline in body for _, _, body in _mails(by_batch))
+
+
+def test_a_deadline_the_sweep_wrote_passes_only_after_its_last_second(world, db):
+    """A case escalated by the sweep gets its acceptance deadline from the batch statement;
+    a sweep as of that very moment (23:59:59 on the seventh working day) must not find it
+    overdue, one a second later must. On SQLite the batch once wrote whole seconds as
+    "…15:59:59" where the ORM writes "…15:59:59.000000", and text comparison put the
+    shorter form first: the case was overdue at its own deadline."""
+    c = file_case(world.consumer, world.enterprise, now=shanghai(2026, 9, 28, 9))
+    assert c.state == "negotiating" and c.deadline_at == eod(2026, 10, 16)  # National Day
+    assert sweep(shanghai(2026, 10, 17, 9)).count("escalated") == 1
+    c = reload(c)
+    due = c.deadline_at
+    assert c.state == "pending_acceptance" and due == eod(2026, 10, 27)
+    raw = _db.session.execute(
+        _db.select(_db.cast(Complaint.deadline_at, _db.String)).where(Complaint.id == c.id)
+    ).scalar()
+    assert raw.startswith("2026-10-27 15:59:59")
+
+    assert sweep(due).count("flagged_overdue") == 0
+    assert reload(c).overdue_flagged is False
+    assert sweep(due + timedelta(seconds=1)).count("flagged_overdue") == 1

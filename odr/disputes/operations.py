@@ -4,7 +4,6 @@ notifications. Operations flush, never commit: the caller commits once.
 """
 
 import json
-import sqlite3
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -1944,22 +1943,29 @@ _PERSON = (
 )
 
 
+def _processor(kind, dialect):
+    """The bind processor of a column type. Dates and datetimes as the dialect implements
+    them (dialect_impl), so they are written as the ORM writes them: the generic type left
+    SQLite's to sqlite3, which writes a whole second without ".000000", and that shorter
+    text sorts first, so a case was overdue at the very second of its deadline."""
+    if isinstance(getattr(kind, "impl", kind), (sa.Date, sa.DateTime)):
+        return kind.dialect_impl(dialect).bind_processor(dialect)
+    return kind.bind_processor(dialect)
+
+
 class _Binder:
     """Values of a table's columns as the driver takes them, converted by the column type's
     own bind processor; each distinct value object once (the rows of a batch share their
     timestamps, and a case's notices share its params)."""
 
     def __init__(self, dialect, table):
-        self.processors = {c.name: c.type.bind_processor(dialect) for c in table.columns}
+        self.processors = {c.name: _processor(c.type, dialect) for c in table.columns}
         for column in table.columns:
             # psycopg's dialect leaves JSON to a cast SQLAlchemy renders in its own
             # statements: here the value goes as its text, which PostgreSQL casts to the
             # column's type.
             if self.processors[column.name] is None and isinstance(column.type, sa.JSON):
                 self.processors[column.name] = json.dumps
-        # sqlite3 adapts a date or datetime parameter (to its text) at every row that holds
-        # it; adapted here by the same adapter, a batch's shared timestamps are adapted once.
-        self._adapt = dialect.driver == "pysqlite"
         self._seen: dict[tuple[str, int], tuple[object, object]] = {}
 
     def __call__(self, name, value):
@@ -1969,10 +1975,7 @@ class _Binder:
             return value
         known = self._seen.get((name, id(value)))
         if known is None or known[0] is not value:
-            bound = processor(value)
-            if self._adapt and isinstance(bound, date):
-                bound = sqlite3.adapt(bound)
-            known = self._seen[(name, id(value))] = (value, bound)
+            known = self._seen[(name, id(value))] = (value, processor(value))
         return known[1]
 
     def rows(self, names: list[str], rows: list[dict], extra: tuple = ()) -> list[tuple]:
