@@ -48,6 +48,7 @@ BUSY_TIMEOUT_MS = 5000
 # carry up to this much of pages the operating system caches anyway.
 BULK_CACHE_KIB = 65536
 DEFAULT_CACHE_KIB = 2000
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 
 _WRITE = re.compile(
     r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|SAVEPOINT)\b"
@@ -145,11 +146,17 @@ def configure_engine(engine: Engine) -> None:
 
 
 @contextmanager
-def bulk_cache(session):
-    """A larger SQLite page cache for the session's connection while many rows are written:
-    with SQLite's default 2 MB, a million cases' indexes missed it on nearly every page the
-    sweep's batches touched (docs/PERFORMANCE.md, "Session 8: the sweep"). Given back after,
-    so the process does not keep the pages. Nothing on other databases."""
+def bulk_writer(session):
+    """SQLite's settings for the session's connection while it writes many rows (the
+    sweep), given back after; nothing on other databases (docs/PERFORMANCE.md, "Session 8:
+    the sweep" and "Session 9"):
+    - a larger page cache: with SQLite's default 2 MB, a million cases' indexes missed it on
+      nearly every page a batch touched;
+    - the write-ahead log checkpointed once, at the end, instead of at a commit whenever it
+      holds 1,000 pages: a batch touches more than that, so each commit copied its pages
+      back into the database and synced it (a third of the commits' time at a million
+      cases), although the batches share most of their pages. Another connection that
+      commits meanwhile still checkpoints as usual."""
     if session.get_bind().dialect.name != "sqlite":
         yield
         return
@@ -157,9 +164,12 @@ def bulk_cache(session):
     # (and takes the same one again in a process writing alone).
     connection = session.connection().connection.dbapi_connection
     connection.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
     try:
         yield
     finally:
+        connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         connection.execute(f"PRAGMA cache_size=-{DEFAULT_CACHE_KIB}")
 
 

@@ -15,7 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from odr.database import BULK_CACHE_KIB, DEFAULT_CACHE_KIB, bulk_cache, configure_engine
+from odr.database import (
+    AUTOCHECKPOINT_PAGES,
+    BULK_CACHE_KIB,
+    DEFAULT_CACHE_KIB,
+    bulk_writer,
+    configure_engine,
+)
 
 
 def engine_for(path) -> sa.Engine:
@@ -155,22 +161,28 @@ def test_processes_all_write_none_is_refused(db_file):
     engine.dispose()
 
 
-def test_a_bulk_writer_gets_a_large_page_cache_and_gives_it_back(db_file):
-    """The sweep's batches find a million cases' index pages in a 64 MiB cache; every other
-    connection (a portal worker's) keeps SQLite's 2 MB, and so does the sweep's after it."""
+def test_a_bulk_writer_gets_a_large_page_cache_and_one_checkpoint(db_file):
+    """The sweep's batches find a million cases' index pages in a 64 MiB cache, and its
+    connection does not checkpoint the log at each commit (it does once, at the end); every
+    other connection (a portal worker's) keeps SQLite's defaults, and so does the sweep's
+    after it."""
     engine = engine_for(db_file)
 
-    def cache_kib(session):
-        return -session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+    def pragma(session, name):
+        return session.connection().exec_driver_sql(f"PRAGMA {name}").scalar()
 
     with Session(engine) as session:
-        assert cache_kib(session) == DEFAULT_CACHE_KIB
-        with bulk_cache(session):
-            assert cache_kib(session) == BULK_CACHE_KIB
-            session.execute(sa.text("INSERT INTO item (who, n) VALUES ('sweep', 1)"))
-            session.commit()  # the connection goes back to the pool and comes again
-            assert cache_kib(session) == BULK_CACHE_KIB
-        assert cache_kib(session) == DEFAULT_CACHE_KIB
+        assert -pragma(session, "cache_size") == DEFAULT_CACHE_KIB
+        assert pragma(session, "wal_autocheckpoint") == AUTOCHECKPOINT_PAGES
+        with bulk_writer(session):
+            assert -pragma(session, "cache_size") == BULK_CACHE_KIB
+            assert pragma(session, "wal_autocheckpoint") == 0
+            for n in range(3):
+                session.execute(sa.text("INSERT INTO item (who, n) VALUES ('sweep', :n)"), {"n": n})
+                session.commit()  # the connection goes back to the pool and comes again
+            assert -pragma(session, "cache_size") == BULK_CACHE_KIB
+        assert -pragma(session, "cache_size") == DEFAULT_CACHE_KIB
+        assert pragma(session, "wal_autocheckpoint") == AUTOCHECKPOINT_PAGES
     engine.dispose()
 
 

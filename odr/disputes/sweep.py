@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from odr.database import bulk_cache
+from odr.database import bulk_writer
 from odr.disputes import clocks, deadlines, memo, sessions
 from odr.disputes import operations as ops
 from odr.disputes.drafts import purge_old_drafts
@@ -253,7 +253,7 @@ def sweep(as_of: datetime | None = None, *, batch: int | None = None) -> SweepRe
         batch = current_app.config.get("SWEEP_BATCH") or BATCH.get(
             db.session.get_bind().dialect.name, BATCH["sqlite"]
         )
-    with memo.scope(), bulk_cache(db.session):
+    with memo.scope(), bulk_writer(db.session):
         return _sweep(as_of or utcnow(), max(batch, 1))
 
 
