@@ -162,10 +162,10 @@ def test_processes_all_write_none_is_refused(db_file):
 
 
 def test_a_bulk_writer_gets_a_large_page_cache_and_one_checkpoint(db_file):
-    """The sweep's batches find a million cases' index pages in a 64 MiB cache, and its
-    connection does not checkpoint the log at each commit (it does once, at the end); every
-    other connection (a portal worker's) keeps SQLite's defaults, and so does the sweep's
-    after it."""
+    """The sweep's batches find more of a million cases' index pages in a larger cache, and
+    its connection does not checkpoint the log at each commit (it does once, at the end);
+    every other connection (a portal worker's) keeps SQLite's defaults, and so does the
+    sweep's after it."""
     engine = engine_for(db_file)
 
     def pragma(session, name):
