@@ -321,3 +321,32 @@ def test_paging_stays_fast_with_100000_cases(world, db):
         assert reads, plan
         assert all("ix_complaint_enterprise_state" in line for line in reads), plan
         assert "Seq Scan" not in plan and "->  Sort" not in plan, plan
+
+
+def test_the_running_clocks_are_counted_up_to_a_thousand_then_more_than(world, db, client):
+    """Overdue and due-soon cases are counted exactly; the running clocks up to
+    RUNNING_COUNTED, then "more than": an enterprise with tens of thousands of open cases
+    need not count them all for a badge."""
+    now = utcnow()
+    counted = queries.RUNNING_COUNTED
+    rows = [
+        case_row(world.enterprise, world.consumer, n, deadline_at=now - timedelta(hours=1))
+        for n in range(3)
+    ] + [case_row(world.enterprise, world.consumer, n) for n in range(3, counted + 1)]
+    bulk_insert(db, rows)
+    header = queries.inbox_header(world.enterprise.id, now)
+    assert (header.overdue, header.running) == (3, counted + 1)
+    login(client, world.owner.email)
+    html = client.get("/merchant/inbox?lang=en").get_data(as_text=True)
+    assert f"More than {counted} with a running clock" in html
+    assert "3 overdue" in html
+
+    db.session.execute(
+        db.update(Complaint)
+        .where(Complaint.reference == f"ODR-T{world.enterprise.id}-{counted:07d}")
+        .values(state="settled", deadline_at=None, closed_at=now)
+    )
+    db.session.commit()
+    assert queries.inbox_header(world.enterprise.id, now).running == counted
+    html = client.get("/merchant/inbox?lang=en").get_data(as_text=True)
+    assert f"{counted} with a running clock" in html and "More than" not in html

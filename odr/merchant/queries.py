@@ -307,12 +307,19 @@ def all_rows(f: InboxFilter, batch: int = 1000, now: datetime | None = None):
             return
 
 
+# The inbox counts the running clocks up to this many and then says "more than": an
+# enterprise with 49,000 open cases had each inbox count all of their index entries (18 ms
+# on PostgreSQL, 6 ms on SQLite at 1,000,000 cases), for a badge. Overdue and due-soon
+# cases, what the staff act on, are counted exactly.
+RUNNING_COUNTED = 1000
+
+
 def _header_statement():
     """The enterprise's name and status (for the page's title and navigation) with the
     three clock counts, in one statement. Each count is its own range of
     ix_complaint_enterprise_state: the overdue and the soon ones read only their deadlines'
-    range, the running ones count the index entries without looking at them (faster than
-    one pass with CASE sums)."""
+    range, the running ones at most RUNNING_COUNTED + 1 index entries, without looking at
+    the rows (faster than one pass with CASE sums)."""
     c = _t
     # A list of bound values, not an "expanding" IN, which SQLAlchemy rewrites every time.
     open_states = [
@@ -336,7 +343,19 @@ def _header_statement():
         enterprise.status,
         count(c.deadline_at < now).label("overdue"),
         count(c.deadline_at >= now, c.deadline_at <= soon).label("soon"),
-        count(c.deadline_at.is_not(None)).label("running"),
+        sa.select(sa.func.count())
+        .select_from(
+            sa.select(c.id)
+            .where(
+                c.enterprise_id == sa.bindparam("enterprise"),
+                c.state.in_(open_states),
+                c.deadline_at.is_not(None),
+            )
+            .limit(RUNNING_COUNTED + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        .label("running"),
     ).where(enterprise.id == sa.bindparam("enterprise"))
 
 
@@ -346,7 +365,7 @@ _HEADER = _header_statement()
 def inbox_header(enterprise_id: int, now: datetime | None = None) -> sa.Row:
     """(name, status, overdue, soon, running) of the enterprise: its name and status, how
     many of its open cases are overdue, how many due within 2 working days, and how many
-    have a running clock."""
+    have a running clock (RUNNING_COUNTED + 1 meaning "more than RUNNING_COUNTED")."""
     now = now or utcnow()
     params = {"enterprise": enterprise_id, "now": now, "soon": soon_threshold(now)}
     return db.session.execute(_HEADER, params).one()

@@ -233,6 +233,7 @@ def inbox():
         first_page=first_page,
         flt=flt,
         counts=header,
+        running_counted=queries.RUNNING_COUNTED,
         assignees=assignee_choices(staff),
         states=rows.labels_of(State),
         issues=issues,
