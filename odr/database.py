@@ -70,6 +70,7 @@ class _Writer(sqlite3.Connection):
 
     lock_path: str | None = None
     _fd: int | None = None
+    _pid: int | None = None
     _held: tuple[str, int] | None = None
 
     def queue(self) -> None:
@@ -78,8 +79,11 @@ class _Writer(sqlite3.Connection):
         me = (self.lock_path, threading.get_ident())
         if me in _HELD:
             return  # this thread writes already, on another connection
-        if self._fd is None:
+        if self._fd is None or self._pid != os.getpid():
+            # Opened by this process: a descriptor inherited through a fork would share its
+            # lock with the parent's, and the two would no longer exclude each other.
             self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         self._held = me
         _HELD.add(me)
