@@ -387,32 +387,20 @@ def by_sms(user: User | Recipient) -> bool:
 
 
 def message_rows(
-    user: User | Recipient,
-    kind: str,
-    params: dict,
-    complaint_id: int | None,
-    *,
-    key: str,
-    links: dict | None = None,
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
 ) -> list[dict]:
     """The outbox rows that tell one user of one notice: an e-mail to an address, an SMS to
-    a consumer who takes them (by_sms). `links`: see _case_url."""
+    a consumer who takes them (by_sms)."""
     rows = []
     if user.email:
-        rows.append(email_row(user, kind, params, complaint_id, key=key, links=links))
+        rows.append(email_row(user, kind, params, complaint_id, key=key))
     if by_sms(user):
-        rows.append(sms_row(user, kind, params, complaint_id, key=f"sms:{key}", links=links))
+        rows.append(sms_row(user, kind, params, complaint_id, key=f"sms:{key}"))
     return rows
 
 
 def email_row(
-    user: User | Recipient,
-    kind: str,
-    params: dict,
-    complaint_id: int | None,
-    *,
-    key: str,
-    links: dict | None = None,
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
 ) -> dict:
     """The outbox row of one notification e-mail: what it says and to whom, written in
     the recipient's language when it is sent (see `written`)."""
@@ -427,7 +415,7 @@ def email_row(
             "params": params,
             "locale": user.locale or "zh_CN",
             "name": user.name,
-            "url": _case_url(user, complaint_id, kind, links) if complaint_id is not None else None,
+            "url": _case_url(user, complaint_id, kind) if complaint_id is not None else None,
         },
     }
 
@@ -456,13 +444,7 @@ def sms_text(text: str, link: str | None) -> str:
 
 
 def sms_row(
-    user: User | Recipient,
-    kind: str,
-    params: dict,
-    complaint_id: int | None,
-    *,
-    key: str,
-    links: dict | None = None,
+    user: User | Recipient, kind: str, params: dict, complaint_id: int | None, *, key: str
 ) -> dict:
     """The outbox row of one notification SMS: what it says and to whom, written in the
     recipient's language when it is sent (as e-mails are: see `sms_written`)."""
@@ -476,7 +458,7 @@ def sms_row(
             "kind": kind,
             "params": params,
             "locale": user.locale or "zh_CN",
-            "url": _case_url(user, complaint_id, links=links) if complaint_id is not None else None,
+            "url": _case_url(user, complaint_id) if complaint_id is not None else None,
         },
     }
 
@@ -532,28 +514,12 @@ _CASE_PATHS = {
 }
 
 
-def _case_url(
-    user: User | Recipient, complaint_id: int, kind: str = "", links: dict | None = None
-) -> str:
-    """The link to the case for `user`. `links`: a dict the caller keeps while it tells of
-    many cases (the sweep's batch), where the link of a case for a role is made once: every
-    recipient of that role gets the same one."""
+def _case_url(user: User | Recipient, complaint_id: int, kind: str = "") -> str:
     if getattr(user, "claim_pending", False):
         # A caller who cannot sign in yet: the link lets them take the case over.
         return claim_url(complaint_id, user.id)
-    if links is None:
-        return _role_case_url(user.role, complaint_id, kind)
-    found = links.get((user.role, complaint_id, kind))
-    if found is None:
-        found = links[(user.role, complaint_id, kind)] = _role_case_url(
-            user.role, complaint_id, kind
-        )
-    return found
-
-
-def _role_case_url(role: UserRole, complaint_id: int, kind: str) -> str:
     anchor = case_anchor(kind)
-    path = f"{_CASE_PATHS.get(role, '/consumer/cases/')}{complaint_id}"
+    path = f"{_CASE_PATHS.get(user.role, '/consumer/cases/')}{complaint_id}"
     return public_url(path + (f"#{anchor}" if anchor else ""))
 
 

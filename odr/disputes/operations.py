@@ -2252,7 +2252,6 @@ class _Batch:
         audiences = notices.KINDS[kind][1]
         notes, mails, hooked = [], [], []
         hooks = notices.webhook_events(kind)
-        links: dict = {}  # a case's link for each role, made once (notices._case_url)
         for n, (row, event) in enumerate(zip(self.rows, self.events, strict=True)):
             params = {"reference": row.reference, **params_of(row)}
             # Keyed by the event's hash (unique in the case's chain): known before the insert.
@@ -2279,9 +2278,7 @@ class _Batch:
                     {"user_id": user.id, "complaint_id": row.id, "kind": kind, "params": params}
                 )
                 mails.extend(
-                    notices.message_rows(
-                        user, kind, params, row.id, key=f"mail:{key}:{user.id}", links=links
-                    )
+                    notices.message_rows(user, kind, params, row.id, key=f"mail:{key}:{user.id}")
                 )
             if hooks and row.enterprise_id and notices.webhook_endpoints(row.enterprise_id):
                 hooked.append((row.id, params, key))
